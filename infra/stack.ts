@@ -1,0 +1,106 @@
+import { TABLES } from './tables.js';
+
+/** Components a deployment can switch on or off; every resource belongs to one. */
+export type Component = 'registry' | 'serving' | 'prediction-log' | 'monitoring' | 'batch-scoring' | 'tracking';
+
+/** Every Pub/Sub topic of the platform, named once. */
+export const TOPICS = {
+  modelArtifacts: 'model-artifacts',
+  modelRegistered: 'model-registered',
+  modelPromotions: 'model-promotions',
+  modelPromoted: 'model-promoted',
+  predictions: 'predictions',
+  groundTruth: 'ground-truth',
+  monitorSchedule: 'monitor-schedule',
+  driftAlerts: 'drift-alerts',
+} as const;
+
+/** A topic name from TOPICS. */
+export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
+
+/** How a function is invoked: by messages on a topic, or over HTTPS. */
+export type Trigger = { type: 'topic'; topic: TopicName } | { type: 'http' };
+
+/** One Cloud Function (gen2): where its entry lives, how it is triggered and sized. */
+export interface FunctionSpec {
+  name: string;
+  /** The name the entry registers with the Functions Framework. */
+  entryPoint: string;
+  /** Entry module, relative to the project root. */
+  source: string;
+  component: Component;
+  trigger: Trigger;
+  memory: string;
+  timeoutSeconds: number;
+  maxInstances: number;
+  /** Roles the function's own service account needs, and nothing more. */
+  roles: string[];
+}
+
+/** Redelivery settings shared by every subscription. */
+export const RETRY_POLICY = { minimumBackoffSeconds: 10, maximumBackoffSeconds: 600 } as const;
+/** Deliveries before Pub/Sub gives a message up to its dead-letter topic. */
+export const MAX_DELIVERY_ATTEMPTS = 5;
+
+const fn = (spec: Omit<FunctionSpec, 'memory' | 'timeoutSeconds' | 'maxInstances'> & Partial<FunctionSpec>): FunctionSpec => ({
+  memory: '512Mi',
+  timeoutSeconds: 60,
+  maxInstances: 10,
+  ...spec,
+});
+
+/** Every function of the platform. */
+export const FUNCTIONS: FunctionSpec[] = [
+  fn({
+    name: 'register-model',
+    entryPoint: 'registerModel',
+    source: 'functions/register-model/index.ts',
+    component: 'registry',
+    trigger: { type: 'topic', topic: TOPICS.modelArtifacts },
+    memory: '1Gi',
+    timeoutSeconds: 300,
+    roles: ['roles/storage.objectViewer', 'roles/datastore.user', 'roles/pubsub.publisher'],
+  }),
+];
+
+/** A push subscription feeding one topic to one function, with its dead-letter topic. */
+export interface SubscriptionSpec {
+  name: string;
+  topic: TopicName;
+  function: string;
+  deadLetterTopic: string;
+  ackDeadlineSeconds: number;
+}
+
+/** The dead-letter topic of a source topic. */
+export const deadLetterTopicOf = (topic: string): string => `${topic}-dead-letter`;
+
+/** Subscriptions derived from the functions' topic triggers, so the topology is stated once. */
+export const SUBSCRIPTIONS: SubscriptionSpec[] = FUNCTIONS.flatMap((spec) =>
+  spec.trigger.type === 'topic'
+    ? [{ name: `${spec.name}-sub`, topic: spec.trigger.topic, function: spec.name, deadLetterTopic: deadLetterTopicOf(spec.trigger.topic), ackDeadlineSeconds: Math.min(600, Math.max(10, spec.timeoutSeconds)) }]
+    : [],
+);
+
+/** Every topic to create: the platform's topics plus one dead-letter topic per subscribed topic. */
+export const ALL_TOPICS: string[] = [...Object.values(TOPICS), ...new Set(SUBSCRIPTIONS.map((sub) => sub.deadLetterTopic))];
+
+/** A Cloud Scheduler job publishing a fixed message to a topic on a cron schedule. */
+export interface SchedulerJobSpec {
+  name: string;
+  schedule: string;
+  topic: TopicName;
+  message: Record<string, unknown>;
+  component: Component;
+}
+
+/** Scheduled work: drift monitoring every hour. */
+export const SCHEDULER_JOBS: SchedulerJobSpec[] = [
+  { name: 'monitor-hourly', schedule: '0 * * * *', topic: TOPICS.monitorSchedule, message: { trigger: 'schedule' }, component: 'monitoring' },
+];
+
+/** The artifact bucket notifies model-artifacts when an object under models/ is finalized. */
+export const BUCKET_NOTIFICATION = { topic: TOPICS.modelArtifacts, objectNamePrefix: 'models/', eventTypes: ['OBJECT_FINALIZE'], payloadFormat: 'JSON_API_V1' } as const;
+
+/** The whole stack as data, read by both the deploy and the local runner. */
+export const STACK = { topics: ALL_TOPICS, subscriptions: SUBSCRIPTIONS, functions: FUNCTIONS, tables: TABLES, schedulerJobs: SCHEDULER_JOBS, bucketNotification: BUCKET_NOTIFICATION };

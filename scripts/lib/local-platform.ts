@@ -1,0 +1,147 @@
+import { readFileSync, rmSync, mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { PubSub } from '@google-cloud/pubsub';
+import { STACK, type FunctionSpec } from '../../infra/stack.js';
+import { parseConfig } from '../../shared/config/config.js';
+import { parseCron } from '../../shared/domain/cron.js';
+import { ensurePushSubscription, ensureTopic, pushEndpointFor } from '../../shared/adapters/gcp/pubsub-topology.js';
+import { platform } from '../../shared/runtime/index.js';
+import { type RunningEmulator, locateEmulators, startFirestoreEmulator, startPubSubEmulator } from './emulators.js';
+
+/** Ports of the local platform; firebase.json names the defaults. */
+export interface LocalPorts {
+  pubsub: number;
+  firestore: number;
+  functions: number;
+}
+
+/** Options of the local platform. */
+export interface LocalPlatformOptions {
+  dataDir: string;
+  projectId?: string;
+  fresh?: boolean;
+  ports?: LocalPorts;
+  /** Functions to host; all of infra/ by default. */
+  functions?: FunctionSpec[];
+  /** Run scheduler jobs on their schedules (off in tests, which publish themselves). */
+  scheduler?: boolean;
+}
+
+/** A running local platform. */
+export interface LocalPlatform {
+  env: Record<string, string>;
+  functions: { name: string; url: string; trigger: string }[];
+  stop(): Promise<void>;
+}
+
+/** The emulator and function ports from firebase.json. */
+export function portsFromFirebaseJson(path = 'firebase.json'): LocalPorts {
+  const { emulators } = JSON.parse(readFileSync(path, 'utf8')) as { emulators: Record<string, { port: number }> };
+  return { pubsub: emulators.pubsub!.port, firestore: emulators.firestore!.port, functions: emulators.functions!.port };
+}
+
+/**
+ * Starts the platform on one machine: both emulators, the topics and push subscriptions from
+ * infra/, every function under the Functions Framework, the warehouse tables, the bucket watcher
+ * and the scheduler. Everything it started stops with stop().
+ */
+export async function startLocalPlatform({ dataDir, projectId = 'mlops-local', fresh = false, ports = portsFromFirebaseJson(), functions = STACK.functions, scheduler = true }: LocalPlatformOptions): Promise<LocalPlatform> {
+  if (fresh) rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true });
+  const binaries = locateEmulators();
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const step of stops.splice(0).reverse()) await step().catch((error) => console.error(error));
+  };
+  try {
+    const emulators = await Promise.all([
+      startPubSubEmulator(binaries.pubsub, '127.0.0.1', ports.pubsub),
+      startFirestoreEmulator(binaries.firestoreJar, '127.0.0.1', ports.firestore, { dataDir: join(dataDir, 'firestore'), projectId }),
+    ]);
+    stops.push(...emulators.map((emulator: RunningEmulator) => () => emulator.stop()));
+    const env = {
+      GOOGLE_CLOUD_PROJECT: projectId,
+      MLOPS_PROFILE: 'local',
+      MLOPS_DATA_DIR: dataDir,
+      PUBSUB_EMULATOR_HOST: emulators[0].host,
+      FIRESTORE_EMULATOR_HOST: emulators[1].host,
+      METADATA_SERVER_DETECTION: 'none',
+    };
+    Object.assign(process.env, env);
+    const config = parseConfig(process.env);
+    const local = platform();
+    stops.push(() => local.close());
+
+    const pubsub = new PubSub({ projectId });
+    stops.push(() => pubsub.close());
+    await Promise.all(STACK.topics.map((topic) => ensureTopic(pubsub, topic)));
+    const hosted = await hostFunctions(functions, ports.functions);
+    stops.push(...hosted.map(({ server }) => () => closeServer(server)));
+    for (const sub of STACK.subscriptions.filter((candidate) => hosted.some((fn) => fn.spec.name === candidate.function))) {
+      const url = hosted.find((fn) => fn.spec.name === sub.function)!.url;
+      await ensurePushSubscription(pubsub, projectId, sub, pushEndpointFor(url, projectId, sub.topic));
+    }
+    await (await local.warehouse()).ensureTables(STACK.tables);
+    if (config.artifacts.type === 'local') stops.push(await watchBucket(local));
+    if (scheduler) stops.push(runScheduler(local));
+    return {
+      env,
+      functions: hosted.map(({ spec, url }) => ({ name: spec.name, url, trigger: spec.trigger.type === 'topic' ? `topic ${spec.trigger.topic}` : 'http' })),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function hostFunctions(specs: FunctionSpec[], basePort: number): Promise<{ spec: FunctionSpec; url: string; server: Server }[]> {
+  const { getTestServer } = await import('@google-cloud/functions-framework/testing');
+  const hosted = [];
+  for (const [index, spec] of specs.entries()) {
+    await import(new URL(`../../${spec.source}`, import.meta.url).href);
+    const server = getTestServer(spec.entryPoint);
+    const port = basePort === 0 ? 0 : basePort + index;
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
+    const address = server.address();
+    hosted.push({ spec, server, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : port}` });
+  }
+  return hosted;
+}
+
+function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** Polls the bucket folder so a file copied in by hand is finalized and notified like an upload. */
+async function watchBucket(local: ReturnType<typeof platform>): Promise<() => Promise<void>> {
+  const { LocalBucketArtifactStore } = await import('../../shared/adapters/local/local-bucket-artifact-store.js');
+  const store = await local.artifacts();
+  if (!(store instanceof LocalBucketArtifactStore)) return async () => {};
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(() => store.adoptUntracked()).catch((error) => console.error(`bucket watcher: ${error}`));
+  }, 250);
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}
+
+/** Publishes each scheduler job's message when its cron schedule matches the current minute. */
+function runScheduler(local: ReturnType<typeof platform>): () => Promise<void> {
+  const jobs = STACK.schedulerJobs.map((job) => ({ job, schedule: parseCron(job.schedule) }));
+  let lastMinute = -1;
+  const timer = setInterval(() => {
+    const now = new Date();
+    const minute = Math.floor(now.getTime() / 60_000);
+    if (minute === lastMinute) return;
+    lastMinute = minute;
+    for (const { job, schedule } of jobs.filter((entry) => entry.schedule.matches(now))) {
+      local.eventBus().publish(job.topic, { ...job.message, job: job.name, scheduledTime: now.toISOString() }).catch((error) => console.error(`scheduler ${job.name}: ${error}`));
+    }
+  }, 1000);
+  return async () => clearInterval(timer);
+}

@@ -1,0 +1,27 @@
+import { resolve } from 'node:path';
+import { startLocalPlatform } from './lib/local-platform.js';
+
+const started = Date.now();
+const fresh = process.argv.includes('--fresh');
+const dataDir = resolve(process.env.MLOPS_DATA_DIR ?? '.mlops-data');
+
+try {
+  const local = await startLocalPlatform({ dataDir, fresh });
+  for (const fn of local.functions) console.log(`  ${fn.name.padEnd(20)} ${fn.url.padEnd(24)} (${fn.trigger})`);
+  console.log(`\nPub/Sub emulator ${local.env.PUBSUB_EMULATOR_HOST}, Firestore emulator ${local.env.FIRESTORE_EMULATOR_HOST}, data in ${dataDir}`);
+  console.log(`Ready in ${((Date.now() - started) / 1000).toFixed(1)} s. In another terminal:\n  export PUBSUB_EMULATOR_HOST=${local.env.PUBSUB_EMULATOR_HOST} FIRESTORE_EMULATOR_HOST=${local.env.FIRESTORE_EMULATOR_HOST} GOOGLE_CLOUD_PROJECT=${local.env.GOOGLE_CLOUD_PROJECT}\nCtrl-C stops everything.`);
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping functions and emulators...`);
+    await local.stop();
+    console.log('Stopped.');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+} catch (error) {
+  console.error(`Could not start the local platform: ${error instanceof Error ? error.message : error}`);
+  process.exit(1);
+}

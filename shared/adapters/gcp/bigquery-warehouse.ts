@@ -1,0 +1,86 @@
+import { BigQuery } from '@google-cloud/bigquery';
+import { tableSchema, type TableSchema } from '../../../infra/tables.js';
+import type { InsertResult, Row, Warehouse } from '../../ports/warehouse.port.js';
+import { dedupeByKey, validateRows } from '../warehouse-rows.js';
+import { fromBigQueryRow, inBatches, insertAllRows, qualify, tableResource } from './bigquery-requests.js';
+
+/** Which project, dataset and location the warehouse lives in; `client` lets tests pass a fake. */
+export interface BigQueryWarehouseOptions {
+  projectId: string;
+  dataset: string;
+  location: string;
+  client?: BigQuery;
+}
+
+function isAlreadyExists(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 409;
+}
+
+async function ignoreAlreadyExists(creation: Promise<unknown>): Promise<void> {
+  try {
+    await creation;
+  } catch (error) {
+    if (!isAlreadyExists(error)) throw error;
+  }
+}
+
+/**
+ * The cloud warehouse: BigQuery with streaming inserts.
+ *
+ * Idempotence differs from DuckDB's: within a batch, repeated keys are dropped before sending;
+ * across batches, BigQuery drops rows whose key-derived insertId it has seen in the last minute or
+ * so, on a best-effort basis. Reads that must count each key once go through `dedupedSelect`.
+ */
+export class BigQueryWarehouse implements Warehouse {
+  readonly dialect = 'bigquery' as const;
+  private readonly client: BigQuery;
+  private readonly projectId: string;
+  private readonly dataset: string;
+  private readonly location: string;
+  private readonly schemas = new Map<string, TableSchema>();
+
+  constructor({ projectId, dataset, location, client = new BigQuery({ projectId, location }) }: BigQueryWarehouseOptions) {
+    this.client = client;
+    this.projectId = projectId;
+    this.dataset = dataset;
+    this.location = location;
+  }
+
+  /** Creates the dataset in its location and each missing table; "already exists" (409) is fine. */
+  async ensureTables(tables: TableSchema[]): Promise<void> {
+    await ignoreAlreadyExists(this.client.createDataset(this.dataset, { location: this.location }));
+    const dataset = this.client.dataset(this.dataset, { location: this.location });
+    for (const table of tables) {
+      await ignoreAlreadyExists(dataset.createTable(table.name, tableResource(table)));
+      this.schemas.set(table.name, table);
+    }
+  }
+
+  /**
+   * Streams the rows with insertIds. `inserted` counts the distinct keys sent: BigQuery does not say
+   * which rows it dropped as repeats of an earlier batch, so `duplicates` counts in-batch repeats only.
+   */
+  async insert(table: string, rows: Row[]): Promise<InsertResult> {
+    const schema = this.schemas.get(table) ?? tableSchema(table);
+    validateRows(schema, rows);
+    const { unique, duplicates } = dedupeByKey(schema, rows);
+    const target = this.client.dataset(this.dataset).table(table);
+    // Sequential requests: a failure throws (so Pub/Sub redelivers) and the retry's insertIds dedupe what landed.
+    for (const batch of inBatches(insertAllRows(schema, unique))) await target.insert(batch, { raw: true });
+    return { inserted: unique.length, duplicates };
+  }
+
+  /** Runs a query in the dataset's location; JSON comes back parsed, timestamps as ISO strings. */
+  async query<T extends Row = Row>(sql: string, params: Record<string, unknown> = {}): Promise<T[]> {
+    const [rows] = await this.client.query({
+      query: qualify(sql, this.projectId, this.dataset),
+      params,
+      location: this.location,
+      parseJSON: true,
+    });
+    return (rows as Row[]).map(fromBigQueryRow) as T[];
+  }
+
+  /** Nothing to release: the client holds no connection between requests. */
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,70 @@
+import { join, resolve } from 'node:path';
+import { boolean, list, oneOf, option, positiveInteger, readOption, requireOption, text, type Profile } from './options.js';
+
+/** Every setting the platform reads, declared once with its variable, expectation and defaults. */
+export const OPTIONS = {
+  profile: option({ env: 'MLOPS_PROFILE', expects: '"local" or "gcp"', defaults: { local: 'local', gcp: 'gcp' }, parse: oneOf('local', 'gcp') }),
+  projectId: option({ env: 'GOOGLE_CLOUD_PROJECT', expects: 'a Google Cloud project id', defaults: { local: 'mlops-local' }, parse: text }),
+  region: option({ env: 'MLOPS_REGION', expects: 'a Google Cloud region such as us-central1', defaults: { local: 'us-central1', gcp: 'us-central1' }, parse: text }),
+  dataDir: option({ env: 'MLOPS_DATA_DIR', expects: 'a folder path', defaults: { local: '.mlops-data', gcp: '/tmp/mlops' }, parse: text }),
+  artifacts: option({ env: 'MLOPS_ARTIFACTS', expects: '"local" or "gcs"', defaults: { local: 'local', gcp: 'gcs' }, parse: oneOf('local', 'gcs') }),
+  bucket: option({ env: 'MLOPS_BUCKET', expects: 'a bucket name (3-63 lowercase letters, digits, - _ .)', defaults: { local: 'mlops-artifacts' }, parse: (raw: string) => (/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/.test(raw) ? raw : undefined) }),
+  warehouse: option({ env: 'MLOPS_WAREHOUSE', expects: '"duckdb" or "bigquery"', defaults: { local: 'duckdb', gcp: 'bigquery' }, parse: oneOf('duckdb', 'bigquery') }),
+  duckdbPath: option({ env: 'MLOPS_DUCKDB_PATH', expects: 'a file path', defaults: {}, parse: text }),
+  dataset: option({ env: 'MLOPS_BQ_DATASET', expects: 'a BigQuery dataset id (letters, digits, _)', defaults: { local: 'mlops', gcp: 'mlops' }, parse: (raw: string) => (/^\w{1,1024}$/.test(raw) ? raw : undefined) }),
+  bigqueryLocation: option({ env: 'MLOPS_BQ_LOCATION', expects: 'a BigQuery location such as US or EU', defaults: { local: 'US', gcp: 'US' }, parse: text }),
+  pubsubEmulatorHost: option({ env: 'PUBSUB_EMULATOR_HOST', expects: 'host:port of the Pub/Sub emulator', defaults: {}, parse: text }),
+  firestoreEmulatorHost: option({ env: 'FIRESTORE_EMULATOR_HOST', expects: 'host:port of the Firestore emulator', defaults: {}, parse: text }),
+  firestoreDatabase: option({ env: 'MLOPS_FIRESTORE_DATABASE', expects: 'a Firestore database id', defaults: { local: '(default)', gcp: '(default)' }, parse: text }),
+  requireStaging: option({ env: 'MLOPS_REQUIRE_STAGING', expects: 'true or false', defaults: { local: 'false', gcp: 'false' }, parse: boolean }),
+  apiKeyHashes: option({ env: 'MLOPS_API_KEY_HASHES', expects: 'comma-separated sha256 hex digests of API keys', defaults: { local: '', gcp: '' }, parse: (raw: string) => { const hashes = list(raw); return hashes.every((hash) => /^[0-9a-f]{64}$/.test(hash)) ? hashes : undefined; } }),
+  maxBatch: option({ env: 'MLOPS_MAX_BATCH', expects: 'a positive integer', defaults: { local: '1000', gcp: '1000' }, parse: positiveInteger }),
+} as const;
+
+/** The typed configuration of one process. Each port names its backend with `type`. */
+export interface PlatformConfig {
+  profile: Profile;
+  projectId: string;
+  region: string;
+  dataDir: string;
+  eventBus: { type: 'pubsub'; emulatorHost?: string };
+  registry: { type: 'firestore'; emulatorHost?: string; databaseId: string };
+  artifacts: { type: 'local'; bucket: string; root: string } | { type: 'gcs'; bucket: string };
+  warehouse: { type: 'duckdb'; path: string; dataset: string } | { type: 'bigquery'; dataset: string; location: string };
+  promotion: { requireStaging: boolean };
+  serving: { apiKeyHashes: string[]; maxBatch: number };
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Parses the environment into a PlatformConfig, once, at start-up. Pure: tests pass their own env.
+ * Throws CONFIG.INVALID naming the variable and what it expects.
+ */
+export function parseConfig(env: Env): PlatformConfig {
+  const profile = readOption(OPTIONS.profile, env, 'local') ?? 'local';
+  const read = <T>(spec: Parameters<typeof readOption<T>>[0]) => readOption(spec, env, profile);
+  const need = <T>(spec: Parameters<typeof requireOption<T>>[0], why: string) => requireOption(spec, env, profile, why);
+
+  const dataDir = resolve(need(OPTIONS.dataDir, 'local state lives there'));
+  const bucket = need(OPTIONS.bucket, 'model artifacts are stored there');
+  const dataset = need(OPTIONS.dataset, 'the warehouse tables live there');
+  const artifactsType = need(OPTIONS.artifacts, 'it selects the artifact store');
+  const warehouseType = need(OPTIONS.warehouse, 'it selects the warehouse');
+
+  return {
+    profile,
+    projectId: need(OPTIONS.projectId, 'every Google Cloud client needs a project'),
+    region: need(OPTIONS.region, 'functions and services are deployed there'),
+    dataDir,
+    eventBus: { type: 'pubsub', emulatorHost: read(OPTIONS.pubsubEmulatorHost) },
+    registry: { type: 'firestore', emulatorHost: read(OPTIONS.firestoreEmulatorHost), databaseId: need(OPTIONS.firestoreDatabase, 'the registry lives there') },
+    artifacts: artifactsType === 'local' ? { type: 'local', bucket, root: join(dataDir, 'bucket') } : { type: 'gcs', bucket },
+    warehouse:
+      warehouseType === 'duckdb'
+        ? { type: 'duckdb', dataset, path: resolve(read(OPTIONS.duckdbPath) ?? join(dataDir, 'warehouse.duckdb')) }
+        : { type: 'bigquery', dataset, location: need(OPTIONS.bigqueryLocation, 'the dataset is created there') },
+    promotion: { requireStaging: need(OPTIONS.requireStaging, 'it sets the promotion policy') },
+    serving: { apiKeyHashes: need(OPTIONS.apiKeyHashes, 'it sets serving access'), maxBatch: need(OPTIONS.maxBatch, 'it bounds a request') },
+  };
+}

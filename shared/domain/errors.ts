@@ -1,0 +1,46 @@
+/**
+ * Stable error codes. Callers branch on `code`, never on message text; only the edges
+ * (HTTP handlers, event handlers, the CLI) map them to status codes, acks or exit codes.
+ */
+export type ErrorCode =
+  | 'CONFIG.INVALID'
+  | 'EVENT.INVALID'
+  | 'NAME.INVALID'
+  | 'MODEL.LOAD_FAILED'
+  | 'MODEL.INVALID_INPUT'
+  | 'REGISTRY.MODEL_NOT_FOUND'
+  | 'REGISTRY.VERSION_NOT_FOUND'
+  | 'REGISTRY.VERSION_NOT_READY'
+  | 'REGISTRY.PROMOTION_REFUSED'
+  | 'REGISTRY.NOTHING_TO_ROLL_BACK'
+  | 'ARTIFACT.NOT_FOUND'
+  | 'ARTIFACT.INTEGRITY'
+  | 'WAREHOUSE.INVALID_ROW'
+  | 'AUTH.REQUIRED';
+
+/**
+ * An expected failure with a stable code. `permanent` says whether retrying can ever help:
+ * event handlers dead-letter permanent errors and rethrow the rest so Pub/Sub redelivers.
+ */
+export class PlatformError extends Error {
+  readonly code: ErrorCode;
+  readonly permanent: boolean;
+  readonly details?: Record<string, unknown>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    { permanent = true, cause, details }: { permanent?: boolean; cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(message, { cause });
+    this.name = 'PlatformError';
+    this.code = code;
+    this.permanent = permanent;
+    this.details = details;
+  }
+}
+
+/** True when `error` is a PlatformError, optionally with one of the given codes. */
+export function isPlatformError(error: unknown, ...codes: ErrorCode[]): error is PlatformError {
+  return error instanceof PlatformError && (codes.length === 0 || codes.includes(error.code));
+}

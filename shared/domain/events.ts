@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { PlatformError } from './errors.js';
+
+/** GCS's Pub/Sub notification payload (JSON_API_V1): the object resource, with what we read of it. */
+export const GcsObjectNotification = z.object({
+  kind: z.literal('storage#object').optional(),
+  bucket: z.string().min(1),
+  name: z.string().min(1),
+  generation: z.string().regex(/^\d+$/),
+  size: z.string().regex(/^\d+$/),
+  md5Hash: z.string().optional(),
+  contentType: z.string().optional(),
+  metadata: z.record(z.string(), z.string()).optional(),
+  timeCreated: z.string().optional(),
+});
+export type GcsObjectNotification = z.infer<typeof GcsObjectNotification>;
+
+/** Published when a version is ready. */
+export const ModelRegistered = z.object({
+  schemaVersion: z.literal(1),
+  model: z.string(),
+  version: z.number().int().positive(),
+  artifactUri: z.string(),
+  sha256: z.string(),
+  registeredAt: z.string(),
+});
+export type ModelRegistered = z.infer<typeof ModelRegistered>;
+
+/** A request to move an alias, from the CLI, the HTTP API or any publisher. */
+export const PromotionRequested = z.object({
+  schemaVersion: z.literal(1),
+  model: z.string(),
+  version: z.number().int().positive().optional(),
+  alias: z.string(),
+  action: z.enum(['promote', 'rollback']).default('promote'),
+  actor: z.string().default('unknown'),
+  reason: z.string().default(''),
+  requestId: z.string().min(1),
+});
+export type PromotionRequested = z.infer<typeof PromotionRequested>;
+
+/** Published after an alias moved, so serving can follow it. */
+export const ModelPromoted = z.object({
+  schemaVersion: z.literal(1),
+  model: z.string(),
+  alias: z.string(),
+  version: z.number().int().positive(),
+  previousVersion: z.number().int().positive().nullable(),
+  actor: z.string(),
+  promotedAt: z.string(),
+});
+export type ModelPromoted = z.infer<typeof ModelPromoted>;
+
+/**
+ * Validates an event at the point it enters. A schema failure is permanent (EVENT.INVALID):
+ * redelivering the same bytes can never succeed, so the handler dead-letters it.
+ */
+export function parseEvent<T>(schema: z.ZodType<T>, data: unknown, what: string): T {
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+  throw new PlatformError('EVENT.INVALID', `Invalid ${what} event: ${problems}`, { details: { issues: result.error.issues } });
+}

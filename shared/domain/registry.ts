@@ -1,0 +1,128 @@
+import type { ModelSignature } from '../ports/model-runner.port.js';
+import { PlatformError } from './errors.js';
+
+/** Lifecycle of a model version. */
+export type VersionStatus = 'registering' | 'ready' | 'rejected';
+
+/** Where a version came from. */
+export interface Lineage {
+  sourceUri: string;
+  runId?: string;
+  datasetId?: string;
+  uploader?: string;
+}
+
+/** One immutable version of a model. */
+export interface ModelVersion {
+  model: string;
+  version: number;
+  status: VersionStatus;
+  artifactUri: string;
+  generation: string;
+  sha256: string;
+  sizeBytes: number;
+  signature: ModelSignature;
+  metrics: Record<string, number>;
+  params: Record<string, string>;
+  tags: Record<string, string>;
+  description: string;
+  lineage: Lineage;
+  createdAt: string;
+}
+
+/** A named model: its aliases, each naming one version, and the holders each alias had before. */
+export interface Model {
+  name: string;
+  latestVersion: number;
+  aliases: Record<string, number>;
+  /** Per alias, earlier holders, most recent last; rollback pops from here. */
+  aliasHistory: Record<string, number[]>;
+  tags: Record<string, string>;
+  description: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Kinds of transition the audit trail records. */
+export type AuditAction = 'registered' | 'rejected' | 'promoted' | 'rolled_back';
+
+/** One transition: who, when, what moved from which version to which, and why. */
+export interface AuditEntry {
+  id: string;
+  model: string;
+  action: AuditAction;
+  alias?: string;
+  fromVersion: number | null;
+  toVersion: number | null;
+  actor: string;
+  reason: string;
+  at: string;
+}
+
+/** Promotion policy, from configuration. */
+export interface PromotionPolicy {
+  /** A version must have held `staging` before it may take `production`. */
+  requireStaging: boolean;
+}
+
+/** What a promotion asks for. */
+export interface PromotionRequest {
+  model: string;
+  version: number;
+  alias: string;
+  actor: string;
+  reason: string;
+  /** Idempotency key: the same request delivered twice is applied once. */
+  requestId: string;
+}
+
+/** Whether `version` held `alias` at any point, judged from the audit trail. */
+export function hasHeld(audit: AuditEntry[], alias: string, version: number): boolean {
+  return audit.some((entry) => entry.alias === alias && entry.toVersion === version && (entry.action === 'promoted' || entry.action === 'rolled_back'));
+}
+
+/**
+ * The promotion rules, applied inside the registry's transaction: only a ready version moves,
+ * and the policy may demand a stay in staging before production.
+ */
+export function checkPromotion(version: ModelVersion | undefined, request: PromotionRequest, policy: PromotionPolicy, audit: AuditEntry[]): ModelVersion {
+  if (!version) {
+    throw new PlatformError('REGISTRY.VERSION_NOT_FOUND', `Model "${request.model}" has no version ${request.version}. List versions with: mlops models show ${request.model}`);
+  }
+  if (version.status !== 'ready') {
+    throw new PlatformError('REGISTRY.VERSION_NOT_READY', `Version ${version.version} of "${version.model}" is ${version.status}; only a ready version can be promoted.`);
+  }
+  if (policy.requireStaging && request.alias === 'production' && !hasHeld(audit, 'staging', version.version)) {
+    throw new PlatformError(
+      'REGISTRY.PROMOTION_REFUSED',
+      `Policy requires version ${version.version} of "${version.model}" to be in staging before production. Run: mlops promote ${version.model} ${version.version} --to staging`,
+    );
+  }
+  return version;
+}
+
+/** The alias move a promotion makes: the new holder, and the old one remembered for rollback. */
+export function applyPromotion(model: Model, alias: string, version: number): { model: Model; previous: number | null } {
+  const previous = model.aliases[alias] ?? null;
+  const history = model.aliasHistory[alias] ?? [];
+  const nextHistory = previous === null || previous === version ? history : [...history, previous];
+  return {
+    previous,
+    model: { ...model, aliases: { ...model.aliases, [alias]: version }, aliasHistory: { ...model.aliasHistory, [alias]: nextHistory } },
+  };
+}
+
+/** The alias move a rollback makes: back to the most recent earlier holder. */
+export function applyRollback(model: Model, alias: string): { model: Model; from: number; to: number } {
+  const history = model.aliasHistory[alias] ?? [];
+  const from = model.aliases[alias];
+  const to = history.at(-1);
+  if (from === undefined || to === undefined) {
+    throw new PlatformError('REGISTRY.NOTHING_TO_ROLL_BACK', `Alias "${alias}" of "${model.name}" has no earlier holder to roll back to.`);
+  }
+  return {
+    from,
+    to,
+    model: { ...model, aliases: { ...model.aliases, [alias]: to }, aliasHistory: { ...model.aliasHistory, [alias]: history.slice(0, -1) } },
+  };
+}

@@ -1,0 +1,64 @@
+import { PlatformError } from './errors.js';
+import { validateModelName } from './names.js';
+
+/** What an uploader can say about a model file, carried as object metadata. */
+export interface UploadMetadata {
+  runId?: string;
+  datasetId?: string;
+  uploader?: string;
+  description?: string;
+  metrics: Record<string, number>;
+  params: Record<string, string>;
+  tags: Record<string, string>;
+}
+
+const PREFIX = 'mlops-';
+const MAPS = { metrics: 'metric-', params: 'param-', tags: 'tag-' } as const;
+const SCALARS = { runId: 'run-id', datasetId: 'dataset-id', uploader: 'uploader', description: 'description' } as const;
+
+/** Encodes upload metadata as flat, lowercase-prefixed object metadata keys (GCS custom metadata). */
+export function encodeUploadMetadata(metadata: UploadMetadata): Record<string, string> {
+  const encoded: Record<string, string> = {};
+  for (const [field, key] of Object.entries(SCALARS)) {
+    const value = metadata[field as keyof typeof SCALARS];
+    if (value !== undefined) encoded[PREFIX + key] = value;
+  }
+  for (const [field, prefix] of Object.entries(MAPS)) {
+    for (const [name, value] of Object.entries(metadata[field as keyof typeof MAPS])) encoded[PREFIX + prefix + name] = String(value);
+  }
+  return encoded;
+}
+
+/** Decodes object metadata written by encodeUploadMetadata; unknown keys are ignored, bad metric values rejected. */
+export function decodeUploadMetadata(metadata: Record<string, string> = {}): UploadMetadata {
+  const decoded: UploadMetadata = { metrics: {}, params: {}, tags: {} };
+  for (const [field, key] of Object.entries(SCALARS)) {
+    const value = metadata[PREFIX + key];
+    if (value !== undefined) decoded[field as keyof typeof SCALARS] = value;
+  }
+  for (const [key, value] of Object.entries(metadata)) {
+    if (key.startsWith(PREFIX + MAPS.metrics)) decoded.metrics[key.slice((PREFIX + MAPS.metrics).length)] = parseMetric(key, value);
+    else if (key.startsWith(PREFIX + MAPS.params)) decoded.params[key.slice((PREFIX + MAPS.params).length)] = value;
+    else if (key.startsWith(PREFIX + MAPS.tags)) decoded.tags[key.slice((PREFIX + MAPS.tags).length)] = value;
+  }
+  return decoded;
+}
+
+function parseMetric(key: string, value: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number)) throw new PlatformError('EVENT.INVALID', `Metadata ${key}=${JSON.stringify(value)} is not a finite number.`);
+  return number;
+}
+
+/**
+ * Reads the model name from an object path `models/<name>/...`. Returns undefined for objects
+ * that are not model files (no .onnx suffix), which register-model ignores.
+ */
+export function modelNameFromObject(objectName: string): string | undefined {
+  if (!objectName.endsWith('.onnx')) return undefined;
+  const [root, name, ...rest] = objectName.split('/');
+  if (root !== 'models' || name === undefined || rest.length === 0) {
+    throw new PlatformError('NAME.INVALID', `Object ${objectName} is not under models/<name>/: upload model files as models/<name>/<any>/model.onnx.`);
+  }
+  return validateModelName(name);
+}

@@ -1,0 +1,30 @@
+import type { TableSchema } from '../../infra/tables.js';
+
+/** A row as the platform writes it: column name to value (objects go to JSON columns). */
+export type Row = Record<string, unknown>;
+
+/** Outcome of an idempotent insert. */
+export interface InsertResult {
+  /** Rows that were new. */
+  inserted: number;
+  /** Rows whose key was already present (a redelivery), so nothing was written for them. */
+  duplicates: number;
+}
+
+/** The SQL dialect a warehouse speaks, so SQL builders in the domain can target both. */
+export type SqlDialect = 'duckdb' | 'bigquery';
+
+/** The analytical store for predictions, ground truth, features and monitoring: BigQuery or DuckDB. */
+export interface Warehouse {
+  readonly dialect: SqlDialect;
+  /** Creates the dataset and any missing table; existing tables are left as they are. */
+  ensureTables(tables: TableSchema[]): Promise<void>;
+  /** Inserts rows, skipping any whose key (the table's `key` columns) is already stored. */
+  insert(table: string, rows: Row[]): Promise<InsertResult>;
+  /**
+   * Runs a read query. `sql` names tables as `{{table}}` so the adapter can qualify them;
+   * `params` bind by name (`@name` in the SQL).
+   */
+  query<T extends Row = Row>(sql: string, params?: Record<string, unknown>): Promise<T[]>;
+  close(): Promise<void>;
+}

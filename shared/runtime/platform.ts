@@ -1,0 +1,89 @@
+import { BUCKET_NOTIFICATION } from '../../infra/stack.js';
+import { PubSubEventBus } from '../adapters/gcp/pubsub-event-bus.js';
+import type { PlatformConfig } from '../config/config.js';
+import { objectFinalizeNotification } from '../domain/gcs-notification.js';
+import type { ArtifactStore, StoredObject } from '../ports/artifact-store.port.js';
+import type { EventBus } from '../ports/event-bus.port.js';
+import type { ModelRegistry } from '../ports/model-registry.port.js';
+import type { ModelRunner } from '../ports/model-runner.port.js';
+import type { Warehouse } from '../ports/warehouse.port.js';
+
+/** The adapters of one process, each built on first use from the configuration. */
+export interface Platform {
+  readonly config: PlatformConfig;
+  eventBus(): EventBus;
+  registry(): Promise<ModelRegistry>;
+  artifacts(): Promise<ArtifactStore>;
+  warehouse(): Promise<Warehouse>;
+  modelRunner(): Promise<ModelRunner>;
+  /** Flushes and closes whatever was built. */
+  close(): Promise<void>;
+}
+
+type Factory<C, T> = (config: C, platform: Platform) => Promise<T>;
+
+// Backends vary per port, chosen by the config's `type`; adapters load only when chosen, so a
+// function never pays for an SDK it does not use.
+const ARTIFACT_STORES: { [K in PlatformConfig['artifacts']['type']]: Factory<Extract<PlatformConfig['artifacts'], { type: K }>, ArtifactStore> } = {
+  local: async ({ root, bucket }, platform) => {
+    const { LocalBucketArtifactStore } = await import('../adapters/local/local-bucket-artifact-store.js');
+    return new LocalBucketArtifactStore({ root, bucket, onFinalize: (object) => notifyFinalize(platform, object) });
+  },
+  gcs: async ({ bucket }) => {
+    const { GcsArtifactStore } = await import('../adapters/gcp/gcs-artifact-store.js');
+    return new GcsArtifactStore({ bucket });
+  },
+};
+
+const WAREHOUSES: { [K in PlatformConfig['warehouse']['type']]: Factory<Extract<PlatformConfig['warehouse'], { type: K }>, Warehouse> } = {
+  duckdb: async ({ path, dataset }) => {
+    const { DuckDbWarehouse } = await import('../adapters/local/duckdb-warehouse.js');
+    return new DuckDbWarehouse({ path, dataset });
+  },
+  bigquery: async ({ dataset, location }, platform) => {
+    const { BigQueryWarehouse } = await import('../adapters/gcp/bigquery-warehouse.js');
+    return new BigQueryWarehouse({ projectId: platform.config.projectId, dataset, location });
+  },
+};
+
+/** The local bucket notifies as GCS does: only for objects under the notification's prefix. */
+async function notifyFinalize(platform: Platform, object: StoredObject): Promise<void> {
+  if (!object.name.startsWith(BUCKET_NOTIFICATION.objectNamePrefix)) return;
+  const { data, attributes } = objectFinalizeNotification(object, `projects/_/buckets/${object.bucket}/notificationConfigs/1`);
+  await platform.eventBus().publish(BUCKET_NOTIFICATION.topic, data, attributes);
+}
+
+/** Builds the composition root for a configuration. Nothing connects until first used. */
+export function createPlatform(config: PlatformConfig): Platform {
+  const built: { close(): Promise<void> }[] = [];
+  const once = <T extends object>(make: () => Promise<T>): (() => Promise<T>) => {
+    let value: Promise<T> | undefined;
+    return () => (value ??= make().then((made) => { if ('close' in made) built.push(made as T & { close(): Promise<void> }); return made; }));
+  };
+  let bus: EventBus | undefined;
+  const platform: Platform = {
+    config,
+    eventBus: () => {
+      if (!bus) {
+        bus = new PubSubEventBus({ projectId: config.projectId });
+        built.push(bus);
+      }
+      return bus;
+    },
+    registry: once(async () => {
+      const { FirestoreModelRegistry } = await import('../adapters/gcp/firestore-model-registry.js');
+      return new FirestoreModelRegistry({ projectId: config.projectId, databaseId: config.registry.databaseId });
+    }),
+    artifacts: once(() => (ARTIFACT_STORES[config.artifacts.type] as Factory<PlatformConfig['artifacts'], ArtifactStore>)(config.artifacts, platform)),
+    warehouse: once(() => (WAREHOUSES[config.warehouse.type] as Factory<PlatformConfig['warehouse'], Warehouse>)(config.warehouse, platform)),
+    modelRunner: once(async () => {
+      const { OnnxModelRunner } = await import('../adapters/onnx/index.js');
+      return new OnnxModelRunner();
+    }),
+    close: async () => {
+      await Promise.allSettled(built.splice(0).reverse().map((item) => item.close()));
+      bus = undefined;
+    },
+  };
+  return platform;
+}
