@@ -1,9 +1,21 @@
 import { defineConfig } from 'vitest/config';
 
+// Two tiers: unit tests need no service; the integration tier (contract suites, integration and
+// end-to-end tests) shares one pair of Google emulators started on free ports.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'shared/**/*.test.ts', 'functions/**/*.test.ts', 'infra/**/*.test.ts', 'scripts/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/contract/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          globalSetup: ['test/support/emulators.global.ts'],
+        },
+      },
+    ],
   },
 });

@@ -78,7 +78,15 @@ export const deadLetterTopicOf = (topic: string): string => `${topic}-dead-lette
 /** Subscriptions derived from the functions' topic triggers, so the topology is stated once. */
 export const SUBSCRIPTIONS: SubscriptionSpec[] = FUNCTIONS.flatMap((spec) =>
   spec.trigger.type === 'topic'
-    ? [{ name: `${spec.name}-sub`, topic: spec.trigger.topic, function: spec.name, deadLetterTopic: deadLetterTopicOf(spec.trigger.topic), ackDeadlineSeconds: Math.min(600, Math.max(10, spec.timeoutSeconds)) }]
+    ? [
+        {
+          name: `${spec.name}-sub`,
+          topic: spec.trigger.topic,
+          function: spec.name,
+          deadLetterTopic: deadLetterTopicOf(spec.trigger.topic),
+          ackDeadlineSeconds: Math.min(600, Math.max(10, spec.timeoutSeconds)),
+        },
+      ]
     : [],
 );
 
@@ -100,7 +108,19 @@ export const SCHEDULER_JOBS: SchedulerJobSpec[] = [
 ];
 
 /** The artifact bucket notifies model-artifacts when an object under models/ is finalized. */
-export const BUCKET_NOTIFICATION = { topic: TOPICS.modelArtifacts, objectNamePrefix: 'models/', eventTypes: ['OBJECT_FINALIZE'], payloadFormat: 'JSON_API_V1' } as const;
+export const BUCKET_NOTIFICATION = {
+  topic: TOPICS.modelArtifacts,
+  objectNamePrefix: 'models/',
+  eventTypes: ['OBJECT_FINALIZE'],
+  payloadFormat: 'JSON_API_V1',
+} as const;
 
 /** The whole stack as data, read by both the deploy and the local runner. */
-export const STACK = { topics: ALL_TOPICS, subscriptions: SUBSCRIPTIONS, functions: FUNCTIONS, tables: TABLES, schedulerJobs: SCHEDULER_JOBS, bucketNotification: BUCKET_NOTIFICATION };
+export const STACK = {
+  topics: ALL_TOPICS,
+  subscriptions: SUBSCRIPTIONS,
+  functions: FUNCTIONS,
+  tables: TABLES,
+  schedulerJobs: SCHEDULER_JOBS,
+  bucketNotification: BUCKET_NOTIFICATION,
+};

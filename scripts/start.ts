@@ -1,15 +1,32 @@
 import { resolve } from 'node:path';
-import { startLocalPlatform } from './lib/local-platform.js';
+import { parseArgs } from 'node:util';
+import { portsFromFirebaseJson, startLocalPlatform } from './lib/local-platform.js';
 
 const started = Date.now();
-const fresh = process.argv.includes('--fresh');
-const dataDir = resolve(process.env.MLOPS_DATA_DIR ?? '.mlops-data');
+const { values: flags } = parseArgs({
+  options: {
+    fresh: { type: 'boolean', default: false },
+    'data-dir': { type: 'string' },
+    'pubsub-port': { type: 'string' },
+    'firestore-port': { type: 'string' },
+    'functions-port': { type: 'string' },
+  },
+});
+const dataDir = resolve(flags['data-dir'] ?? process.env.MLOPS_DATA_DIR ?? '.mlops-data');
+const defaults = portsFromFirebaseJson();
+const ports = {
+  pubsub: Number(flags['pubsub-port'] ?? defaults.pubsub),
+  firestore: Number(flags['firestore-port'] ?? defaults.firestore),
+  functions: Number(flags['functions-port'] ?? defaults.functions),
+};
 
 try {
-  const local = await startLocalPlatform({ dataDir, fresh });
+  const local = await startLocalPlatform({ dataDir, fresh: flags.fresh, ports });
   for (const fn of local.functions) console.log(`  ${fn.name.padEnd(20)} ${fn.url.padEnd(24)} (${fn.trigger})`);
   console.log(`\nPub/Sub emulator ${local.env.PUBSUB_EMULATOR_HOST}, Firestore emulator ${local.env.FIRESTORE_EMULATOR_HOST}, data in ${dataDir}`);
-  console.log(`Ready in ${((Date.now() - started) / 1000).toFixed(1)} s. In another terminal:\n  export PUBSUB_EMULATOR_HOST=${local.env.PUBSUB_EMULATOR_HOST} FIRESTORE_EMULATOR_HOST=${local.env.FIRESTORE_EMULATOR_HOST} GOOGLE_CLOUD_PROJECT=${local.env.GOOGLE_CLOUD_PROJECT}\nCtrl-C stops everything.`);
+  console.log(
+    `Ready in ${((Date.now() - started) / 1000).toFixed(1)} s. In another terminal:\n  export PUBSUB_EMULATOR_HOST=${local.env.PUBSUB_EMULATOR_HOST} FIRESTORE_EMULATOR_HOST=${local.env.FIRESTORE_EMULATOR_HOST} GOOGLE_CLOUD_PROJECT=${local.env.GOOGLE_CLOUD_PROJECT}\nCtrl-C stops everything.`,
+  );
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;

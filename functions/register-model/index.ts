@@ -11,8 +11,19 @@ ff.cloudEvent(
     schema: GcsObjectNotification,
     handle: async (object) => {
       const p = platform();
-      const outcome = await registerModel(object, { artifacts: await p.artifacts(), registry: await p.registry(), runner: await p.modelRunner(), bus: p.eventBus() });
-      log('INFO', outcome.kind === 'registered' ? `${outcome.version.model} version ${outcome.version.version} ready${outcome.created ? '' : ' (redelivery)'}` : `ignored: ${outcome.reason}`, { function: 'register-model' });
+      const outcome = await registerModel(object, {
+        artifacts: await p.artifacts(),
+        registry: await p.registry(),
+        runner: await p.modelRunner(),
+        bus: p.eventBus(),
+      });
+      log(
+        'INFO',
+        outcome.kind === 'registered'
+          ? `${outcome.version.model} version ${outcome.version.version} ready${outcome.created ? '' : ' (redelivery)'}`
+          : `ignored: ${outcome.reason}`,
+        { function: 'register-model' },
+      );
     },
   }),
 );

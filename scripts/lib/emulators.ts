@@ -18,7 +18,8 @@ export function locateEmulators(): { pubsub: string; firestoreJar: string } {
   const firestoreJar = join(sdkRoot, 'platform/cloud-firestore-emulator/cloud-firestore-emulator.jar');
   const missing = [
     !existsSync(pubsub) && 'the Pub/Sub emulator (apt-get install google-cloud-cli-pubsub-emulator, or gcloud components install pubsub-emulator)',
-    !existsSync(firestoreJar) && 'the Firestore emulator (apt-get install google-cloud-cli-firestore-emulator, or gcloud components install cloud-firestore-emulator)',
+    !existsSync(firestoreJar) &&
+      'the Firestore emulator (apt-get install google-cloud-cli-firestore-emulator, or gcloud components install cloud-firestore-emulator)',
   ].filter(Boolean);
   if (missing.length > 0) throw new Error(`Missing in the gcloud SDK at ${sdkRoot}: ${missing.join('; ')}.`);
   requireJava();
@@ -32,7 +33,9 @@ function findSdkRoot(): string {
     const gcloud = execFileSync('which', ['gcloud'], { encoding: 'utf8' }).trim();
     return dirname(dirname(realpathSync(gcloud)));
   } catch {
-    throw new Error('gcloud is not installed: install the Google Cloud SDK (apt-get install google-cloud-cli, see cloud.google.com/sdk/docs/install), which brings the Pub/Sub and Firestore emulators.');
+    throw new Error(
+      'gcloud is not installed: install the Google Cloud SDK (apt-get install google-cloud-cli, see cloud.google.com/sdk/docs/install), which brings the Pub/Sub and Firestore emulators.',
+    );
   }
 }
 
@@ -54,7 +57,12 @@ export async function startPubSubEmulator(binary: string, host: string, port: nu
  * Starts the Firestore emulator. With `dataDir`, the last export there is imported at start, and
  * stop() exports to it first, so the registry survives a restart.
  */
-export async function startFirestoreEmulator(jar: string, host: string, port: number, persist?: { dataDir: string; projectId: string }): Promise<RunningEmulator> {
+export async function startFirestoreEmulator(
+  jar: string,
+  host: string,
+  port: number,
+  persist?: { dataDir: string; projectId: string },
+): Promise<RunningEmulator> {
   const dataDir = persist?.dataDir;
   const imported = dataDir ? latestExport(dataDir) : undefined;
   const args = ['-Duser.language=en', '-cp', jar, 'com.google.cloud.datastore.emulator.firestore.CloudFirestore', 'start', `--host=${host}`, `--port=${port}`];
@@ -63,7 +71,9 @@ export async function startFirestoreEmulator(jar: string, host: string, port: nu
   const emulator = await ready('firestore', managed, host, port);
   if (!persist) return emulator;
   const stop = async () => {
-    await exportFirestore(`${host}:${port}`, persist.dataDir, persist.projectId).catch((error) => console.error(`Firestore export failed, registry changes since start are lost: ${error}`));
+    await exportFirestore(`${host}:${port}`, persist.dataDir, persist.projectId).catch((error) =>
+      console.error(`Firestore export failed, registry changes since start are lost: ${error}`),
+    );
     await managed.stop();
   };
   return { ...emulator, stop };

@@ -46,7 +46,14 @@ export function portsFromFirebaseJson(path = 'firebase.json'): LocalPorts {
  * infra/, every function under the Functions Framework, the warehouse tables, the bucket watcher
  * and the scheduler. Everything it started stops with stop().
  */
-export async function startLocalPlatform({ dataDir, projectId = 'mlops-local', fresh = false, ports = portsFromFirebaseJson(), functions = STACK.functions, scheduler = true }: LocalPlatformOptions): Promise<LocalPlatform> {
+export async function startLocalPlatform({
+  dataDir,
+  projectId = 'mlops-local',
+  fresh = false,
+  ports = portsFromFirebaseJson(),
+  functions = STACK.functions,
+  scheduler = true,
+}: LocalPlatformOptions): Promise<LocalPlatform> {
   if (fresh) rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
   const binaries = locateEmulators();
@@ -77,7 +84,13 @@ export async function startLocalPlatform({ dataDir, projectId = 'mlops-local', f
     stops.push(() => pubsub.close());
     await Promise.all(STACK.topics.map((topic) => ensureTopic(pubsub, topic)));
     const hosted = await hostFunctions(functions, ports.functions);
-    stops.push(...hosted.map(({ server }) => () => closeServer(server)));
+    stops.push(
+      ...hosted.map(
+        ({ server }) =>
+          () =>
+            closeServer(server),
+      ),
+    );
     for (const sub of STACK.subscriptions.filter((candidate) => hosted.some((fn) => fn.spec.name === candidate.function))) {
       const url = hosted.find((fn) => fn.spec.name === sub.function)!.url;
       await ensurePushSubscription(pubsub, projectId, sub, pushEndpointFor(url, projectId, sub.topic));
@@ -139,8 +152,11 @@ function runScheduler(local: ReturnType<typeof platform>): () => Promise<void> {
     const minute = Math.floor(now.getTime() / 60_000);
     if (minute === lastMinute) return;
     lastMinute = minute;
-    for (const { job, schedule } of jobs.filter((entry) => entry.schedule.matches(now))) {
-      local.eventBus().publish(job.topic, { ...job.message, job: job.name, scheduledTime: now.toISOString() }).catch((error) => console.error(`scheduler ${job.name}: ${error}`));
+    for (const { job } of jobs.filter((entry) => entry.schedule.matches(now))) {
+      local
+        .eventBus()
+        .publish(job.topic, { ...job.message, job: job.name, scheduledTime: now.toISOString() })
+        .catch((error) => console.error(`scheduler ${job.name}: ${error}`));
     }
   }, 1000);
   return async () => clearInterval(timer);

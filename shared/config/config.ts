@@ -5,19 +5,52 @@ import { boolean, list, oneOf, option, positiveInteger, readOption, requireOptio
 export const OPTIONS = {
   profile: option({ env: 'MLOPS_PROFILE', expects: '"local" or "gcp"', defaults: { local: 'local', gcp: 'gcp' }, parse: oneOf('local', 'gcp') }),
   projectId: option({ env: 'GOOGLE_CLOUD_PROJECT', expects: 'a Google Cloud project id', defaults: { local: 'mlops-local' }, parse: text }),
-  region: option({ env: 'MLOPS_REGION', expects: 'a Google Cloud region such as us-central1', defaults: { local: 'us-central1', gcp: 'us-central1' }, parse: text }),
+  region: option({
+    env: 'MLOPS_REGION',
+    expects: 'a Google Cloud region such as us-central1',
+    defaults: { local: 'us-central1', gcp: 'us-central1' },
+    parse: text,
+  }),
   dataDir: option({ env: 'MLOPS_DATA_DIR', expects: 'a folder path', defaults: { local: '.mlops-data', gcp: '/tmp/mlops' }, parse: text }),
   artifacts: option({ env: 'MLOPS_ARTIFACTS', expects: '"local" or "gcs"', defaults: { local: 'local', gcp: 'gcs' }, parse: oneOf('local', 'gcs') }),
-  bucket: option({ env: 'MLOPS_BUCKET', expects: 'a bucket name (3-63 lowercase letters, digits, - _ .)', defaults: { local: 'mlops-artifacts' }, parse: (raw: string) => (/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/.test(raw) ? raw : undefined) }),
-  warehouse: option({ env: 'MLOPS_WAREHOUSE', expects: '"duckdb" or "bigquery"', defaults: { local: 'duckdb', gcp: 'bigquery' }, parse: oneOf('duckdb', 'bigquery') }),
+  bucket: option({
+    env: 'MLOPS_BUCKET',
+    expects: 'a bucket name (3-63 lowercase letters, digits, - _ .)',
+    defaults: { local: 'mlops-artifacts' },
+    parse: (raw: string) => (/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/.test(raw) ? raw : undefined),
+  }),
+  warehouse: option({
+    env: 'MLOPS_WAREHOUSE',
+    expects: '"duckdb" or "bigquery"',
+    defaults: { local: 'duckdb', gcp: 'bigquery' },
+    parse: oneOf('duckdb', 'bigquery'),
+  }),
   duckdbPath: option({ env: 'MLOPS_DUCKDB_PATH', expects: 'a file path', defaults: {}, parse: text }),
-  dataset: option({ env: 'MLOPS_BQ_DATASET', expects: 'a BigQuery dataset id (letters, digits, _)', defaults: { local: 'mlops', gcp: 'mlops' }, parse: (raw: string) => (/^\w{1,1024}$/.test(raw) ? raw : undefined) }),
+  dataset: option({
+    env: 'MLOPS_BQ_DATASET',
+    expects: 'a BigQuery dataset id (letters, digits, _)',
+    defaults: { local: 'mlops', gcp: 'mlops' },
+    parse: (raw: string) => (/^\w{1,1024}$/.test(raw) ? raw : undefined),
+  }),
   bigqueryLocation: option({ env: 'MLOPS_BQ_LOCATION', expects: 'a BigQuery location such as US or EU', defaults: { local: 'US', gcp: 'US' }, parse: text }),
   pubsubEmulatorHost: option({ env: 'PUBSUB_EMULATOR_HOST', expects: 'host:port of the Pub/Sub emulator', defaults: {}, parse: text }),
   firestoreEmulatorHost: option({ env: 'FIRESTORE_EMULATOR_HOST', expects: 'host:port of the Firestore emulator', defaults: {}, parse: text }),
-  firestoreDatabase: option({ env: 'MLOPS_FIRESTORE_DATABASE', expects: 'a Firestore database id', defaults: { local: '(default)', gcp: '(default)' }, parse: text }),
+  firestoreDatabase: option({
+    env: 'MLOPS_FIRESTORE_DATABASE',
+    expects: 'a Firestore database id',
+    defaults: { local: '(default)', gcp: '(default)' },
+    parse: text,
+  }),
   requireStaging: option({ env: 'MLOPS_REQUIRE_STAGING', expects: 'true or false', defaults: { local: 'false', gcp: 'false' }, parse: boolean }),
-  apiKeyHashes: option({ env: 'MLOPS_API_KEY_HASHES', expects: 'comma-separated sha256 hex digests of API keys', defaults: { local: '', gcp: '' }, parse: (raw: string) => { const hashes = list(raw); return hashes.every((hash) => /^[0-9a-f]{64}$/.test(hash)) ? hashes : undefined; } }),
+  apiKeyHashes: option({
+    env: 'MLOPS_API_KEY_HASHES',
+    expects: 'comma-separated sha256 hex digests of API keys',
+    defaults: { local: '', gcp: '' },
+    parse: (raw: string) => {
+      const hashes = list(raw);
+      return hashes.every((hash) => /^[0-9a-f]{64}$/.test(hash)) ? hashes : undefined;
+    },
+  }),
   maxBatch: option({ env: 'MLOPS_MAX_BATCH', expects: 'a positive integer', defaults: { local: '1000', gcp: '1000' }, parse: positiveInteger }),
 } as const;
 

@@ -18,7 +18,7 @@ export function option<T>(spec: OptionSpec<T>): OptionSpec<T> {
 
 /** Parses a value from one of a fixed set of strings. */
 export function oneOf<const T extends string>(...values: T[]): (raw: string) => T | undefined {
-  return (raw) => (values as string[]).includes(raw) ? (raw as T) : undefined;
+  return (raw) => ((values as string[]).includes(raw) ? (raw as T) : undefined);
 }
 
 /** Accepts any non-empty string. */

@@ -18,9 +18,12 @@ export function parseCron(expression: string): CronSchedule {
   const sets = parts.map((part, index) => parseField(part, FIELDS[index]!));
   const [minutes, hours, days, months, weekdays] = sets as [Set<number>, Set<number>, Set<number>, Set<number>, Set<number>];
   if (weekdays.has(7)) weekdays.add(0);
+  // As in cron and Cloud Scheduler: when both day fields are restricted, either one may match.
+  const bothDaysRestricted = parts[2] !== '*' && parts[4] !== '*';
+  const dayMatches = (date: Date) =>
+    bothDaysRestricted ? days.has(date.getUTCDate()) || weekdays.has(date.getUTCDay()) : days.has(date.getUTCDate()) && weekdays.has(date.getUTCDay());
   return {
-    matches: (date) =>
-      minutes.has(date.getUTCMinutes()) && hours.has(date.getUTCHours()) && days.has(date.getUTCDate()) && months.has(date.getUTCMonth() + 1) && weekdays.has(date.getUTCDay()),
+    matches: (date) => minutes.has(date.getUTCMinutes()) && hours.has(date.getUTCHours()) && months.has(date.getUTCMonth() + 1) && dayMatches(date),
   };
 }
 
@@ -32,7 +35,8 @@ function parseField(part: string, field: (typeof FIELDS)[number]): Set<number> {
     const start = match[1] === '*' ? field.min : Number(match[2]);
     const end = match[1] === '*' ? field.max : match[3] !== undefined ? Number(match[3]) : match[4] !== undefined ? field.max : start;
     const step = match[4] !== undefined ? Number(match[4]) : 1;
-    if (start < field.min || end > field.max || start > end || step < 1) throw new Error(`Cron ${field.name} field "${part}" is out of range ${field.min}-${field.max}.`);
+    if (start < field.min || end > field.max || start > end || step < 1)
+      throw new Error(`Cron ${field.name} field "${part}" is out of range ${field.min}-${field.max}.`);
     for (let value = start; value <= end; value += step) values.add(value);
   }
   return values;

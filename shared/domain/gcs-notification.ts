@@ -16,7 +16,10 @@ export interface FinalizedObject {
  * resource as the message body and the documented attributes. The local bucket emits these so
  * register-model cannot tell it from GCS.
  */
-export function objectFinalizeNotification(object: FinalizedObject, notificationConfig: string): { data: Record<string, unknown>; attributes: Record<string, string> } {
+export function objectFinalizeNotification(
+  object: FinalizedObject,
+  notificationConfig: string,
+): { data: Record<string, unknown>; attributes: Record<string, string> } {
   const id = `${object.bucket}/${object.name}/${object.generation}`;
   const encodedName = encodeURIComponent(object.name);
   return {

@@ -87,10 +87,16 @@ export function hasHeld(audit: AuditEntry[], alias: string, version: number): bo
  */
 export function checkPromotion(version: ModelVersion | undefined, request: PromotionRequest, policy: PromotionPolicy, audit: AuditEntry[]): ModelVersion {
   if (!version) {
-    throw new PlatformError('REGISTRY.VERSION_NOT_FOUND', `Model "${request.model}" has no version ${request.version}. List versions with: mlops models show ${request.model}`);
+    throw new PlatformError(
+      'REGISTRY.VERSION_NOT_FOUND',
+      `Model "${request.model}" has no version ${request.version}. List versions with: mlops models show ${request.model}`,
+    );
   }
   if (version.status !== 'ready') {
-    throw new PlatformError('REGISTRY.VERSION_NOT_READY', `Version ${version.version} of "${version.model}" is ${version.status}; only a ready version can be promoted.`);
+    throw new PlatformError(
+      'REGISTRY.VERSION_NOT_READY',
+      `Version ${version.version} of "${version.model}" is ${version.status}; only a ready version can be promoted.`,
+    );
   }
   if (policy.requireStaging && request.alias === 'production' && !hasHeld(audit, 'staging', version.version)) {
     throw new PlatformError(

@@ -63,21 +63,13 @@ export function logisticRegressionToOnnx({
     ],
     initializers: [...linearInitializers(weights, intercept), floatInitializer('threshold', [1], [threshold])],
     inputs: [tensorValueInfo(inputName, DataType.FLOAT, [BATCH_DIMENSION, weights.length])],
-    outputs: [
-      tensorValueInfo('probability', DataType.FLOAT, [BATCH_DIMENSION, 1]),
-      tensorValueInfo('label', DataType.INT64, [BATCH_DIMENSION, 1]),
-    ],
+    outputs: [tensorValueInfo('probability', DataType.FLOAT, [BATCH_DIMENSION, 1]), tensorValueInfo('label', DataType.INT64, [BATCH_DIMENSION, 1])],
     metadata: featureNamesMetadata(featureNames),
   });
 }
 
 /** Exports a linear regression: outputs `value` = w·x + b as float32 [batch, 1]. */
-export function linearRegressionToOnnx({
-  weights,
-  intercept,
-  featureNames,
-  inputName = 'features',
-}: LinearRegressionOnnxOptions): Uint8Array {
+export function linearRegressionToOnnx({ weights, intercept, featureNames, inputName = 'features' }: LinearRegressionOnnxOptions): Uint8Array {
   assertLinearModel(weights, intercept, featureNames, inputName);
   return buildOnnxModel({
     name: 'linear_regression',

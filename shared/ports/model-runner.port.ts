@@ -1,14 +1,5 @@
 /** Element types a model input or output may carry, named as in the ONNX type system. */
-export type TensorElementType =
-  | 'float32'
-  | 'float64'
-  | 'int32'
-  | 'int64'
-  | 'bool'
-  | 'string'
-  | 'uint8'
-  | 'int8'
-  | 'float16';
+export type TensorElementType = 'float32' | 'float64' | 'int32' | 'int64' | 'bool' | 'string' | 'uint8' | 'int8' | 'float16';
 
 /** One named input or output of a model: its element type and shape (null marks a dynamic dimension). */
 export interface TensorSpec {

@@ -58,7 +58,11 @@ export function createPlatform(config: PlatformConfig): Platform {
   const built: { close(): Promise<void> }[] = [];
   const once = <T extends object>(make: () => Promise<T>): (() => Promise<T>) => {
     let value: Promise<T> | undefined;
-    return () => (value ??= make().then((made) => { if ('close' in made) built.push(made as T & { close(): Promise<void> }); return made; }));
+    return () =>
+      (value ??= make().then((made) => {
+        if ('close' in made) built.push(made as T & { close(): Promise<void> });
+        return made;
+      }));
   };
   let bus: EventBus | undefined;
   const platform: Platform = {
@@ -81,7 +85,12 @@ export function createPlatform(config: PlatformConfig): Platform {
       return new OnnxModelRunner();
     }),
     close: async () => {
-      await Promise.allSettled(built.splice(0).reverse().map((item) => item.close()));
+      await Promise.allSettled(
+        built
+          .splice(0)
+          .reverse()
+          .map((item) => item.close()),
+      );
       bus = undefined;
     },
   };

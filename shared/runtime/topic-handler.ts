@@ -29,7 +29,11 @@ export interface TopicHandlerOptions<T> {
 export function topicHandler<T>(platform: () => Platform, { functionName, topic, schema, handle }: TopicHandlerOptions<T>) {
   return async (cloudEvent: CloudEvent<MessagePublishedData>): Promise<void> => {
     const message = decodeMessage(cloudEvent);
-    log('INFO', `${functionName} received message ${message.id} from ${topic}`, { function: functionName, messageId: message.id, attributes: message.attributes });
+    log('INFO', `${functionName} received message ${message.id} from ${topic}`, {
+      function: functionName,
+      messageId: message.id,
+      attributes: message.attributes,
+    });
     try {
       await handle(parseEvent(schema, message.data, topic), message);
     } catch (error) {
@@ -38,7 +42,11 @@ export function topicHandler<T>(platform: () => Platform, { functionName, topic,
         throw error;
       }
       await deadLetter(platform(), topic, message, `${error.code}: ${error.message}`);
-      log('WARNING', `${functionName} dead-lettered message ${message.id}: ${error.message}`, { function: functionName, messageId: message.id, code: error.code });
+      log('WARNING', `${functionName} dead-lettered message ${message.id}: ${error.message}`, {
+        function: functionName,
+        messageId: message.id,
+        code: error.code,
+      });
     }
   };
 }
@@ -56,5 +64,10 @@ export function decodeMessage(cloudEvent: CloudEvent<MessagePublishedData>): Bus
 }
 
 async function deadLetter(platform: Platform, topic: string, message: BusMessage, reason: string): Promise<void> {
-  await platform.eventBus().publish(deadLetterTopicOf(topic), message.data ?? null, { ...message.attributes, deadLetterReason: reason.slice(0, 1000), originalMessageId: message.id, originalTopic: topic });
+  await platform.eventBus().publish(deadLetterTopicOf(topic), message.data ?? null, {
+    ...message.attributes,
+    deadLetterReason: reason.slice(0, 1000),
+    originalMessageId: message.id,
+    originalTopic: topic,
+  });
 }

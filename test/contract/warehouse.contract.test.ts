@@ -68,7 +68,10 @@ async function countRows(warehouse: Warehouse, table: string): Promise<number> {
 }
 
 async function insertError(warehouse: Warehouse, table: string, rows: Row[]): Promise<PlatformError> {
-  const error = await warehouse.insert(table, rows).then(() => undefined, (caught: unknown) => caught);
+  const error = await warehouse.insert(table, rows).then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
   expect(error).toBeInstanceOf(PlatformError);
   return error as PlatformError;
 }
@@ -179,10 +182,11 @@ describe.each(creators)('Warehouse contract: $name', ({ create, reportsCrossBatc
       prediction('new', { version: 2 }),
       prediction('other', { model: 'fraud', version: 2 }),
     ]);
-    const rows = await warehouse.query(
-      'SELECT prediction_id FROM {{predictions}} WHERE model = @model AND version >= @version AND request_time > @since',
-      { model: 'churn', version: 1, since: new Date('2024-04-15T00:00:00Z') },
-    );
+    const rows = await warehouse.query('SELECT prediction_id FROM {{predictions}} WHERE model = @model AND version >= @version AND request_time > @since', {
+      model: 'churn',
+      version: 1,
+      since: new Date('2024-04-15T00:00:00Z'),
+    });
     expect(rows).toEqual([{ prediction_id: 'new' }]);
   });
 

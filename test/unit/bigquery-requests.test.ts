@@ -1,14 +1,7 @@
 import { type BigQuery, BigQueryTimestamp } from '@google-cloud/bigquery';
 import { describe, expect, it } from 'vitest';
 import { TABLES, tableSchema } from '../../infra/tables.js';
-import {
-  dedupedSelect,
-  fromBigQueryRow,
-  inBatches,
-  insertAllRows,
-  qualify,
-  tableResource,
-} from '../../shared/adapters/gcp/bigquery-requests.js';
+import { dedupedSelect, fromBigQueryRow, inBatches, insertAllRows, qualify, tableResource } from '../../shared/adapters/gcp/bigquery-requests.js';
 import { BigQueryWarehouse } from '../../shared/adapters/gcp/bigquery-warehouse.js';
 
 const predictions = tableSchema('predictions');
@@ -55,11 +48,9 @@ describe('insertAllRows', () => {
 
   it('derives the insertId from every key column, treating a Date and its ISO string alike', () => {
     const row = { model: 'm', version: 1, feature: 'f', method: 'ks', window_start: new Date('2024-05-01T00:00:00Z'), window_end: '2024-05-02T00:00:00Z' };
-    const ids = insertAllRows(driftMetrics, [
-      row,
-      { ...row, window_start: '2024-05-01T00:00:00.000Z' },
-      { ...row, window_end: '2024-05-03T00:00:00Z' },
-    ]).map((request) => request.insertId);
+    const ids = insertAllRows(driftMetrics, [row, { ...row, window_start: '2024-05-01T00:00:00.000Z' }, { ...row, window_end: '2024-05-03T00:00:00Z' }]).map(
+      (request) => request.insertId,
+    );
     expect(ids[0]).toBe(ids[1]);
     expect(ids[0]).not.toBe(ids[2]);
   });
@@ -148,7 +139,11 @@ describe('BigQueryWarehouse with a fake client', () => {
     expect(await warehouse.query('SELECT count(*) n FROM {{predictions}} WHERE model = @model', { model: 'churn' })).toEqual([
       { n: 2, at: '2024-05-01T00:00:00.000Z' },
     ]);
-    expect(calls.queries[0]).toMatchObject({ query: 'SELECT count(*) n FROM `proj.mlops.predictions` WHERE model = @model', params: { model: 'churn' }, location: 'EU' });
+    expect(calls.queries[0]).toMatchObject({
+      query: 'SELECT count(*) n FROM `proj.mlops.predictions` WHERE model = @model',
+      params: { model: 'churn' },
+      location: 'EU',
+    });
   });
 
   it('rejects an invalid row before sending anything', async () => {

@@ -6,11 +6,7 @@ import { Readable } from 'node:stream';
 import { CRC32C, Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isPlatformError } from '../../shared/domain/errors.js';
-import {
-  GcsArtifactStore,
-  RESUMABLE_THRESHOLD_BYTES,
-  writeStreamOptions,
-} from '../../shared/adapters/gcp/gcs-artifact-store.js';
+import { GcsArtifactStore, RESUMABLE_THRESHOLD_BYTES, writeStreamOptions } from '../../shared/adapters/gcp/gcs-artifact-store.js';
 import { toStoredObject } from '../../shared/adapters/gcp/gcs-object.js';
 import type { GcsObjectResource } from '../../shared/adapters/gcp/gcs-object.js';
 import type { StoredObject } from '../../shared/ports/artifact-store.port.js';
@@ -115,7 +111,10 @@ class FakeGcs {
   readonly objects = new Map<string, Array<{ resource: Record<string, unknown>; bytes: Buffer }>>();
   private nextGeneration = 1718035200000001;
   private sessions = new Map<string, Record<string, unknown>>();
-  private server: Server = createServer((req, res) => void this.handle(req, res));
+  private server: Server = createServer((req, res) => {
+    // A bug in the fake should fail the test, not leave the client waiting for a response.
+    this.handle(req, res).catch((error: unknown) => send(res, 500, { error: { code: 500, message: String(error) } }));
+  });
   endpoint = '';
 
   async start(): Promise<void> {
@@ -130,9 +129,10 @@ class FakeGcs {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const request = { method: req.method ?? '', url: new URL(req.url ?? '/', this.endpoint), headers: req.headers, body: Buffer.concat(chunks) };
+    const url = new URL(req.url ?? '/', this.endpoint);
+    const request = { method: req.method ?? '', url, headers: req.headers, body: Buffer.concat(chunks) };
     this.requests.push(request);
-    const { method, url } = request;
+    const { method } = request;
     const objectPath = /^\/storage\/v1\/b\/[^/]+\/o\/(.+)$/.exec(url.pathname);
     if (method === 'POST' && url.searchParams.get('uploadType') === 'multipart') return this.multipart(request, res);
     if (method === 'POST' && url.searchParams.get('uploadType') === 'resumable') return this.openSession(request, res);
@@ -152,16 +152,20 @@ class FakeGcs {
     send(res, 200, version.resource);
   }
 
-  private multipart({ headers, body }: RecordedRequest, res: ServerResponse): void {
+  private multipart({ url, headers, body }: RecordedRequest, res: ServerResponse): void {
     const boundary = /boundary=([^;]+)/.exec(headers['content-type'] ?? '')?.[1]?.replace(/"/g, '') ?? '';
     const parts = body.toString('latin1').split(`--${boundary}`).slice(1, -1);
     const [metadata, content] = parts.map((part) => part.slice(part.indexOf('\r\n\r\n') + 4, -2));
-    send(res, 200, this.store(JSON.parse(metadata ?? '{}'), Buffer.from(content ?? '', 'latin1')));
+    const resource = { ...JSON.parse(metadata ?? '{}'), name: url.searchParams.get('name') };
+    send(res, 200, this.store(resource, Buffer.from(content ?? '', 'latin1')));
   }
 
-  private openSession({ url, body }: RecordedRequest, res: ServerResponse): void {
+  // Like GCS, take the content type from X-Upload-Content-Type when the body does not carry it.
+  private openSession({ url, headers, body }: RecordedRequest, res: ServerResponse): void {
     const id = `${this.sessions.size + 1}`;
-    this.sessions.set(id, { ...JSON.parse(body.toString('utf8') || '{}'), name: url.searchParams.get('name') });
+    const contentType = headers['x-upload-content-type'];
+    const metadata = JSON.parse(body.toString('utf8') || '{}');
+    this.sessions.set(id, { contentType, ...metadata, name: url.searchParams.get('name') });
     res.writeHead(200, { location: `${this.endpoint}/session/${id}` }).end();
   }
 
@@ -171,7 +175,7 @@ class FakeGcs {
 
   private list(url: URL, res: ServerResponse): void {
     const prefix = url.searchParams.get('prefix') ?? '';
-    const live = [...this.objects.values()].map((v) => v.at(-1)?.resource).filter((r) => String(r?.name).startsWith(prefix));
+    const live = [...this.objects.values()].map((versions) => versions.at(-1)?.resource).filter((resource) => String(resource?.name).startsWith(prefix));
     // Serve two per page, in insertion order, so the adapter must both paginate and sort.
     const start = Number(url.searchParams.get('pageToken') ?? 0);
     const nextPageToken = start + 2 < live.length ? String(start + 2) : undefined;
@@ -190,12 +194,19 @@ class FakeGcs {
       metageneration: '1',
       size: String(bytes.length),
       md5Hash: createHash('md5').update(bytes).digest('base64'),
-      crc32c: new CRC32C().update(bytes).toString(),
+      crc32c: crc32c(bytes),
       timeCreated: new Date(0).toISOString(),
     };
     this.objects.set(name, [...(this.objects.get(name) ?? []), { resource, bytes }]);
     return resource;
   }
+}
+
+// The client checks the crc32c GCS answers with against the bytes it sent, and deletes on mismatch.
+function crc32c(bytes: Buffer): string {
+  const checksum = new CRC32C();
+  checksum.update(bytes);
+  return checksum.toString();
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -209,7 +220,12 @@ describe('GcsArtifactStore against a fake GCS JSON API', () => {
   beforeAll(async () => {
     await gcs.start();
     // A custom endpoint skips authentication unless useAuthWithCustomEndpoint is set.
-    const storage = new Storage({ apiEndpoint: gcs.endpoint, projectId: 'test', useAuthWithCustomEndpoint: false, retryOptions: { autoRetry: false } });
+    const storage = new Storage({
+      apiEndpoint: gcs.endpoint,
+      projectId: 'test',
+      useAuthWithCustomEndpoint: false,
+      retryOptions: { autoRetry: false },
+    });
     store = new GcsArtifactStore({ bucket: BUCKET, storage });
   });
   afterAll(() => gcs.stop());
@@ -243,8 +259,10 @@ describe('GcsArtifactStore against a fake GCS JSON API', () => {
     });
     const open = gcs.requests.find((r) => r.method === 'POST');
     expect(open?.url.searchParams.get('uploadType')).toBe('resumable');
-    expect(JSON.parse(open?.body.toString() ?? '{}')).toMatchObject({ contentType: 'application/onnx', metadata: { stage: 'candidate' } });
-    expect(stored).toMatchObject({ size: 10, name: 'models/m/1/model.onnx', metadata: { stage: 'candidate' } });
+    expect(open?.headers['x-upload-content-type']).toBe('application/onnx');
+    expect(JSON.parse(open?.body.toString() ?? '{}')).toMatchObject({ metadata: { stage: 'candidate' } });
+    expect(stored).toMatchObject({ size: 10, contentType: 'application/onnx', metadata: { stage: 'candidate' } });
+    expect(gcs.objects.get('models/m/1/model.onnx')?.[0]?.bytes.toString()).toBe('onnx-bytes');
   });
 
   it('reads a pinned generation, sending generation= on the media request', async () => {

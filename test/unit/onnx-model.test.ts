@@ -40,7 +40,10 @@ function expectClose(actual: Tensor['data'], expected: number[]): void {
 }
 
 async function expectPlatformError(promise: Promise<unknown>, code: ErrorCode, message: RegExp): Promise<void> {
-  const error = await promise.then(() => undefined, (caught: unknown) => caught);
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
   expect(isPlatformError(error, code), `expected ${code}, got ${String(error)}`).toBe(true);
   expect((error as Error).message).toMatch(message);
 }
@@ -69,7 +72,10 @@ describe('logistic regression exported to ONNX', () => {
     const { probability } = await model.run(features(ROWS));
     const { weights, intercept } = BINARY_CLASSIFIER;
     expect(probability?.shape).toEqual([ROWS.length, 1]);
-    expectClose(probability!.data, ROWS.map((row) => sigmoid(linearScore(weights, intercept, row))));
+    expectClose(
+      probability!.data,
+      ROWS.map((row) => sigmoid(linearScore(weights, intercept, row))),
+    );
   });
 
   it('labels a row 1 exactly when its probability reaches the threshold', async () => {
@@ -82,7 +88,12 @@ describe('logistic regression exported to ONNX', () => {
 
   it('counts a probability equal to the threshold as positive', async () => {
     const model = await load(logisticRegressionToOnnx({ weights: [1, -1], intercept: 0 }));
-    const { probability, label } = await model.run(features([[2, 2], [2, 2.5]]));
+    const { probability, label } = await model.run(
+      features([
+        [2, 2],
+        [2, 2.5],
+      ]),
+    );
     expect(probability?.data[0]).toBe(0.5);
     expect(label?.data).toEqual([1, 0]);
   });
@@ -110,7 +121,10 @@ describe('linear regression exported to ONNX', () => {
     const rows = ROWS.map((row) => row.slice(0, 3));
     const { value } = await (await load(regressorOnnx())).run(features(rows));
     expect(value?.shape).toEqual([rows.length, 1]);
-    expectClose(value!.data, rows.map((row) => linearScore(REGRESSOR.weights, REGRESSOR.intercept, row)));
+    expectClose(
+      value!.data,
+      rows.map((row) => linearScore(REGRESSOR.weights, REGRESSOR.intercept, row)),
+    );
   });
 });
 
@@ -148,7 +162,10 @@ describe('ONNX writers', () => {
 /** Deterministic noise, so a failure can be replayed. */
 function pseudoRandomBytes(length: number, seed = 42): Uint8Array {
   let state = seed;
-  return Uint8Array.from({ length }, () => (state = (state * 1103515245 + 12345) % 2 ** 31) & 0xff);
+  return Uint8Array.from({ length }, () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state & 0xff;
+  });
 }
 
 describe('OnnxModelRunner.load', () => {
@@ -158,7 +175,10 @@ describe('OnnxModelRunner.load', () => {
     ['a truncated model', corruptOnnx()],
     ['an empty file', new Uint8Array()],
   ])('fails permanently with MODEL.LOAD_FAILED on %s', async (_case, bytes) => {
-    const error = await runner.load(bytes).then(() => undefined, (caught: unknown) => caught);
+    const error = await runner.load(bytes).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     expect(isPlatformError(error, 'MODEL.LOAD_FAILED')).toBe(true);
     expect((error as Error).message).toMatch(/^The file is not a valid ONNX model: \S/);
     expect((error as { permanent: boolean }).permanent).toBe(true);
@@ -190,8 +210,15 @@ function identityOnnx(type: TensorElementType): Uint8Array {
 }
 
 const ONNX_TYPE_NAMES = {
-  float32: 'FLOAT', float64: 'DOUBLE', int32: 'INT32', int64: 'INT64', bool: 'BOOL',
-  string: 'STRING', uint8: 'UINT8', int8: 'INT8', float16: 'FLOAT16',
+  float32: 'FLOAT',
+  float64: 'DOUBLE',
+  int32: 'INT32',
+  int64: 'INT64',
+  bool: 'BOOL',
+  string: 'STRING',
+  uint8: 'UINT8',
+  int8: 'INT8',
+  float16: 'FLOAT16',
 } as const satisfies Record<TensorElementType, keyof typeof onnx.TensorProto.DataType>;
 
 describe('OnnxLoadedModel.run element types', () => {

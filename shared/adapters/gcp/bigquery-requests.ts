@@ -33,7 +33,9 @@ export function tableResource(schema: TableSchema): TableMetadata {
 
 /** A stable insertId for a row: the same key always gives the same id, within the 128-character limit. */
 export function insertIdFor(schema: TableSchema, row: Row): string {
-  return createHash('sha256').update(`${schema.name}:${rowKey(schema, row)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${schema.name}:${rowKey(schema, row)}`)
+    .digest('hex');
 }
 
 function toStreamingValue(type: ColumnType, value: unknown): unknown {

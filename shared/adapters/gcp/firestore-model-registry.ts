@@ -1,7 +1,17 @@
 import { createHash } from 'node:crypto';
 import { Firestore, type DocumentReference, type Transaction } from '@google-cloud/firestore';
 import { PlatformError } from '../../domain/errors.js';
-import { type AuditEntry, type Model, type ModelVersion, type PromotionPolicy, type PromotionRequest, applyPromotion, applyRollback, checkPromotion } from '../../domain/registry.js';
+import { KeyedLock } from '../keyed-lock.js';
+import {
+  type AuditEntry,
+  type Model,
+  type ModelVersion,
+  type PromotionPolicy,
+  type PromotionRequest,
+  applyPromotion,
+  applyRollback,
+  checkPromotion,
+} from '../../domain/registry.js';
 import type { AliasMove, ModelRegistry, RegistrationRequest, RejectionRecord } from '../../ports/model-registry.port.js';
 
 /** Options of the Firestore registry. */
@@ -11,8 +21,24 @@ export interface FirestoreModelRegistryOptions {
   client?: Firestore;
 }
 
-// Twenty uploads of one model at once contend on its document; each loser retries with backoff.
-const TRANSACTION_ATTEMPTS = 50;
+// Writers on one model contend on its document. Within a process a KeyedLock queues them; across
+// instances the transaction decides, retried on ABORTED with a short jittered backoff (the
+// client's own starts at 1 s and grows 1.5x).
+const TRANSACTION_ATTEMPTS = 60;
+const RETRYABLE_CODES = new Set([10, 409]);
+
+async function transact<T>(db: Firestore, work: (tx: Transaction) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.runTransaction(work, { maxAttempts: 1 });
+    } catch (error) {
+      const code = (error as { code?: number }).code;
+      if (code === undefined || !RETRYABLE_CODES.has(code) || attempt >= TRANSACTION_ATTEMPTS) throw error;
+      const ceiling = Math.min(1000, 20 * 1.4 ** attempt);
+      await new Promise((resolve) => setTimeout(resolve, ceiling / 2 + Math.random() * (ceiling / 2)));
+    }
+  }
+}
 
 const docId = (key: string): string => createHash('sha256').update(key).digest('hex').slice(0, 40);
 
@@ -22,6 +48,7 @@ const docId = (key: string): string => createHash('sha256').update(key).digest('
  */
 export class FirestoreModelRegistry implements ModelRegistry {
   private readonly db: Firestore;
+  private readonly modelLock = new KeyedLock();
 
   constructor({ projectId, databaseId = '(default)', client }: FirestoreModelRegistryOptions) {
     this.db = client ?? new Firestore({ projectId, databaseId, ignoreUndefinedProperties: true });
@@ -29,8 +56,8 @@ export class FirestoreModelRegistry implements ModelRegistry {
 
   async registerVersion(request: RegistrationRequest): Promise<{ version: ModelVersion; created: boolean }> {
     const { registrationKey, actor, ...fields } = request;
-    return this.db.runTransaction(
-      async (tx) => {
+    return this.modelLock.run(fields.model, () =>
+      transact(this.db, async (tx) => {
         const registration = await tx.get(this.db.collection('registrations').doc(docId(registrationKey)));
         const previous = registration.data() as { model: string; version?: number } | undefined;
         if (previous?.version !== undefined) {
@@ -39,29 +66,62 @@ export class FirestoreModelRegistry implements ModelRegistry {
         }
         const model = await this.readModel(tx, fields.model);
         const now = new Date().toISOString();
-        const version: ModelVersion = { ...fields, version: (model?.latestVersion ?? 0) + 1, status: 'ready', createdAt: now };
-        const next: Model = { ...(model ?? emptyModel(fields.model, now)), latestVersion: version.version, updatedAt: now };
+        const version: ModelVersion = {
+          ...fields,
+          version: (model?.latestVersion ?? 0) + 1,
+          status: 'ready',
+          createdAt: now,
+        };
+        const next: Model = {
+          ...(model ?? emptyModel(fields.model, now)),
+          latestVersion: version.version,
+          updatedAt: now,
+        };
         tx.set(this.versionRef(version.model, version.version), version);
         tx.set(this.modelRef(version.model), next);
-        tx.set(registration.ref, { model: version.model, version: version.version, registrationKey });
-        this.appendAudit(tx, version.model, `registered-${version.version}`, { action: 'registered', fromVersion: null, toVersion: version.version, actor, reason: `registered from ${version.artifactUri}`, at: now });
+        tx.set(registration.ref, {
+          model: version.model,
+          version: version.version,
+          registrationKey,
+        });
+        this.appendAudit(tx, version.model, `registered-${version.version}`, {
+          action: 'registered',
+          fromVersion: null,
+          toVersion: version.version,
+          actor,
+          reason: `registered from ${version.artifactUri}`,
+          at: now,
+        });
         return { version, created: true };
-      },
-      { maxAttempts: TRANSACTION_ATTEMPTS },
+      }),
     );
   }
 
   async recordRejection(record: RejectionRecord): Promise<{ created: boolean }> {
-    return this.db.runTransaction(async (tx) => {
-      const registration = await tx.get(this.db.collection('registrations').doc(docId(record.registrationKey)));
-      if (registration.exists) return { created: false };
-      const model = await this.readModel(tx, record.model);
-      const now = new Date().toISOString();
-      if (!model) tx.set(this.modelRef(record.model), emptyModel(record.model, now));
-      tx.set(registration.ref, { model: record.model, rejected: true, registrationKey: record.registrationKey, reason: record.reason });
-      this.appendAudit(tx, record.model, `rejected-${docId(record.registrationKey)}`, { action: 'rejected', fromVersion: null, toVersion: null, actor: record.actor, reason: `${record.artifactUri}: ${record.reason}`, at: now });
-      return { created: true };
-    }, { maxAttempts: TRANSACTION_ATTEMPTS });
+    return this.modelLock.run(record.model, () =>
+      transact(this.db, async (tx) => {
+        const registration = await tx.get(this.db.collection('registrations').doc(docId(record.registrationKey)));
+        if (registration.exists) return { created: false };
+        const model = await this.readModel(tx, record.model);
+        const now = new Date().toISOString();
+        if (!model) tx.set(this.modelRef(record.model), emptyModel(record.model, now));
+        tx.set(registration.ref, {
+          model: record.model,
+          rejected: true,
+          registrationKey: record.registrationKey,
+          reason: record.reason,
+        });
+        this.appendAudit(tx, record.model, `rejected-${docId(record.registrationKey)}`, {
+          action: 'rejected',
+          fromVersion: null,
+          toVersion: null,
+          actor: record.actor,
+          reason: `${record.artifactUri}: ${record.reason}`,
+          at: now,
+        });
+        return { created: true };
+      }),
+    );
   }
 
   async getModel(name: string): Promise<Model | undefined> {
@@ -93,14 +153,34 @@ export class FirestoreModelRegistry implements ModelRegistry {
       const audit = policy.requireStaging ? (await tx.get(this.modelRef(request.model).collection('audit'))).docs.map((doc) => stripSequence(doc.data())) : [];
       checkPromotion(version, request, policy, audit);
       const moved = applyPromotion(model, request.alias, request.version);
-      return { model: moved.model, entry: { action: 'promoted', alias: request.alias, fromVersion: moved.previous, toVersion: request.version, actor: request.actor, reason: request.reason } };
+      return {
+        model: moved.model,
+        entry: {
+          action: 'promoted',
+          alias: request.alias,
+          fromVersion: moved.previous,
+          toVersion: request.version,
+          actor: request.actor,
+          reason: request.reason,
+        },
+      };
     });
   }
 
   async rollback(request: { model: string; alias: string; actor: string; reason: string; requestId: string }): Promise<AliasMove> {
     return this.moveAlias(request.model, request.requestId, async (_tx, model) => {
       const moved = applyRollback(model, request.alias);
-      return { model: moved.model, entry: { action: 'rolled_back', alias: request.alias, fromVersion: moved.from, toVersion: moved.to, actor: request.actor, reason: request.reason } };
+      return {
+        model: moved.model,
+        entry: {
+          action: 'rolled_back',
+          alias: request.alias,
+          fromVersion: moved.from,
+          toVersion: moved.to,
+          actor: request.actor,
+          reason: request.reason,
+        },
+      };
     });
   }
 
@@ -108,26 +188,37 @@ export class FirestoreModelRegistry implements ModelRegistry {
   private async moveAlias(
     name: string,
     requestId: string,
-    decide: (tx: Transaction, model: Model) => Promise<{ model: Model; entry: Omit<AuditEntry, 'id' | 'model' | 'at'> }>,
+    decide: (
+      tx: Transaction,
+      model: Model,
+    ) => Promise<{
+      model: Model;
+      entry: Omit<AuditEntry, 'id' | 'model' | 'at'>;
+    }>,
   ): Promise<AliasMove> {
     const auditId = `request-${docId(requestId)}`;
-    return this.db.runTransaction(async (tx) => {
-      const done = await tx.get(this.modelRef(name).collection('audit').doc(auditId));
-      if (done.exists) return toMove(stripSequence(done.data()), false);
-      const model = await this.readModel(tx, name);
-      if (!model) throw new PlatformError('REGISTRY.MODEL_NOT_FOUND', `No model named "${name}". List models with: mlops models list`);
-      const { model: next, entry } = await decide(tx, model);
-      const now = new Date().toISOString();
-      tx.set(this.modelRef(name), { ...next, updatedAt: now });
-      const audit = this.appendAudit(tx, name, auditId, { ...entry, at: now }, model);
-      return toMove(audit, true);
-    }, { maxAttempts: TRANSACTION_ATTEMPTS });
+    return this.modelLock.run(name, () =>
+      transact(this.db, async (tx) => {
+        const done = await tx.get(this.modelRef(name).collection('audit').doc(auditId));
+        if (done.exists) return toMove(stripSequence(done.data()), false);
+        const model = await this.readModel(tx, name);
+        if (!model) throw new PlatformError('REGISTRY.MODEL_NOT_FOUND', `No model named "${name}". List models with: mlops models list`);
+        const { model: next, entry } = await decide(tx, model);
+        const now = new Date().toISOString();
+        tx.set(this.modelRef(name), { ...next, updatedAt: now });
+        const audit = this.appendAudit(tx, name, auditId, { ...entry, at: now }, model);
+        return toMove(audit, true);
+      }),
+    );
   }
 
   private appendAudit(tx: Transaction, model: string, id: string, entry: Omit<AuditEntry, 'id' | 'model'>, _current?: Model): AuditEntry {
     const audit: AuditEntry = { id, model, ...entry };
     // A sequence from the commit clock plus the id orders entries written in the same millisecond.
-    tx.set(this.modelRef(model).collection('audit').doc(id), { ...audit, sequence: `${entry.at}|${process.hrtime.bigint()}` });
+    tx.set(this.modelRef(model).collection('audit').doc(id), {
+      ...audit,
+      sequence: `${entry.at}|${process.hrtime.bigint()}`,
+    });
     return audit;
   }
 
@@ -145,14 +236,32 @@ export class FirestoreModelRegistry implements ModelRegistry {
 }
 
 function emptyModel(name: string, now: string): Model {
-  return { name, latestVersion: 0, aliases: {}, aliasHistory: {}, tags: {}, description: '', createdAt: now, updatedAt: now };
+  return {
+    name,
+    latestVersion: 0,
+    aliases: {},
+    aliasHistory: {},
+    tags: {},
+    description: '',
+    createdAt: now,
+    updatedAt: now,
+  };
 }
 
 function stripSequence(data: unknown): AuditEntry {
-  const { sequence: _sequence, ...entry } = data as AuditEntry & { sequence: string };
+  const { sequence: _sequence, ...entry } = data as AuditEntry & {
+    sequence: string;
+  };
   return entry;
 }
 
 function toMove(audit: AuditEntry, applied: boolean): AliasMove {
-  return { model: audit.model, alias: audit.alias ?? '', version: audit.toVersion ?? 0, previousVersion: audit.fromVersion, audit, applied };
+  return {
+    model: audit.model,
+    alias: audit.alias ?? '',
+    version: audit.toVersion ?? 0,
+    previousVersion: audit.fromVersion,
+    audit,
+    applied,
+  };
 }

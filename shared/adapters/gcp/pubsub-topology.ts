@@ -1,4 +1,4 @@
-import { PubSub } from '@google-cloud/pubsub';
+import type { PubSub } from '@google-cloud/pubsub';
 import { MAX_DELIVERY_ATTEMPTS, RETRY_POLICY, type SubscriptionSpec } from '../../../infra/stack.js';
 
 const ALREADY_EXISTS = 6;

@@ -92,9 +92,9 @@ const toPlainValue: DuckDBValueConverter<unknown> = (value, type, converter) => 
 function toPlainRows(reader: DuckDBResultReader): Row[] {
   const names = reader.deduplicatedColumnNames();
   const types = reader.columnTypes();
-  return reader.getRows().map((values) =>
-    Object.fromEntries(values.map((value, index) => [names[index], toPlainValue(value, types[index] as DuckDBType, toPlainValue)])),
-  );
+  return reader
+    .getRows()
+    .map((values) => Object.fromEntries(values.map((value, index) => [names[index], toPlainValue(value, types[index] as DuckDBType, toPlainValue)])));
 }
 
 const microsOf = (date: Date): bigint => BigInt(date.getTime()) * 1000n;

@@ -87,7 +87,12 @@ export class LocalBucketArtifactStore implements ArtifactStore {
   }
 
   async list(prefix: string): Promise<StoredObject[]> {
-    const names = (await walk(this.metaRoot)).map((path) => relative(this.metaRoot, path).split(sep).join('/').replace(/\.json$/, ''));
+    const names = (await walk(this.metaRoot)).map((path) =>
+      relative(this.metaRoot, path)
+        .split(sep)
+        .join('/')
+        .replace(/\.json$/, ''),
+    );
     const matching = names.filter((name) => name.startsWith(prefix)).sort();
     const objects = await Promise.all(matching.map((name) => this.stat(name)));
     return objects.filter((object): object is StoredObject => object !== undefined);
@@ -116,7 +121,11 @@ export class LocalBucketArtifactStore implements ArtifactStore {
     return adopted;
   }
 
-  private async finalize(name: string, temporary: string | undefined, fields: { md5Hash: string; contentType?: string; metadata: Record<string, string> }): Promise<StoredObject> {
+  private async finalize(
+    name: string,
+    temporary: string | undefined,
+    fields: { md5Hash: string; contentType?: string; metadata: Record<string, string> },
+  ): Promise<StoredObject> {
     const path = this.dataPath(name);
     if (temporary) await rename(temporary, path);
     const info = await stat(path);
@@ -137,7 +146,10 @@ export class LocalBucketArtifactStore implements ArtifactStore {
   }
 
   private async readSidecar(name: string): Promise<Sidecar | undefined> {
-    return readFile(this.metaPath(name), 'utf8').then((text) => JSON.parse(text) as Sidecar, () => undefined);
+    return readFile(this.metaPath(name), 'utf8').then(
+      (text) => JSON.parse(text) as Sidecar,
+      () => undefined,
+    );
   }
 
   private toObject(name: string, { mtimeMs: _mtime, ...sidecar }: Sidecar): StoredObject {

@@ -1,23 +1,21 @@
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { PlatformError } from '../../domain/errors.js';
-import type {
-  LoadedModel,
-  ModelRunner,
-  ModelSignature,
-  Tensor,
-  TensorElementType,
-  TensorSpec,
-} from '../../ports/model-runner.port.js';
+import type { LoadedModel, ModelRunner, ModelSignature, Tensor, TensorElementType, TensorSpec } from '../../ports/model-runner.port.js';
 
 type TensorData = Tensor['data'];
 
-const SUPPORTED_TYPES: ReadonlySet<string> = new Set<TensorElementType>([
-  'float32', 'float64', 'int32', 'int64', 'bool', 'string', 'uint8', 'int8', 'float16',
-]);
+const SUPPORTED_TYPES: ReadonlySet<string> = new Set<TensorElementType>(['float32', 'float64', 'int32', 'int64', 'bool', 'string', 'uint8', 'int8', 'float16']);
 
 const JS_KIND_OF: Record<TensorElementType, 'number' | 'boolean' | 'string'> = {
-  float32: 'number', float64: 'number', int32: 'number', int64: 'number', uint8: 'number',
-  int8: 'number', float16: 'number', bool: 'boolean', string: 'string',
+  float32: 'number',
+  float64: 'number',
+  int32: 'number',
+  int64: 'number',
+  uint8: 'number',
+  int8: 'number',
+  float16: 'number',
+  bool: 'boolean',
+  string: 'string',
 };
 
 // Port data is checked against JS_KIND_OF before these run, so the casts hold.
@@ -125,12 +123,17 @@ function fromOrtTensor(type: TensorElementType, tensor: OrtTensor): Tensor {
 
 function fromOrtData(type: TensorElementType, data: OrtTensor.DataType): TensorData {
   switch (type) {
-    case 'int64': return Array.from(data as BigInt64Array, Number);
-    case 'bool': return Array.from(data as Uint8Array, Boolean);
-    case 'string': return data as string[];
+    case 'int64':
+      return Array.from(data as BigInt64Array, Number);
+    case 'bool':
+      return Array.from(data as Uint8Array, Boolean);
+    case 'string':
+      return data as string[];
     // Without a native Float16Array, onnxruntime hands float16 data over as raw bits.
-    case 'float16': return data instanceof Uint16Array ? Array.from(data, numberFromFloat16Bits) : Array.from(data as ArrayLike<number>);
-    default: return Array.from(data as ArrayLike<number>);
+    case 'float16':
+      return data instanceof Uint16Array ? Array.from(data, numberFromFloat16Bits) : Array.from(data as ArrayLike<number>);
+    default:
+      return Array.from(data as ArrayLike<number>);
   }
 }
 

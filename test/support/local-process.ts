@@ -1,0 +1,62 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../../scripts/lib/processes.js';
+
+/** `npm start` as a user runs it, in its own process on free ports with a fresh data folder. */
+export interface StartedPlatform {
+  child: ChildProcess;
+  output: () => string;
+  dataDir: string;
+  ports: { pubsub: number; firestore: number; functions: number };
+  env: Record<string, string>;
+  /** Sends a signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts scripts/start.ts and waits for its "Ready" line. */
+export async function startPlatformProcess({ dataDir = mkdtempSync(join(tmpdir(), 'mlops-data-')), fresh = false } = {}): Promise<StartedPlatform> {
+  const ports = { pubsub: await freePort(), firestore: await freePort(), functions: await freePort() };
+  const args = [
+    '--import',
+    'tsx',
+    'scripts/start.ts',
+    '--data-dir',
+    dataDir,
+    '--pubsub-port',
+    String(ports.pubsub),
+    '--firestore-port',
+    String(ports.firestore),
+    '--functions-port',
+    String(ports.functions),
+  ];
+  if (fresh) args.push('--fresh');
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MLOPS_LOG_LEVEL: '' } });
+  let text = '';
+  child.stdout!.on('data', (chunk) => (text += chunk));
+  child.stderr!.on('data', (chunk) => (text += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready in 60 s:\n${text}`)), 60_000);
+    const check = () => {
+      if (/Ready in/.test(text)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    exited.then(() => reject(new Error(`exited before ready:\n${text}`)));
+  });
+  return {
+    child,
+    output: () => text,
+    dataDir,
+    ports,
+    env: { PUBSUB_EMULATOR_HOST: `127.0.0.1:${ports.pubsub}`, FIRESTORE_EMULATOR_HOST: `127.0.0.1:${ports.firestore}`, GOOGLE_CLOUD_PROJECT: 'mlops-local' },
+    stop: async (signal = 'SIGINT') => {
+      child.kill(signal);
+      return exited;
+    },
+  };
+}

@@ -1,0 +1,194 @@
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../shared/config/config.js';
+import { boolean, list, oneOf, option, positiveInteger, readOption, requireOption, text } from '../../shared/config/options.js';
+import { PlatformError } from '../../shared/domain/errors.js';
+
+type Env = Record<string, string | undefined>;
+
+const GCP_ENV = { MLOPS_PROFILE: 'gcp', GOOGLE_CLOUD_PROJECT: 'acme-ml-prod', MLOPS_BUCKET: 'acme-ml-models' } as const;
+const SHA256_OF_SECRET = '2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b';
+
+/** Runs parseConfig expecting it to refuse the env, and returns the error it threw. */
+function configError(env: Env): PlatformError {
+  try {
+    parseConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(PlatformError);
+    return error as PlatformError;
+  }
+  throw new Error(`parseConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('parseConfig: local profile', () => {
+  it('runs with an empty env on DuckDB and a local bucket under the data folder', () => {
+    const config = parseConfig({});
+    const dataDir = resolve('.mlops-data');
+
+    expect(config.profile).toBe('local');
+    expect(config.projectId).toBe('mlops-local');
+    expect(config.dataDir).toBe(dataDir);
+    expect(config.artifacts).toEqual({ type: 'local', bucket: 'mlops-artifacts', root: join(dataDir, 'bucket') });
+    expect(config.warehouse).toEqual({ type: 'duckdb', dataset: 'mlops', path: join(dataDir, 'warehouse.duckdb') });
+    expect(config.registry).toEqual({ type: 'firestore', emulatorHost: undefined, databaseId: '(default)' });
+    expect(config.promotion).toEqual({ requireStaging: false });
+    expect(config.serving).toEqual({ apiKeyHashes: [], maxBatch: 1000 });
+  });
+
+  it('keeps local state under MLOPS_DATA_DIR and honours an explicit DuckDB path', () => {
+    const config = parseConfig({ MLOPS_DATA_DIR: '/srv/mlops', MLOPS_DUCKDB_PATH: '/var/lib/mlops/wh.duckdb' });
+
+    expect(config.dataDir).toBe('/srv/mlops');
+    expect(config.artifacts).toMatchObject({ type: 'local', root: '/srv/mlops/bucket' });
+    expect(config.warehouse).toMatchObject({ type: 'duckdb', path: '/var/lib/mlops/wh.duckdb' });
+  });
+
+  it('passes emulator hosts through to the event bus and registry', () => {
+    const config = parseConfig({ PUBSUB_EMULATOR_HOST: 'localhost:8085', FIRESTORE_EMULATOR_HOST: '127.0.0.1:8080' });
+
+    expect(config.eventBus).toEqual({ type: 'pubsub', emulatorHost: 'localhost:8085' });
+    expect(config.registry.emulatorHost).toBe('127.0.0.1:8080');
+  });
+});
+
+describe('parseConfig: gcp profile', () => {
+  it('defaults to BigQuery and GCS', () => {
+    const config = parseConfig(GCP_ENV);
+
+    expect(config.profile).toBe('gcp');
+    expect(config.projectId).toBe('acme-ml-prod');
+    expect(config.artifacts).toEqual({ type: 'gcs', bucket: 'acme-ml-models' });
+    expect(config.warehouse).toEqual({ type: 'bigquery', dataset: 'mlops', location: 'US' });
+    expect(config.dataDir).toBe('/tmp/mlops');
+  });
+
+  it('refuses to start without GOOGLE_CLOUD_PROJECT and says so', () => {
+    const error = configError({ MLOPS_PROFILE: 'gcp', MLOPS_BUCKET: 'acme-ml-models' });
+
+    expect(error.code).toBe('CONFIG.INVALID');
+    expect(error.message).toContain('GOOGLE_CLOUD_PROJECT');
+    expect(error.details).toEqual({ variable: 'GOOGLE_CLOUD_PROJECT' });
+  });
+
+  it('has no default bucket, so MLOPS_BUCKET must be set', () => {
+    const error = configError({ MLOPS_PROFILE: 'gcp', GOOGLE_CLOUD_PROJECT: 'acme-ml-prod' });
+
+    expect(error.code).toBe('CONFIG.INVALID');
+    expect(error.details).toEqual({ variable: 'MLOPS_BUCKET' });
+  });
+
+  it('reads the BigQuery dataset and location', () => {
+    const config = parseConfig({ ...GCP_ENV, MLOPS_BQ_DATASET: 'ml_prod', MLOPS_BQ_LOCATION: 'EU' });
+
+    expect(config.warehouse).toEqual({ type: 'bigquery', dataset: 'ml_prod', location: 'EU' });
+  });
+});
+
+describe('parseConfig: backends are chosen per port, not per profile', () => {
+  it('local profile with a BigQuery warehouse keeps the local artifact store', () => {
+    const config = parseConfig({ MLOPS_WAREHOUSE: 'bigquery' });
+
+    expect(config.warehouse).toEqual({ type: 'bigquery', dataset: 'mlops', location: 'US' });
+    expect(config.artifacts.type).toBe('local');
+  });
+
+  it('local profile with GCS artifacts keeps the DuckDB warehouse', () => {
+    const config = parseConfig({ MLOPS_ARTIFACTS: 'gcs', MLOPS_BUCKET: 'team-models' });
+
+    expect(config.artifacts).toEqual({ type: 'gcs', bucket: 'team-models' });
+    expect(config.warehouse.type).toBe('duckdb');
+  });
+
+  it('gcp profile can still use DuckDB and a local bucket', () => {
+    const config = parseConfig({ ...GCP_ENV, MLOPS_WAREHOUSE: 'duckdb', MLOPS_ARTIFACTS: 'local' });
+
+    expect(config.warehouse).toEqual({ type: 'duckdb', dataset: 'mlops', path: '/tmp/mlops/warehouse.duckdb' });
+    expect(config.artifacts).toEqual({ type: 'local', bucket: 'acme-ml-models', root: '/tmp/mlops/bucket' });
+  });
+});
+
+describe('parseConfig: serving and promotion settings', () => {
+  it.each([
+    ['true', true],
+    ['1', true],
+    ['YES', true],
+    ['false', false],
+    ['0', false],
+    ['no', false],
+  ])('MLOPS_REQUIRE_STAGING=%s gives requireStaging %s', (raw, expected) => {
+    expect(parseConfig({ MLOPS_REQUIRE_STAGING: raw }).promotion.requireStaging).toBe(expected);
+  });
+
+  it('splits API key hashes on commas and ignores blanks', () => {
+    const other = 'a'.repeat(64);
+    const config = parseConfig({ MLOPS_API_KEY_HASHES: ` ${SHA256_OF_SECRET}, ,${other} ` });
+
+    expect(config.serving.apiKeyHashes).toEqual([SHA256_OF_SECRET, other]);
+  });
+
+  it('reads MLOPS_MAX_BATCH as a number', () => {
+    expect(parseConfig({ MLOPS_MAX_BATCH: '250' }).serving.maxBatch).toBe(250);
+  });
+});
+
+describe('parseConfig: invalid values', () => {
+  it.each([
+    ['MLOPS_PROFILE', 'prod', '"local" or "gcp"'],
+    ['MLOPS_WAREHOUSE', 'postgres', '"duckdb" or "bigquery"'],
+    ['MLOPS_ARTIFACTS', 's3', '"local" or "gcs"'],
+    ['MLOPS_BUCKET', 'Bad_Bucket!', 'a bucket name'],
+    ['MLOPS_BUCKET', 'ab', 'a bucket name'],
+    ['MLOPS_BQ_DATASET', 'my-dataset', 'a BigQuery dataset id'],
+    ['MLOPS_MAX_BATCH', '0', 'a positive integer'],
+    ['MLOPS_MAX_BATCH', '2.5', 'a positive integer'],
+    ['MLOPS_MAX_BATCH', 'lots', 'a positive integer'],
+    ['MLOPS_REQUIRE_STAGING', 'maybe', 'true or false'],
+    ['MLOPS_API_KEY_HASHES', 'nothex', 'comma-separated sha256 hex digests'],
+    ['MLOPS_API_KEY_HASHES', `${SHA256_OF_SECRET},short`, 'comma-separated sha256 hex digests'],
+    ['GOOGLE_CLOUD_PROJECT', '   ', 'a Google Cloud project id'],
+  ])('%s=%s fails naming the variable and what it expects', (variable, value, expects) => {
+    const error = configError({ [variable]: value });
+
+    expect(error.code).toBe('CONFIG.INVALID');
+    expect(error.message).toContain(`${variable}=${JSON.stringify(value)}`);
+    expect(error.message).toContain(`expected ${expects}`);
+    expect(error.details).toEqual({ variable });
+  });
+});
+
+describe('options', () => {
+  const region = option({ env: 'REGION', expects: 'a region', defaults: { local: 'us-central1' }, parse: text });
+
+  it('prefers the environment over the profile default', () => {
+    expect(readOption(region, { REGION: 'europe-west1' }, 'local')).toBe('europe-west1');
+    expect(readOption(region, {}, 'local')).toBe('us-central1');
+  });
+
+  it('returns undefined for an unset option with no default for the profile', () => {
+    expect(readOption(region, {}, 'gcp')).toBeUndefined();
+  });
+
+  it('requireOption says which variable to set and why', () => {
+    expect(() => requireOption(region, {}, 'gcp', 'functions are deployed there')).toThrowError(
+      expect.objectContaining({
+        code: 'CONFIG.INVALID',
+        message: 'REGION is not set: expected a region (functions are deployed there).',
+        details: { variable: 'REGION' },
+      }),
+    );
+  });
+
+  it('parsers accept what they document and reject the rest', () => {
+    expect(oneOf('a', 'b')('b')).toBe('b');
+    expect(oneOf('a', 'b')('A')).toBeUndefined();
+    expect(text('  padded ')).toBe('padded');
+    expect(text('')).toBeUndefined();
+    expect(positiveInteger('42')).toBe(42);
+    expect(positiveInteger('-1')).toBeUndefined();
+    expect(positiveInteger('')).toBeUndefined();
+    expect(boolean(' True ')).toBe(true);
+    expect(boolean('off')).toBeUndefined();
+    expect(list('')).toEqual([]);
+    expect(list('x, y,,z')).toEqual(['x', 'y', 'z']);
+  });
+});
