@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // end-to-end tests) shares one pair of Google emulators started on free ports.
 export default defineConfig({
   test: {
+    reporters: ['default', './test/support/summary-reporter.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [

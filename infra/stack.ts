@@ -61,6 +61,24 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 300,
     roles: ['roles/storage.objectViewer', 'roles/datastore.user', 'roles/pubsub.publisher'],
   }),
+  fn({
+    name: 'promote-model',
+    entryPoint: 'promoteModel',
+    source: 'functions/promote-model/index.ts',
+    component: 'registry',
+    trigger: { type: 'topic', topic: TOPICS.modelPromotions },
+    memory: '256Mi',
+    roles: ['roles/datastore.user', 'roles/pubsub.publisher'],
+  }),
+  fn({
+    name: 'registry-api',
+    entryPoint: 'registryApi',
+    source: 'functions/registry-api/index.ts',
+    component: 'registry',
+    trigger: { type: 'http' },
+    memory: '256Mi',
+    roles: ['roles/datastore.user', 'roles/pubsub.publisher'],
+  }),
 ];
 
 /** A push subscription feeding one topic to one function, with its dead-letter topic. */

@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
@@ -96,6 +96,8 @@ export async function startLocalPlatform({
       await ensurePushSubscription(pubsub, projectId, sub, pushEndpointFor(url, projectId, sub.topic));
     }
     await (await local.warehouse()).ensureTables(STACK.tables);
+    writeEndpoints(dataDir, hosted);
+    await warmUp(local);
     if (config.artifacts.type === 'local') stops.push(await watchBucket(local));
     if (scheduler) stops.push(runScheduler(local));
     return {
@@ -121,6 +123,17 @@ async function hostFunctions(specs: FunctionSpec[], basePort: number): Promise<{
     hosted.push({ spec, server, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : port}` });
   }
   return hosted;
+}
+
+/** Where each function listens, for the CLI and other terminals: `<dataDir>/endpoints.json`. */
+function writeEndpoints(dataDir: string, hosted: { spec: FunctionSpec; url: string }[]): void {
+  const endpoints = Object.fromEntries(hosted.map(({ spec, url }) => [spec.name, url]));
+  writeFileSync(join(dataDir, 'endpoints.json'), `${JSON.stringify({ functions: endpoints }, null, 2)}\n`);
+}
+
+/** Builds the adapters and opens the Firestore channel now, so the first upload is not a cold start. */
+async function warmUp(local: ReturnType<typeof platform>): Promise<void> {
+  await Promise.all([local.modelRunner(), local.artifacts(), local.registry().then((registry) => registry.getModel('warm-up'))]);
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { PlatformError } from '../../shared/domain/errors.js';
+import { parseEvent } from '../../shared/domain/events.js';
+import { parseVersionNumber, validateAliasName, validateModelName } from '../../shared/domain/names.js';
+import type { PromotionPolicy } from '../../shared/domain/registry.js';
+import { requireApiKey } from '../../shared/http/auth.js';
+import { onError } from '../../shared/http/errors.js';
+import type { EventBus } from '../../shared/ports/event-bus.port.js';
+import type { ModelRegistry } from '../../shared/ports/model-registry.port.js';
+import { promoteModel, rollbackModel } from '../../shared/services/promote-model.js';
+
+/** What the registry API is built from. */
+export interface RegistryApiOptions {
+  registry: () => Promise<ModelRegistry>;
+  bus: () => EventBus;
+  policy: PromotionPolicy;
+  apiKeyHashes: string[];
+}
+
+const PromoteBody = z.object({
+  version: z.union([z.number(), z.string()]),
+  reason: z.string().max(1000).default(''),
+  requestId: z.string().min(1).max(200).optional(),
+});
+const RollbackBody = z.object({ reason: z.string().max(1000).default(''), requestId: z.string().min(1).max(200).optional() });
+
+/** The registry over HTTP: read models, versions and history; promote and roll back aliases. */
+export function createRegistryApi({ registry, bus, policy, apiKeyHashes }: RegistryApiOptions): Hono {
+  const app = new Hono();
+  app.onError(onError);
+  app.get('/health', (c) => c.json({ status: 'ok' }));
+  app.use('/models/*', requireApiKey(apiKeyHashes));
+  app.use('/models', requireApiKey(apiKeyHashes));
+
+  app.get('/models', async (c) => c.json({ models: await (await registry()).listModels() }));
+  app.get('/models/:name', async (c) => {
+    const name = validateModelName(c.req.param('name'));
+    const store = await registry();
+    const model = await store.getModel(name);
+    if (!model) throw new PlatformError('REGISTRY.MODEL_NOT_FOUND', `No model named "${name}".`);
+    return c.json({ model, versions: await store.listVersions(name) });
+  });
+  app.get('/models/:name/versions/:version', async (c) => {
+    const name = validateModelName(c.req.param('name'));
+    const version = parseVersionNumber(c.req.param('version'));
+    const found = await (await registry()).getVersion(name, version);
+    if (!found) throw new PlatformError('REGISTRY.VERSION_NOT_FOUND', `Model "${name}" has no version ${version}.`);
+    return c.json(found);
+  });
+  app.get('/models/:name/history', async (c) => c.json({ history: await (await registry()).history(validateModelName(c.req.param('name'))) }));
+
+  app.post('/models/:name/aliases/:alias', async (c) => {
+    const body = parseEvent(PromoteBody, await readJson(c.req.raw), 'promotion request');
+    const request = {
+      model: validateModelName(c.req.param('name')),
+      alias: validateAliasName(c.req.param('alias')),
+      version: parseVersionNumber(body.version),
+      actor: actorOf(c.req.raw.headers),
+      reason: body.reason,
+      requestId: body.requestId ?? c.req.header('idempotency-key') ?? randomUUID(),
+    };
+    const move = await promoteModel(request, { registry: await registry(), bus: bus(), policy });
+    return c.json(move);
+  });
+  app.post('/models/:name/aliases/:alias/rollback', async (c) => {
+    const body = parseEvent(RollbackBody, await readJson(c.req.raw), 'rollback request');
+    const request = {
+      model: validateModelName(c.req.param('name')),
+      alias: validateAliasName(c.req.param('alias')),
+      actor: actorOf(c.req.raw.headers),
+      reason: body.reason,
+      requestId: body.requestId ?? c.req.header('idempotency-key') ?? randomUUID(),
+    };
+    return c.json(await rollbackModel(request, { registry: await registry(), bus: bus() }));
+  });
+  return app;
+}
+
+function actorOf(headers: Headers): string {
+  return (headers.get('x-mlops-actor') ?? 'api').slice(0, 200);
+}
+
+async function readJson(request: Request): Promise<unknown> {
+  const text = await request.text();
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new PlatformError('EVENT.INVALID', 'The request body is not valid JSON.');
+  }
+}

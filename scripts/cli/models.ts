@@ -1,0 +1,58 @@
+import { PlatformError } from '../../shared/domain/errors.js';
+import { validateModelName } from '../../shared/domain/names.js';
+import type { CliContext } from './context.js';
+import { formatAliases, formatBytes, table } from './format.js';
+
+/** `mlops models list`: every model with its latest version and aliases. */
+export async function listModels(context: CliContext, { json }: { json: boolean }): Promise<string> {
+  const models = await (await context.platform.registry()).listModels();
+  if (json) return JSON.stringify(models, null, 2);
+  if (models.length === 0) return 'No models yet. Upload one with: mlops upload model.onnx --name <model>';
+  return table(
+    ['MODEL', 'LATEST', 'ALIASES', 'UPDATED'],
+    models.map((model) => [model.name, model.latestVersion || '-', formatAliases(model.aliases), model.updatedAt]),
+  );
+}
+
+/** `mlops models show <name>`: the model, its aliases and every version. */
+export async function showModel(context: CliContext, name: string, { json }: { json: boolean }): Promise<string> {
+  const registry = await context.platform.registry();
+  const model = await registry.getModel(validateModelName(name));
+  if (!model) throw new PlatformError('REGISTRY.MODEL_NOT_FOUND', `No model named "${name}". List models with: mlops models list`);
+  const versions = await registry.listVersions(name);
+  if (json) return JSON.stringify({ model, versions }, null, 2);
+  const aliasesOf = (version: number) =>
+    Object.entries(model.aliases)
+      .filter(([, holder]) => holder === version)
+      .map(([alias]) => alias)
+      .join(',');
+  const header = [`Model ${model.name}`, `  aliases: ${formatAliases(model.aliases) || '(none)'}`, model.description ? `  ${model.description}` : ''].filter(
+    Boolean,
+  );
+  const rows = versions.map((version) => [
+    version.version,
+    version.status,
+    aliasesOf(version.version),
+    version.sha256.slice(0, 12),
+    formatBytes(version.sizeBytes),
+    version.signature.inputs.map((input) => `${input.name}:${input.type}[${input.shape.map((dim) => dim ?? '?').join(',')}]`).join(' '),
+    Object.entries(version.metrics)
+      .map(([key, value]) => `${key}=${value}`)
+      .join(' '),
+    version.lineage.runId ?? '',
+    version.createdAt,
+  ]);
+  return [...header, '', table(['VERSION', 'STATUS', 'ALIASES', 'SHA256', 'SIZE', 'INPUTS', 'METRICS', 'RUN', 'CREATED'], rows)].join('\n');
+}
+
+/** `mlops models history <name>`: every transition, oldest first, rejections included. */
+export async function modelHistory(context: CliContext, name: string, { json }: { json: boolean }): Promise<string> {
+  const registry = await context.platform.registry();
+  if (!(await registry.getModel(validateModelName(name)))) throw new PlatformError('REGISTRY.MODEL_NOT_FOUND', `No model named "${name}".`);
+  const history = await registry.history(name);
+  if (json) return JSON.stringify(history, null, 2);
+  return table(
+    ['WHEN', 'ACTION', 'ALIAS', 'FROM', 'TO', 'BY', 'REASON'],
+    history.map((entry) => [entry.at, entry.action, entry.alias ?? '', entry.fromVersion ?? '', entry.toVersion ?? '', entry.actor, entry.reason]),
+  );
+}
