@@ -61,3 +61,23 @@ export function parseEvent<T>(schema: z.ZodType<T>, data: unknown, what: string)
   const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
   throw new PlatformError('EVENT.INVALID', `Invalid ${what} event: ${problems}`, { details: { issues: result.error.issues } });
 }
+
+/** One served prediction, as logged to the predictions topic and the predictions table. */
+export const PredictionRecord = z.object({
+  predictionId: z.string().min(1).max(200),
+  model: z.string(),
+  version: z.number().int().positive(),
+  requestTime: z.string(),
+  features: z.record(z.string(), z.unknown()),
+  outputs: z.record(z.string(), z.unknown()),
+  latencyMs: z.number().nonnegative().nullable(),
+  source: z.enum(['online', 'batch']),
+});
+export type PredictionRecord = z.infer<typeof PredictionRecord>;
+
+/** A batch of predictions: serving publishes many per message to keep Pub/Sub calls off the hot path. */
+export const PredictionsLogged = z.object({
+  schemaVersion: z.literal(1),
+  predictions: z.array(PredictionRecord).min(1),
+});
+export type PredictionsLogged = z.infer<typeof PredictionsLogged>;

@@ -24,6 +24,8 @@ export interface Tensor {
 /** A model loaded once and ready to run many times. */
 export interface LoadedModel {
   signature: ModelSignature;
+  /** The model file's own key/value metadata (ONNX metadata_props), e.g. `feature_names`. */
+  metadata: Record<string, string>;
   /** Runs the model on named input tensors and returns every output tensor by name. */
   run(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>>;
   close(): Promise<void>;

@@ -1,5 +1,6 @@
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { PlatformError } from '../../domain/errors.js';
+import { readModelMetadata } from '../../model-export/onnx-reader.js';
 import type { LoadedModel, ModelRunner, ModelSignature, Tensor, TensorElementType, TensorSpec } from '../../ports/model-runner.port.js';
 
 type TensorData = Tensor['data'];
@@ -36,7 +37,7 @@ export class OnnxModelRunner implements ModelRunner {
   async load(bytes: Uint8Array): Promise<LoadedModel> {
     const session = await createSession(bytes);
     try {
-      return new OnnxLoadedModel(session, readSignature(session));
+      return new OnnxLoadedModel(session, readSignature(session), readModelMetadata(bytes));
     } catch (error) {
       await session.release();
       throw error;
@@ -48,6 +49,7 @@ class OnnxLoadedModel implements LoadedModel {
   constructor(
     private readonly session: InferenceSession,
     readonly signature: ModelSignature,
+    readonly metadata: Record<string, string>,
   ) {}
 
   async run(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>> {
