@@ -39,8 +39,8 @@ const OPTIONS = {
 /** Runs one command line and returns the exit code. */
 export async function main(
   argv: string[],
-  out: (text: string) => void = (text) => process.stdout.write(text),
-  err = (text: string) => process.stderr.write(text),
+  out: (text: string) => void = (text) => void process.stdout.write(text),
+  err: (text: string) => void = (text) => void process.stderr.write(text),
 ): Promise<number> {
   let context: ReturnType<typeof createCliContext> | undefined;
   try {
