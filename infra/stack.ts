@@ -35,6 +35,8 @@ export interface FunctionSpec {
   maxInstances: number;
   /** Roles the function's own service account needs, and nothing more. */
   roles: string[];
+  /** Deployed once per served model (its own service), by deploy-serving, not by the runner's function host. */
+  perModel?: boolean;
 }
 
 /** Redelivery settings shared by every subscription. */
@@ -69,6 +71,28 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { type: 'topic', topic: TOPICS.modelPromotions },
     memory: '256Mi',
     roles: ['roles/datastore.user', 'roles/pubsub.publisher'],
+  }),
+  fn({
+    name: 'deploy-serving',
+    entryPoint: 'deployServing',
+    source: 'functions/deploy-serving/index.ts',
+    component: 'serving',
+    trigger: { type: 'topic', topic: TOPICS.modelPromoted },
+    memory: '256Mi',
+    timeoutSeconds: 540,
+    maxInstances: 5,
+    roles: ['roles/datastore.user', 'roles/run.developer', 'roles/iam.serviceAccountUser'],
+  }),
+  fn({
+    name: 'serve',
+    entryPoint: 'serve',
+    source: 'functions/serve/index.ts',
+    component: 'serving',
+    trigger: { type: 'http' },
+    memory: '1Gi',
+    maxInstances: 100,
+    perModel: true,
+    roles: ['roles/datastore.viewer', 'roles/storage.objectViewer', 'roles/pubsub.publisher'],
   }),
   fn({
     name: 'registry-api',

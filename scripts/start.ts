@@ -27,6 +27,12 @@ try {
   console.log(
     `Ready in ${((Date.now() - started) / 1000).toFixed(1)} s. In another terminal:\n  export PUBSUB_EMULATOR_HOST=${local.env.PUBSUB_EMULATOR_HOST} FIRESTORE_EMULATOR_HOST=${local.env.FIRESTORE_EMULATOR_HOST} GOOGLE_CLOUD_PROJECT=${local.env.GOOGLE_CLOUD_PROJECT}\nCtrl-C stops everything.`,
   );
+  local.serving.then(
+    (served) => {
+      for (const entry of served) console.log(`  serving ${entry.model} v${entry.version}`.padEnd(23) + ` ${entry.url}`);
+    },
+    () => undefined,
+  );
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;

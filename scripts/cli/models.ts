@@ -9,8 +9,14 @@ export async function listModels(context: CliContext, { json }: { json: boolean 
   if (json) return JSON.stringify(models, null, 2);
   if (models.length === 0) return 'No models yet. Upload one with: mlops upload model.onnx --name <model>';
   return table(
-    ['MODEL', 'LATEST', 'ALIASES', 'UPDATED'],
-    models.map((model) => [model.name, model.latestVersion || '-', formatAliases(model.aliases), model.updatedAt]),
+    ['MODEL', 'LATEST', 'ALIASES', 'SERVING', 'UPDATED'],
+    models.map((model) => [
+      model.name,
+      model.latestVersion || '-',
+      formatAliases(model.aliases),
+      model.serving ? `${model.serving.url} (v${model.serving.version})` : '',
+      model.updatedAt,
+    ]),
   );
 }
 

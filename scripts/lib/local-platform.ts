@@ -32,6 +32,8 @@ export interface LocalPlatformOptions {
 export interface LocalPlatform {
   env: Record<string, string>;
   functions: { name: string; url: string; trigger: string }[];
+  /** Models served again after a restart: they held the served alias when the platform stopped. */
+  serving: Promise<{ model: string; version: number; url: string }[]>;
   stop(): Promise<void>;
 }
 
@@ -100,9 +102,11 @@ export async function startLocalPlatform({
     await warmUp(local);
     if (config.artifacts.type === 'local') stops.push(await watchBucket(local));
     if (scheduler) stops.push(runScheduler(local));
+    const serving = restoreServing(local);
     return {
       env,
       functions: hosted.map(({ spec, url }) => ({ name: spec.name, url, trigger: spec.trigger.type === 'topic' ? `topic ${spec.trigger.topic}` : 'http' })),
+      serving,
       stop,
     };
   } catch (error) {
@@ -139,6 +143,35 @@ async function warmUp(local: ReturnType<typeof platform>): Promise<void> {
 function closeServer(server: Server): Promise<void> {
   server.closeAllConnections();
   return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/**
+ * Starts a serving revision for every model whose served alias is set, in the background (ready
+ * is not held up by model loading). Serving stops with the platform: the deployer is closed by it.
+ */
+function restoreServing(local: ReturnType<typeof platform>): Promise<{ model: string; version: number; url: string }[]> {
+  const alias = local.config.serving.alias;
+  const restore = async () => {
+    const models = (await (await local.registry()).listModels()).filter((model) => model.aliases[alias] !== undefined);
+    if (models.length === 0) return [];
+    const deployer = await local.servingDeployer();
+    const registry = await local.registry();
+    return Promise.all(
+      models.map(async (model) => {
+        const deployment = await deployer.deploy(model.name, model.aliases[alias]!);
+        await registry.recordServing(model.name, {
+          url: deployment.url,
+          version: deployment.version,
+          revision: deployment.revision,
+          deployedAt: deployment.deployedAt,
+        });
+        return { model: model.name, version: deployment.version, url: deployment.url };
+      }),
+    );
+  };
+  const restoring = restore();
+  restoring.catch((error) => console.error(`Could not restore serving: ${error instanceof Error ? error.message : error}`));
+  return restoring;
 }
 
 /** Polls the bucket folder so a file copied in by hand is finalized and notified like an upload. */

@@ -52,6 +52,26 @@ export const OPTIONS = {
     },
   }),
   maxBatch: option({ env: 'MLOPS_MAX_BATCH', expects: 'a positive integer', defaults: { local: '1000', gcp: '1000' }, parse: positiveInteger }),
+  maxBodyBytes: option({
+    env: 'MLOPS_MAX_BODY_BYTES',
+    expects: 'a positive integer (bytes)',
+    defaults: { local: '1048576', gcp: '1048576' },
+    parse: positiveInteger,
+  }),
+  serveModel: option({ env: 'MLOPS_SERVE_MODEL', expects: 'the name of the model this serving revision serves', defaults: {}, parse: text }),
+  serveVersion: option({ env: 'MLOPS_SERVE_VERSION', expects: 'a version number', defaults: {}, parse: positiveInteger }),
+  servingDeployer: option({
+    env: 'MLOPS_SERVING_DEPLOYER',
+    expects: '"local" or "cloud-run"',
+    defaults: { local: 'local', gcp: 'cloud-run' },
+    parse: oneOf('local', 'cloud-run'),
+  }),
+  serveAlias: option({
+    env: 'MLOPS_SERVE_ALIAS',
+    expects: 'an alias resolved at cold start, such as production',
+    defaults: { local: 'production', gcp: 'production' },
+    parse: text,
+  }),
 } as const;
 
 /** The typed configuration of one process. Each port names its backend with `type`. */
@@ -65,8 +85,11 @@ export interface PlatformConfig {
   artifacts: { type: 'local'; bucket: string; root: string } | { type: 'gcs'; bucket: string };
   warehouse: { type: 'duckdb'; path: string; dataset: string } | { type: 'bigquery'; dataset: string; location: string };
   promotion: { requireStaging: boolean };
-  serving: { apiKeyHashes: string[]; maxBatch: number };
+  serving: { apiKeyHashes: string[]; maxBatch: number; maxBodyBytes: number; deployer: 'local' | 'cloud-run'; alias: string };
 }
+
+/** What one serving revision is pinned to: a version, or an alias resolved at cold start. */
+export type ServingTargetConfig = { model: string; version: number } | { model: string; alias: string };
 
 type Env = Record<string, string | undefined>;
 
@@ -98,6 +121,21 @@ export function parseConfig(env: Env): PlatformConfig {
         ? { type: 'duckdb', dataset, path: resolve(read(OPTIONS.duckdbPath) ?? join(dataDir, 'warehouse.duckdb')) }
         : { type: 'bigquery', dataset, location: need(OPTIONS.bigqueryLocation, 'the dataset is created there') },
     promotion: { requireStaging: need(OPTIONS.requireStaging, 'it sets the promotion policy') },
-    serving: { apiKeyHashes: need(OPTIONS.apiKeyHashes, 'it sets serving access'), maxBatch: need(OPTIONS.maxBatch, 'it bounds a request') },
+    serving: {
+      apiKeyHashes: need(OPTIONS.apiKeyHashes, 'it sets serving access'),
+      maxBatch: need(OPTIONS.maxBatch, 'it bounds a request'),
+      maxBodyBytes: need(OPTIONS.maxBodyBytes, 'it bounds a request body'),
+      deployer: need(OPTIONS.servingDeployer, 'it selects how serving revisions roll out'),
+      alias: need(OPTIONS.serveAlias, 'the alias each model serves'),
+    },
   };
+}
+
+/** Reads a serving revision's pin; only the serve function needs it, so it is parsed apart. */
+export function parseServingTarget(env: Env): ServingTargetConfig {
+  const profile = readOption(OPTIONS.profile, env, 'local') ?? 'local';
+  const model = requireOption(OPTIONS.serveModel, env, profile, 'a serving revision serves one model');
+  const version = readOption(OPTIONS.serveVersion, env, profile);
+  if (version !== undefined) return { model, version };
+  return { model, alias: requireOption(OPTIONS.serveAlias, env, profile, 'without a version, the alias to resolve') };
 }

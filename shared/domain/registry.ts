@@ -41,6 +41,8 @@ export interface Model {
   description: string;
   createdAt: string;
   updatedAt: string;
+  /** Where the model's production alias is served, once deployed. */
+  serving?: { url: string; version: number; revision: string; deployedAt: string };
 }
 
 /** Kinds of transition the audit trail records. */

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { BUCKET_NOTIFICATION } from '../../infra/stack.js';
 import { PubSubEventBus } from '../adapters/gcp/pubsub-event-bus.js';
 import type { PlatformConfig } from '../config/config.js';
@@ -6,6 +7,7 @@ import type { ArtifactStore, StoredObject } from '../ports/artifact-store.port.j
 import type { EventBus } from '../ports/event-bus.port.js';
 import type { ModelRegistry } from '../ports/model-registry.port.js';
 import type { ModelRunner } from '../ports/model-runner.port.js';
+import type { ServingDeployer } from '../ports/serving-deployer.port.js';
 import type { Warehouse } from '../ports/warehouse.port.js';
 
 /** The adapters of one process, each built on first use from the configuration. */
@@ -16,6 +18,7 @@ export interface Platform {
   artifacts(): Promise<ArtifactStore>;
   warehouse(): Promise<Warehouse>;
   modelRunner(): Promise<ModelRunner>;
+  servingDeployer(): Promise<ServingDeployer>;
   /** Flushes and closes whatever was built. */
   close(): Promise<void>;
 }
@@ -43,6 +46,22 @@ const WAREHOUSES: { [K in PlatformConfig['warehouse']['type']]: Factory<Extract<
   bigquery: async ({ dataset, location }, platform) => {
     const { BigQueryWarehouse } = await import('../adapters/gcp/bigquery-warehouse.js');
     return new BigQueryWarehouse({ projectId: platform.config.projectId, dataset, location });
+  },
+};
+
+const SERVING_DEPLOYERS: Record<PlatformConfig['serving']['deployer'], Factory<PlatformConfig, ServingDeployer>> = {
+  local: async (_config, platform) => {
+    const { LocalServingDeployer } = await import('../adapters/local/local-serving-deployer.js');
+    // A model keeps its local URL across restarts when that port is still free.
+    const preferredPort = async (model: string) => {
+      const url = (await (await platform.registry()).getModel(model))?.serving?.url;
+      return url ? Number(new URL(url).port) : undefined;
+    };
+    return new LocalServingDeployer({ projectRoot: resolve(import.meta.dirname, '../..'), env: process.env, preferredPort });
+  },
+  'cloud-run': async (config) => {
+    const { CloudRunServingDeployer } = await import('../adapters/gcp/cloud-run-serving-deployer.js');
+    return new CloudRunServingDeployer({ projectId: config.projectId, region: config.region });
   },
 };
 
@@ -84,6 +103,7 @@ export function createPlatform(config: PlatformConfig): Platform {
       const { OnnxModelRunner } = await import('../adapters/onnx/index.js');
       return new OnnxModelRunner();
     }),
+    servingDeployer: once(() => SERVING_DEPLOYERS[config.serving.deployer](config, platform)),
     close: async () => {
       await Promise.allSettled(
         built

@@ -230,7 +230,7 @@ describe('model registry through the CLI, the bucket and the registry API', () =
 
   it('lists and shows models as tables for people and JSON for scripts', async () => {
     const list = await mlops('models', 'list');
-    expect(list.stdout).toMatch(/^MODEL\s+LATEST\s+ALIASES/);
+    expect(list.stdout).toMatch(/^MODEL\s+LATEST\s+ALIASES\s+SERVING/);
     expect(list.stdout).toMatch(/racer\s+3\s+production=\d/);
     const show = await mlops('models', 'show', 'churn');
     expect(show.stdout).toMatch(/1\s+ready\s+\S*\s+[0-9a-f]{12}\s+\d+ B\s+features:float32\[\?,4\]\s+auc=0.91\s+run-7/);

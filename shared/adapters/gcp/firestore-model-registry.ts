@@ -142,6 +142,10 @@ export class FirestoreModelRegistry implements ModelRegistry {
     return snapshot.docs.map((doc) => doc.data() as ModelVersion);
   }
 
+  async recordServing(name: string, serving: NonNullable<Model['serving']>): Promise<void> {
+    await this.modelRef(name).update({ serving });
+  }
+
   async history(name: string): Promise<AuditEntry[]> {
     const snapshot = await this.modelRef(name).collection('audit').orderBy('sequence').get();
     return snapshot.docs.map((doc) => stripSequence(doc.data()));

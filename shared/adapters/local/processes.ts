@@ -10,12 +10,19 @@ export interface ManagedProcess {
 }
 
 /** Spawns a command in a new process group, collecting its output for error messages. */
-export function startProcess(name: string, command: string, args: string[], options: { env?: NodeJS.ProcessEnv; logTail?: string[] } = {}): ManagedProcess {
-  const child = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
+export function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; logTail?: string[]; onLine?: (line: string) => void } = {},
+): ManagedProcess {
+  const child = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd });
   const tail = options.logTail ?? [];
   const keep = (chunk: Buffer) => {
-    tail.push(...chunk.toString().split('\n').filter(Boolean));
+    const lines = chunk.toString().split('\n').filter(Boolean);
+    tail.push(...lines);
     tail.splice(0, Math.max(0, tail.length - 40));
+    if (options.onLine) for (const line of lines) options.onLine(line);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);

@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Context } from 'hono';
+import { PlatformError } from '../../shared/domain/errors.js';
+import type { PredictionRecord } from '../../shared/domain/events.js';
+import type { ModelVersion } from '../../shared/domain/registry.js';
+import { decodeInferRequest, encodeInferResponse, modelMetadataResponse } from '../../shared/domain/serving/open-inference.js';
+import { type InputPlan, featureNames, planInputs } from '../../shared/domain/serving/input-plan.js';
+import { decodeInstances, encodePredictions, outputsPerInstance } from '../../shared/domain/serving/predict-codec.js';
+import { requireApiKey } from '../../shared/http/auth.js';
+import { statusOf } from '../../shared/http/errors.js';
+import { ServingMetrics } from '../../shared/http/metrics.js';
+import type { LoadedModel, Tensor } from '../../shared/ports/model-runner.port.js';
+import { log } from '../../shared/runtime/logger.js';
+import type { PredictionLog } from '../../shared/services/prediction-log.js';
+import { docsPage, servingOpenApi } from './openapi.js';
+
+/** What a serving app is built from: one loaded model version and its limits. */
+export interface ServingAppOptions {
+  version: ModelVersion;
+  loaded: LoadedModel;
+  predictionLog?: PredictionLog;
+  apiKeyHashes?: string[];
+  maxBatch?: number;
+  maxBodyBytes?: number;
+  projectId?: string;
+}
+
+/**
+ * The serving API of one pinned model version: /predict, the Open Inference Protocol (v2),
+ * health, metrics and docs. Every bad input is a 4xx naming the problem; nothing crashes it.
+ */
+export function createServingApp({
+  version,
+  loaded,
+  predictionLog,
+  apiKeyHashes = [],
+  maxBatch = 1000,
+  maxBodyBytes = 1024 * 1024,
+  projectId,
+}: ServingAppOptions): Hono {
+  const name = version.model;
+  const plan: InputPlan = planInputs(loaded.signature, loaded.metadata);
+  const openApi = servingOpenApi(name, version.version, loaded.signature, featureNames(plan));
+  const metrics = new ServingMetrics();
+  const app = new Hono();
+
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    metrics.observe(c.req.routePath, c.res.status, (performance.now() - started) / 1000);
+  });
+  app.onError((error, c) => errorResponse(error, c, projectId));
+  app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}. See /docs.` }, 404));
+
+  app.get('/health', (c) => c.json({ status: 'ok', model: name, version: version.version }));
+  app.get('/v2/health/live', (c) => c.json({ live: true }));
+  app.get('/v2/health/ready', (c) => c.json({ ready: true }));
+  app.get('/openapi.json', (c) => c.json(openApi));
+  app.get('/docs', (c) => c.html(docsPage(openApi)));
+  app.get('/metrics', (c) => c.text(renderMetrics(metrics, version, predictionLog), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+
+  const guard = [requireApiKey(apiKeyHashes), bodyLimit({ maxSize: maxBodyBytes, onError: () => tooLarge(maxBodyBytes) })] as const;
+
+  app.post('/predict', ...guard, async (c) => {
+    const body = await readJson(c);
+    const requestTime = new Date().toISOString();
+    const { inputs, count, features } = decodeInstances(plan, body, { maxBatch });
+    const { outputs, latencyMs } = await infer(loaded, inputs);
+    const ids = newIds(count);
+    metrics.instancesPredicted += count;
+    predictionLog?.log(records(version, ids, features, outputsPerInstance(loaded.signature, outputs, count), requestTime, latencyMs));
+    return c.json({ predictions: encodePredictions(loaded.signature, outputs, count), model: name, version: version.version, ids });
+  });
+
+  const checkModel = (c: Context) => {
+    const requested = c.req.param('name');
+    const requestedVersion = c.req.param('version');
+    if (requested !== name) throw new PlatformError('REGISTRY.MODEL_NOT_FOUND', `Model "${requested}" is not served here; this endpoint serves "${name}".`);
+    if (requestedVersion !== undefined && requestedVersion !== String(version.version)) {
+      throw new PlatformError(
+        'REGISTRY.VERSION_NOT_FOUND',
+        `Version ${requestedVersion} of "${name}" is not served here; this endpoint serves version ${version.version}.`,
+      );
+    }
+  };
+  for (const base of ['/v2/models/:name', '/v2/models/:name/versions/:version']) {
+    app.get(base, (c) => {
+      checkModel(c);
+      return c.json(modelMetadataResponse(name, version.version, loaded.signature));
+    });
+    app.get(`${base}/ready`, (c) => {
+      checkModel(c);
+      return c.json({ name, ready: true });
+    });
+    app.post(`${base}/infer`, ...guard, async (c) => {
+      checkModel(c);
+      const body = await readJson(c);
+      const requestTime = new Date().toISOString();
+      const request = decodeInferRequest(loaded.signature, body, { maxBatch, plan });
+      const { outputs, latencyMs } = await infer(loaded, request.inputs);
+      metrics.instancesPredicted += request.count;
+      const ids = newIds(request.count);
+      predictionLog?.log(records(version, ids, request.features, outputsPerInstance(loaded.signature, outputs, request.count), requestTime, latencyMs));
+      const response = encodeInferResponse({
+        modelName: name,
+        modelVersion: String(version.version),
+        id: request.id,
+        outputs,
+        signature: loaded.signature,
+        requestedOutputs: request.requestedOutputs,
+      });
+      return c.json({ ...response, parameters: { prediction_ids: ids } });
+    });
+  }
+  return app;
+}
+
+async function infer(loaded: LoadedModel, inputs: Record<string, Tensor>): Promise<{ outputs: Record<string, Tensor>; latencyMs: number }> {
+  const started = performance.now();
+  const outputs = await loaded.run(inputs);
+  return { outputs, latencyMs: performance.now() - started };
+}
+
+function newIds(count: number): string[] {
+  const ids = new Array<string>(count);
+  for (let index = 0; index < count; index++) ids[index] = randomUUID();
+  return ids;
+}
+
+function records(
+  version: ModelVersion,
+  ids: string[],
+  features: Record<string, unknown>[],
+  outputs: Record<string, unknown>[],
+  requestTime: string,
+  latencyMs: number,
+): PredictionRecord[] {
+  return ids.map((predictionId, index) => ({
+    predictionId,
+    model: version.model,
+    version: version.version,
+    requestTime,
+    features: features[index]!,
+    outputs: outputs[index]!,
+    latencyMs,
+    source: 'online' as const,
+  }));
+}
+
+async function readJson(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  if (text.length === 0) throw new PlatformError('MODEL.INVALID_INPUT', 'The request body is empty: send JSON such as {"instances": [[...]]}.');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new PlatformError('MODEL.INVALID_INPUT', `The request body is not valid JSON (${(error as Error).message}).`);
+  }
+}
+
+function tooLarge(maxBodyBytes: number): never {
+  throw new PlatformError('MODEL.INVALID_INPUT', `The request body is over the ${maxBodyBytes}-byte limit: send fewer instances per request.`, {
+    details: { status: 413 },
+  });
+}
+
+function errorResponse(error: Error, c: Context, projectId?: string): Response {
+  const status = (error instanceof PlatformError && (error.details?.status as 413 | undefined)) || statusOf(error);
+  const trace = traceOf(c.req.header('x-cloud-trace-context'), projectId);
+  log(status >= 500 ? 'ERROR' : 'WARNING', `${c.req.method} ${c.req.path} answered ${status}: ${error.message}`, {
+    trace,
+    status,
+    ...(status >= 500 ? { error } : {}),
+  });
+  const message = status >= 500 && !(error instanceof PlatformError) ? 'Internal error; see the serving logs.' : error.message;
+  return c.json({ error: message }, status);
+}
+
+/** The Cloud Logging trace name for an `X-Cloud-Trace-Context: TRACE/SPAN;o=1` header. */
+function traceOf(header: string | undefined, projectId?: string): string | undefined {
+  const traceId = header?.split('/')[0];
+  return traceId && projectId ? `projects/${projectId}/traces/${traceId}` : undefined;
+}
+
+function renderMetrics(metrics: ServingMetrics, version: ModelVersion, predictionLog?: PredictionLog): string {
+  const stats = predictionLog?.stats;
+  return metrics.render([
+    {
+      name: 'mlops_model_info',
+      help: 'The model version this revision serves.',
+      type: 'gauge',
+      samples: [{ labels: { model: version.model, version: String(version.version), sha256: version.sha256 }, value: 1 }],
+    },
+    {
+      name: 'mlops_prediction_log_published_total',
+      help: 'Prediction records published to the predictions topic.',
+      type: 'counter',
+      samples: [{ value: stats?.published ?? 0 }],
+    },
+    {
+      name: 'mlops_prediction_log_publish_failures_total',
+      help: 'Failed publishes of prediction batches.',
+      type: 'counter',
+      samples: [{ value: stats?.publishFailures ?? 0 }],
+    },
+    {
+      name: 'mlops_prediction_log_dropped_total',
+      help: 'Prediction records given up (buffer full, or a retry failed).',
+      type: 'counter',
+      samples: [{ value: stats?.dropped ?? 0 }],
+    },
+    { name: 'mlops_prediction_log_buffered', help: 'Prediction records waiting to be published.', type: 'gauge', samples: [{ value: stats?.buffered ?? 0 }] },
+  ]);
+}
