@@ -32,9 +32,15 @@ export async function showModel(context: CliContext, name: string, { json }: { j
       .filter(([, holder]) => holder === version)
       .map(([alias]) => alias)
       .join(',');
-  const header = [`Model ${model.name}`, `  aliases: ${formatAliases(model.aliases) || '(none)'}`, model.description ? `  ${model.description}` : ''].filter(
-    Boolean,
-  );
+  const serving = model.serving
+    ? `  serving: ${model.serving.url} (version ${model.serving.version}, revision ${model.serving.revision})`
+    : '  serving: (not deployed)';
+  const header = [
+    `Model ${model.name}`,
+    `  aliases: ${formatAliases(model.aliases) || '(none)'}`,
+    serving,
+    model.description ? `  ${model.description}` : '',
+  ].filter(Boolean);
   const rows = versions.map((version) => [
     version.version,
     version.status,

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../shared/config/config.js';
+import { parseServingTarget, parseConfig } from '../../shared/config/config.js';
 import { boolean, list, oneOf, option, positiveInteger, readOption, requireOption, text } from '../../shared/config/options.js';
 import { PlatformError } from '../../shared/domain/errors.js';
 
@@ -32,7 +32,7 @@ describe('parseConfig: local profile', () => {
     expect(config.warehouse).toEqual({ type: 'duckdb', dataset: 'mlops', path: join(dataDir, 'warehouse.duckdb') });
     expect(config.registry).toEqual({ type: 'firestore', emulatorHost: undefined, databaseId: '(default)' });
     expect(config.promotion).toEqual({ requireStaging: false });
-    expect(config.serving).toEqual({ apiKeyHashes: [], maxBatch: 1000 });
+    expect(config.serving).toEqual({ apiKeyHashes: [], maxBatch: 1000, maxBodyBytes: 1048576, deployer: 'local', alias: 'production' });
   });
 
   it('keeps local state under MLOPS_DATA_DIR and honours an explicit DuckDB path', () => {
@@ -190,5 +190,20 @@ describe('options', () => {
     expect(boolean('off')).toBeUndefined();
     expect(list('')).toEqual([]);
     expect(list('x, y,,z')).toEqual(['x', 'y', 'z']);
+  });
+});
+
+describe('parseServingTarget', () => {
+  it('pins a version when given, otherwise resolves the production alias', () => {
+    expect(parseServingTarget({ MLOPS_SERVE_MODEL: 'churn', MLOPS_SERVE_VERSION: '4' })).toEqual({ model: 'churn', version: 4 });
+    expect(parseServingTarget({ MLOPS_SERVE_MODEL: 'churn' })).toEqual({ model: 'churn', alias: 'production' });
+    expect(parseServingTarget({ MLOPS_SERVE_MODEL: 'churn', MLOPS_SERVE_ALIAS: 'champion' })).toEqual({ model: 'churn', alias: 'champion' });
+  });
+
+  it('fails naming MLOPS_SERVE_MODEL or MLOPS_SERVE_VERSION when missing or bad', () => {
+    expect(() => parseServingTarget({})).toThrow(/MLOPS_SERVE_MODEL is not set/);
+    expect(() => parseServingTarget({ MLOPS_SERVE_MODEL: 'churn', MLOPS_SERVE_VERSION: 'latest' })).toThrow(
+      /MLOPS_SERVE_VERSION="latest" is invalid: expected a version number/,
+    );
   });
 });

@@ -1,0 +1,104 @@
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../scripts/cli/main.js';
+import { logisticRegressionToOnnx } from '../../shared/model-export/onnx-writer.js';
+import type { Model } from '../../shared/domain/registry.js';
+import { eventually } from '../support/environment.js';
+import { type StartedPlatform, startPlatformProcess } from '../support/local-process.js';
+
+async function mlops(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(
+    argv,
+    (text) => (stdout += text),
+    (text) => (stderr += text),
+  );
+  return { code, stdout, stderr };
+}
+
+/** Sends one-row predictions from `workers` loops until stopped, recording every outcome in order. */
+function constantLoad(url: string, workers: number) {
+  const outcomes: { status: number; version?: number; error?: string }[] = [];
+  let running = true;
+  const loops = Array.from({ length: workers }, async () => {
+    while (running) {
+      try {
+        const response = await fetch(`${url}/predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ instances: [[1, 2, 3, 4]] }),
+        });
+        const body = (await response.json()) as { version?: number };
+        outcomes.push({ status: response.status, version: body.version });
+      } catch (error) {
+        outcomes.push({ status: 0, error: (error as Error).message });
+      }
+    }
+  });
+  return {
+    outcomes,
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
+
+describe('serving follows promotion with zero failed requests', () => {
+  let platform: StartedPlatform;
+  const files = mkdtempSync(join(tmpdir(), 'rollout-'));
+
+  beforeAll(async () => {
+    platform = await startPlatformProcess({ fresh: true });
+    Object.assign(process.env, platform.env, { MLOPS_DATA_DIR: platform.dataDir, METADATA_SERVER_DETECTION: 'none', MLOPS_ACTOR: 'test' });
+  }, 90_000);
+
+  afterAll(async () => {
+    await platform?.stop('SIGTERM');
+  });
+
+  const model = async (): Promise<Model> => JSON.parse((await mlops('models', 'show', 'churn', '--json')).stdout).model as Model;
+
+  it('rolls the endpoint from version 1 to 2 under constant load, every response naming its version', async () => {
+    const v1 = join(files, 'v1.onnx');
+    const v2 = join(files, 'v2.onnx');
+    writeFileSync(v1, logisticRegressionToOnnx({ weights: [0.1, 0.2, 0.3, 0.4], intercept: 0, featureNames: ['a', 'b', 'c', 'd'] }));
+    writeFileSync(v2, logisticRegressionToOnnx({ weights: [-0.1, -0.2, -0.3, -0.4], intercept: 0, featureNames: ['a', 'b', 'c', 'd'] }));
+    expect((await mlops('upload', v1, '--name', 'churn')).code).toBe(0);
+    expect((await mlops('upload', v2, '--name', 'churn')).code).toBe(0);
+    expect((await mlops('promote', 'churn', '1', '--to', 'production')).code).toBe(0);
+    const serving = await eventually(async () => ((await model()).serving?.version === 1 ? (await model()).serving : undefined), {
+      timeoutMs: 30_000,
+      what: 'version 1 serving',
+    });
+    expect((await mlops('models', 'show', 'churn')).stdout).toContain(`serving: ${serving!.url} (version 1`);
+
+    const load = constantLoad(serving!.url, 8);
+    await eventually(async () => (load.outcomes.length > 200 ? true : undefined), { what: 'load on version 1' });
+    expect((await mlops('promote', 'churn', '2', '--to', 'production')).code).toBe(0);
+    await eventually(async () => (load.outcomes.filter((outcome) => outcome.version === 2).length > 200 ? true : undefined), {
+      timeoutMs: 30_000,
+      what: 'version 2 answering',
+    });
+    await load.stop();
+
+    const failures = load.outcomes.filter((outcome) => outcome.status !== 200);
+    expect(failures).toEqual([]);
+    expect(load.outcomes.every((outcome) => outcome.version === 1 || outcome.version === 2)).toBe(true);
+    expect(load.outcomes.filter((outcome) => outcome.version === 1).length).toBeGreaterThan(200);
+    const updated = await model();
+    expect(updated.serving).toMatchObject({ url: serving!.url, version: 2 });
+    expect(updated.serving!.revision).not.toBe(serving!.revision);
+  }, 120_000);
+
+  it('rolls back to version 1 at the same URL', async () => {
+    const before = (await model()).serving!;
+    expect((await mlops('rollback', 'churn')).code).toBe(0);
+    await eventually(async () => ((await model()).serving?.version === 1 ? true : undefined), { timeoutMs: 30_000, what: 'version 1 back' });
+    const response = await fetch(`${before.url}/predict`, { method: 'POST', body: JSON.stringify({ instances: [{ a: 1, b: 2, c: 3, d: 4 }] }) });
+    expect(((await response.json()) as { version: number }).version).toBe(1);
+  }, 60_000);
+});
