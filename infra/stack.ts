@@ -13,6 +13,8 @@ export const TOPICS = {
   groundTruth: 'ground-truth',
   monitorSchedule: 'monitor-schedule',
   driftAlerts: 'drift-alerts',
+  batchScoring: 'batch-scoring',
+  batchScored: 'batch-scored',
 } as const;
 
 /** A topic name from TOPICS. */
@@ -95,6 +97,41 @@ export const FUNCTIONS: FunctionSpec[] = [
     roles: ['roles/datastore.viewer', 'roles/storage.objectViewer', 'roles/pubsub.publisher'],
   }),
   fn({
+    name: 'ingest-predictions',
+    entryPoint: 'ingestPredictions',
+    source: 'functions/ingest-predictions/index.ts',
+    component: 'prediction-log',
+    trigger: { type: 'topic', topic: TOPICS.predictions },
+    roles: ['roles/bigquery.dataEditor', 'roles/bigquery.jobUser'],
+  }),
+  fn({
+    name: 'ingest-ground-truth',
+    entryPoint: 'ingestGroundTruth',
+    source: 'functions/ingest-ground-truth/index.ts',
+    component: 'prediction-log',
+    trigger: { type: 'topic', topic: TOPICS.groundTruth },
+    roles: ['roles/bigquery.dataEditor', 'roles/bigquery.jobUser'],
+  }),
+  fn({
+    name: 'data-api',
+    entryPoint: 'dataApi',
+    source: 'functions/data-api/index.ts',
+    component: 'prediction-log',
+    trigger: { type: 'http' },
+    roles: ['roles/bigquery.dataEditor', 'roles/bigquery.jobUser', 'roles/pubsub.publisher'],
+  }),
+  fn({
+    name: 'score-batch',
+    entryPoint: 'scoreBatch',
+    source: 'functions/score-batch/index.ts',
+    component: 'batch-scoring',
+    trigger: { type: 'topic', topic: TOPICS.batchScoring },
+    memory: '2Gi',
+    timeoutSeconds: 540,
+    maxInstances: 3,
+    roles: ['roles/bigquery.dataEditor', 'roles/bigquery.jobUser', 'roles/datastore.viewer', 'roles/storage.objectViewer', 'roles/pubsub.publisher'],
+  }),
+  fn({
     name: 'registry-api',
     entryPoint: 'registryApi',
     source: 'functions/registry-api/index.ts',
@@ -102,6 +139,15 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { type: 'http' },
     memory: '256Mi',
     roles: ['roles/datastore.user', 'roles/pubsub.publisher'],
+  }),
+  fn({
+    name: 'tracking',
+    entryPoint: 'tracking',
+    source: 'functions/tracking/index.ts',
+    component: 'tracking',
+    trigger: { type: 'http' },
+    memory: '512Mi',
+    roles: ['roles/datastore.user', 'roles/storage.objectAdmin'],
   }),
 ];
 

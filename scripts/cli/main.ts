@@ -2,7 +2,9 @@ import { isPlatformError } from '../../shared/domain/errors.js';
 import type { CliCommand } from './command.js';
 import { type CliContext, createCliContext } from './context.js';
 import { UsageError } from './format.js';
+import { featuresCommand, groundTruthCommand, scoreCommand } from './data-commands.js';
 import { modelsCommand, promoteCommand, rollbackCommand, uploadCommand } from './registry-commands.js';
+import { runsCommand } from './tracking-commands.js';
 
 /** Every top-level command; each parses its own flags. */
 const COMMANDS: Record<string, CliCommand> = {
@@ -10,6 +12,10 @@ const COMMANDS: Record<string, CliCommand> = {
   models: modelsCommand,
   promote: promoteCommand,
   rollback: rollbackCommand,
+  runs: runsCommand,
+  'ground-truth': groundTruthCommand,
+  features: featuresCommand,
+  score: scoreCommand,
 };
 
 function help(): string {

@@ -2,6 +2,7 @@ import { PlatformError } from '../../shared/domain/errors.js';
 import { validateModelName } from '../../shared/domain/names.js';
 import type { CliContext } from './context.js';
 import { formatAliases, formatBytes, table } from './format.js';
+import { formatVersionRuns, runsOfVersions } from './runs.js';
 
 /** `mlops models list`: every model with its latest version and aliases. */
 export async function listModels(context: CliContext, { json }: { json: boolean }): Promise<string> {
@@ -26,7 +27,8 @@ export async function showModel(context: CliContext, name: string, { json }: { j
   const model = await registry.getModel(validateModelName(name));
   if (!model) throw new PlatformError('REGISTRY.MODEL_NOT_FOUND', `No model named "${name}". List models with: mlops models list`);
   const versions = await registry.listVersions(name);
-  if (json) return JSON.stringify({ model, versions }, null, 2);
+  const runs = await runsOfVersions(context, versions);
+  if (json) return JSON.stringify({ model, versions, runs }, null, 2);
   const aliasesOf = (version: number) =>
     Object.entries(model.aliases)
       .filter(([, holder]) => holder === version)
@@ -54,7 +56,12 @@ export async function showModel(context: CliContext, name: string, { json }: { j
     version.lineage.runId ?? '',
     version.createdAt,
   ]);
-  return [...header, '', table(['VERSION', 'STATUS', 'ALIASES', 'SHA256', 'SIZE', 'INPUTS', 'METRICS', 'RUN', 'CREATED'], rows)].join('\n');
+  return [
+    ...header,
+    '',
+    table(['VERSION', 'STATUS', 'ALIASES', 'SHA256', 'SIZE', 'INPUTS', 'METRICS', 'RUN', 'CREATED'], rows),
+    ...formatVersionRuns(runs),
+  ].join('\n');
 }
 
 /** `mlops models history <name>`: every transition, oldest first, rejections included. */

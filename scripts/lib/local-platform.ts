@@ -9,6 +9,9 @@ import { ensurePushSubscription, ensureTopic, pushEndpointFor } from '../../shar
 import { platform } from '../../shared/runtime/index.js';
 import { type RunningEmulator, locateEmulators, startFirestoreEmulator, startPubSubEmulator } from './emulators.js';
 
+/** Locally a stopped function is retried sooner than in the cloud, so a restart catches up in seconds. */
+const LOCAL_RETRY_POLICY = { minimumBackoffSeconds: 1, maximumBackoffSeconds: 30 };
+
 /** Ports of the local platform; firebase.json names the defaults. */
 export interface LocalPorts {
   pubsub: number;
@@ -32,6 +35,9 @@ export interface LocalPlatformOptions {
 export interface LocalPlatform {
   env: Record<string, string>;
   functions: { name: string; url: string; trigger: string }[];
+  /** Stops one hosted function (its port refuses connections) until resumeFunction: Pub/Sub redelivers meanwhile. */
+  pauseFunction(name: string): Promise<void>;
+  resumeFunction(name: string): Promise<void>;
   /** Models served again after a restart: they held the served alias when the platform stopped. */
   serving: Promise<{ model: string; version: number; url: string }[]>;
   stop(): Promise<void>;
@@ -95,7 +101,7 @@ export async function startLocalPlatform({
     );
     for (const sub of STACK.subscriptions.filter((candidate) => hosted.some((fn) => fn.spec.name === candidate.function))) {
       const url = hosted.find((fn) => fn.spec.name === sub.function)!.url;
-      await ensurePushSubscription(pubsub, projectId, sub, pushEndpointFor(url, projectId, sub.topic));
+      await ensurePushSubscription(pubsub, projectId, sub, pushEndpointFor(url, projectId, sub.topic), LOCAL_RETRY_POLICY);
     }
     await (await local.warehouse()).ensureTables(STACK.tables);
     writeEndpoints(dataDir, hosted);
@@ -107,6 +113,11 @@ export async function startLocalPlatform({
       env,
       functions: hosted.map(({ spec, url }) => ({ name: spec.name, url, trigger: spec.trigger.type === 'topic' ? `topic ${spec.trigger.topic}` : 'http' })),
       serving,
+      pauseFunction: async (name) => closeServer(hostedNamed(hosted, name).server),
+      resumeFunction: async (name) => {
+        const fn = hostedNamed(hosted, name);
+        await new Promise<void>((resolve, reject) => fn.server.once('error', reject).listen(Number(new URL(fn.url).port), '127.0.0.1', resolve));
+      },
       stop,
     };
   } catch (error) {
@@ -138,6 +149,12 @@ function writeEndpoints(dataDir: string, hosted: { spec: FunctionSpec; url: stri
 /** Builds the adapters and opens the Firestore channel now, so the first upload is not a cold start. */
 async function warmUp(local: ReturnType<typeof platform>): Promise<void> {
   await Promise.all([local.modelRunner(), local.artifacts(), local.registry().then((registry) => registry.getModel('warm-up'))]);
+}
+
+function hostedNamed<T extends { spec: FunctionSpec }>(hosted: T[], name: string): T {
+  const found = hosted.find((fn) => fn.spec.name === name);
+  if (!found) throw new Error(`No hosted function named ${name}`);
+  return found;
 }
 
 function closeServer(server: Server): Promise<void> {

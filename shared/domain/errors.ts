@@ -16,7 +16,11 @@ export type ErrorCode =
   | 'ARTIFACT.NOT_FOUND'
   | 'ARTIFACT.INTEGRITY'
   | 'WAREHOUSE.INVALID_ROW'
-  | 'AUTH.REQUIRED';
+  | 'AUTH.REQUIRED'
+  | 'TRACKING.EXPERIMENT_NOT_FOUND'
+  | 'TRACKING.RUN_NOT_FOUND'
+  | 'TRACKING.INVALID_FILTER'
+  | 'TRACKING.PARAM_CONFLICT';
 
 /**
  * An expected failure with a stable code. `permanent` says whether retrying can ever help:

@@ -81,3 +81,42 @@ export const PredictionsLogged = z.object({
   predictions: z.array(PredictionRecord).min(1),
 });
 export type PredictionsLogged = z.infer<typeof PredictionsLogged>;
+
+/** One observed outcome for a prediction: a class label for classifiers or a value for regressors. */
+export const GroundTruthRecord = z
+  .object({
+    predictionId: z.string().min(1).max(200),
+    label: z.union([z.string(), z.number(), z.boolean()]).transform(String).optional(),
+    value: z.number().finite().optional(),
+    observedTime: z.string().datetime({ offset: true }),
+  })
+  .refine((record) => record.label !== undefined || record.value !== undefined, { message: 'needs a label or a value' });
+export type GroundTruthRecord = z.infer<typeof GroundTruthRecord>;
+
+/** A batch of ground truth on the ground-truth topic. */
+export const GroundTruthReceived = z.object({ schemaVersion: z.literal(1), records: z.array(GroundTruthRecord).min(1) });
+export type GroundTruthReceived = z.infer<typeof GroundTruthReceived>;
+
+/** A request to score a dataset of offline features with a model's served version. */
+export const BatchScoringRequested = z.object({
+  schemaVersion: z.literal(1),
+  requestId: z.string().min(1),
+  model: z.string(),
+  dataset: z.string().min(1),
+  alias: z.string().default('production'),
+});
+export type BatchScoringRequested = z.infer<typeof BatchScoringRequested>;
+
+/** The outcome of a batch scoring run, published on batch-scored. */
+export const BatchScored = z.object({
+  schemaVersion: z.literal(1),
+  requestId: z.string(),
+  model: z.string(),
+  version: z.number().int().nullable(),
+  dataset: z.string(),
+  status: z.enum(['succeeded', 'failed']),
+  rowsScored: z.number().int(),
+  seconds: z.number(),
+  error: z.string().optional(),
+});
+export type BatchScored = z.infer<typeof BatchScored>;

@@ -16,6 +16,10 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   'REGISTRY.NOTHING_TO_ROLL_BACK': 409,
   'ARTIFACT.NOT_FOUND': 404,
   'AUTH.REQUIRED': 401,
+  'TRACKING.EXPERIMENT_NOT_FOUND': 404,
+  'TRACKING.RUN_NOT_FOUND': 404,
+  'TRACKING.INVALID_FILTER': 400,
+  'TRACKING.PARAM_CONFLICT': 409,
 };
 
 /** The HTTP status a thrown error maps to. */

@@ -41,6 +41,8 @@ export interface ModelRegistry {
   getVersion(name: string, version: number): Promise<ModelVersion | undefined>;
   /** Versions of a model, oldest first. */
   listVersions(name: string): Promise<ModelVersion[]>;
+  /** Versions of any model made from one tracking run (`lineage.runId`), by model then version. */
+  listVersionsByRun(runId: string): Promise<ModelVersion[]>;
   /** Moves an alias to a version under the promotion rules, idempotently by request id. */
   promote(request: PromotionRequest, policy: PromotionPolicy): Promise<AliasMove>;
   /** Moves an alias back to its previous holder, idempotently by request id. */

@@ -8,6 +8,7 @@ import type { EventBus } from '../ports/event-bus.port.js';
 import type { ModelRegistry } from '../ports/model-registry.port.js';
 import type { ModelRunner } from '../ports/model-runner.port.js';
 import type { ServingDeployer } from '../ports/serving-deployer.port.js';
+import type { TrackingStore } from '../ports/tracking-store.port.js';
 import type { Warehouse } from '../ports/warehouse.port.js';
 
 /** The adapters of one process, each built on first use from the configuration. */
@@ -19,6 +20,8 @@ export interface Platform {
   warehouse(): Promise<Warehouse>;
   modelRunner(): Promise<ModelRunner>;
   servingDeployer(): Promise<ServingDeployer>;
+  /** Experiment tracking: runs, params, metrics (Firestore, beside the registry). */
+  trackingStore(): Promise<TrackingStore>;
   /** Flushes and closes whatever was built. */
   close(): Promise<void>;
 }
@@ -104,6 +107,10 @@ export function createPlatform(config: PlatformConfig): Platform {
       return new OnnxModelRunner();
     }),
     servingDeployer: once(() => SERVING_DEPLOYERS[config.serving.deployer](config, platform)),
+    trackingStore: once(async () => {
+      const { FirestoreTrackingStore } = await import('../adapters/gcp/firestore-tracking-store.js');
+      return new FirestoreTrackingStore({ projectId: config.projectId, databaseId: config.registry.databaseId });
+    }),
     close: async () => {
       await Promise.allSettled(
         built

@@ -142,6 +142,13 @@ export class FirestoreModelRegistry implements ModelRegistry {
     return snapshot.docs.map((doc) => doc.data() as ModelVersion);
   }
 
+  async listVersionsByRun(runId: string): Promise<ModelVersion[]> {
+    // A collection-group query over every model's versions; on Google Cloud it needs a
+    // collection-group single-field index on versions.lineage.runId (the emulator needs none).
+    const snapshot = await this.db.collectionGroup('versions').where('lineage.runId', '==', runId).get();
+    return snapshot.docs.map((doc) => doc.data() as ModelVersion).sort((a, b) => a.model.localeCompare(b.model) || a.version - b.version);
+  }
+
   async recordServing(name: string, serving: NonNullable<Model['serving']>): Promise<void> {
     await this.modelRef(name).update({ serving });
   }

@@ -17,11 +17,17 @@ export async function ensureTopic(client: PubSub, name: string): Promise<void> {
  * `pushEndpoint` is the function's URL; the path `/projects/<p>/topics/<t>` lets the Functions
  * Framework convert the push body into a CloudEvent.
  */
-export async function ensurePushSubscription(client: PubSub, projectId: string, spec: SubscriptionSpec, pushEndpoint: string): Promise<void> {
+export async function ensurePushSubscription(
+  client: PubSub,
+  projectId: string,
+  spec: SubscriptionSpec,
+  pushEndpoint: string,
+  retry: { minimumBackoffSeconds: number; maximumBackoffSeconds: number } = RETRY_POLICY,
+): Promise<void> {
   const options = {
     pushConfig: { pushEndpoint },
     ackDeadlineSeconds: spec.ackDeadlineSeconds,
-    retryPolicy: { minimumBackoff: { seconds: RETRY_POLICY.minimumBackoffSeconds }, maximumBackoff: { seconds: RETRY_POLICY.maximumBackoffSeconds } },
+    retryPolicy: { minimumBackoff: { seconds: retry.minimumBackoffSeconds }, maximumBackoff: { seconds: retry.maximumBackoffSeconds } },
     deadLetterPolicy: { deadLetterTopic: `projects/${projectId}/topics/${spec.deadLetterTopic}`, maxDeliveryAttempts: MAX_DELIVERY_ATTEMPTS },
   };
   const subscription = client.subscription(spec.name);
@@ -30,7 +36,7 @@ export async function ensurePushSubscription(client: PubSub, projectId: string, 
     await client.topic(spec.topic).createSubscription(spec.name, options);
     return;
   }
-  await subscription.modifyPushConfig(options.pushConfig);
+  await subscription.setMetadata(options);
 }
 
 /** The push endpoint the Functions Framework turns into a CloudEvent for `topic`. */

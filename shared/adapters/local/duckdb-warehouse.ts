@@ -3,6 +3,7 @@ import {
   DuckDBInstance,
   DuckDBTypeId,
   JSDuckDBValueConverter,
+  listValue,
   timestampTZValue,
   type DuckDBAppender,
   type DuckDBConnection,
@@ -129,13 +130,19 @@ async function appendRows(connection: DuckDBConnection, table: string, schema: T
   }
 }
 
-/** Binds `@name` as DuckDB's `$name`; Dates become TIMESTAMPTZ values. */
+function toDuckDbValue(value: unknown): DuckDBValue {
+  if (value instanceof Date) return timestampTZValue(microsOf(value));
+  if (Array.isArray(value)) return listValue(value.map(toDuckDbValue));
+  return (value ?? null) as DuckDBValue;
+}
+
+/** Binds `@name` as DuckDB's `$name`; Dates become TIMESTAMPTZ values and arrays LISTs. */
 function bindParams(sql: string, params: Record<string, unknown>): { sql: string; values: Record<string, DuckDBValue> } {
   const values: Record<string, DuckDBValue> = {};
   const bound = sql.replace(/@([A-Za-z_]\w*)/g, (match, name: string) => {
     if (!(name in params)) return match;
     const value = params[name];
-    values[name] = value instanceof Date ? timestampTZValue(microsOf(value)) : ((value ?? null) as DuckDBValue);
+    values[name] = toDuckDbValue(value);
     return `$${name}`;
   });
   return { sql: bound, values };

@@ -1,0 +1,13 @@
+import * as ff from '@google-cloud/functions-framework';
+import { getRequestListener } from '@hono/node-server';
+import { platform } from '../../shared/runtime/index.js';
+import { createTrackingApi } from './app.js';
+
+const app = createTrackingApi({
+  tracking: () => platform().trackingStore(),
+  artifacts: () => platform().artifacts(),
+  registry: () => platform().registry(),
+  apiKeyHashes: platform().config.serving.apiKeyHashes,
+});
+
+ff.http('tracking', getRequestListener(app.fetch));
