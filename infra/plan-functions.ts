@@ -1,0 +1,206 @@
+import { createHash } from 'node:crypto';
+import { bucketOf, type DeployConfig } from './deploy-config.js';
+import { bindingStep, PUBSUB_AGENT, serviceAccountEmail, serviceAccountId, serviceAccountSteps } from './plan-iam.js';
+import { apiCall, gcloud, type Step, variable } from './plan-steps.js';
+import { type FunctionSpec, MAX_DELIVERY_ATTEMPTS, RETRY_POLICY, type SubscriptionSpec } from './stack.js';
+
+/** The gen2 runtime every function is deployed on. */
+export const RUNTIME = 'nodejs20';
+
+/** Label on each deployed function with a hash of its deploy command and bundle: equal hash, nothing to redeploy. */
+export const DEPLOY_HASH_LABEL = 'mlops_deploy_hash';
+
+/** Where `npm run build:functions` writes a function's bundle, relative to the project root. */
+export function bundleDirOf(name: string): string {
+  return `dist/functions/${name}`;
+}
+
+/** What the function planner needs besides the function itself. */
+export interface FunctionPlanContext {
+  config: DeployConfig;
+  subscription?: SubscriptionSpec;
+  /** Content hash of the function's bundle, so changed code redeploys; absent in plans made without building. */
+  sourceHash?: string;
+}
+
+/** The environment every function gets: the gcp profile and where its resources are. */
+export function functionEnv(config: DeployConfig, spec: FunctionSpec): Record<string, string> {
+  const env: Record<string, string> = {
+    MLOPS_PROFILE: 'gcp',
+    GOOGLE_CLOUD_PROJECT: config.project,
+    MLOPS_REGION: config.region,
+    MLOPS_BUCKET: bucketOf(config),
+    MLOPS_BQ_DATASET: config.bigquery.dataset,
+    MLOPS_BQ_LOCATION: config.bigquery.location,
+  };
+  if (spec.trigger.type === 'http' && config.serving.auth === 'api-keys') env.MLOPS_API_KEY_HASHES = config.serving.apiKeyHashes.join(',');
+  return env;
+}
+
+/** `--set-env-vars`, switching gcloud's list delimiter to `;` when a value holds a comma (see `gcloud topic escaping`). */
+export function envVarsFlag(env: Record<string, string>): string {
+  const pairs = Object.entries(env).map(([name, value]) => `${name}=${value}`);
+  const needsEscape = Object.values(env).some((value) => value.includes(','));
+  return needsEscape ? `--set-env-vars=^;^${pairs.join(';')}` : `--set-env-vars=${pairs.join(',')}`;
+}
+
+function sizing(spec: FunctionSpec, config: DeployConfig): string[] {
+  const serving = spec.perModel ? config.serving : undefined;
+  const flags = [
+    `--memory=${serving?.memory ?? spec.memory}`,
+    `--timeout=${spec.timeoutSeconds}s`,
+    `--max-instances=${serving?.maxInstances ?? spec.maxInstances}`,
+  ];
+  if (serving) flags.push(`--min-instances=${serving.minInstances}`, `--cpu=${serving.cpu}`, `--concurrency=${serving.concurrency}`);
+  return flags;
+}
+
+function triggerFlags(spec: FunctionSpec, config: DeployConfig, email: string): string[] {
+  if (spec.trigger.type === 'topic') return [`--trigger-topic=${spec.trigger.topic}`, `--trigger-service-account=${email}`, '--retry'];
+  return ['--trigger-http', config.serving.auth === 'api-keys' ? '--allow-unauthenticated' : '--no-allow-unauthenticated'];
+}
+
+function deployStep(spec: FunctionSpec, { config, sourceHash }: FunctionPlanContext): Step {
+  const { project, region } = config;
+  const email = serviceAccountEmail(serviceAccountId(spec.name), project);
+  const where = [`--project=${project}`, `--region=${region}`];
+  const argv = [
+    ...['functions', 'deploy', spec.name, '--gen2', ...where, `--runtime=${RUNTIME}`, `--entry-point=${spec.entryPoint}`, `--source=${bundleDirOf(spec.name)}`],
+    ...sizing(spec, config),
+    `--service-account=${email}`,
+    envVarsFlag(functionEnv(config, spec)),
+    ...triggerFlags(spec, config, email),
+  ];
+  const hash = createHash('sha256').update(JSON.stringify({ argv, sourceHash })).digest('hex').slice(0, 16);
+  const base = spec.perModel ? ' as the base service; deploy-serving copies it per model as serve-<model>, pinned to one version (perModel)' : '';
+  const describe = gcloud('functions', 'describe', spec.name, '--gen2', ...where, '--format=json');
+  const deleteFunction = gcloud('functions', 'delete', spec.name, '--gen2', ...where, '--quiet');
+  // Per-model copies are created at promotion time, outside this plan; teardown removes them with the base.
+  const deleteCopies = apiCall('run', 'services.deleteLabelled', `projects/${project}/locations/${region}`, { label: 'mlops-model' });
+  return {
+    id: `function:${spec.name}`,
+    kind: 'function',
+    name: spec.name,
+    component: spec.component,
+    summary: `Deploy function ${spec.name} (${spec.trigger.type === 'topic' ? `topic ${spec.trigger.topic}` : 'HTTPS'})${base}`,
+    check: { call: describe, expect: { state: 'ACTIVE', labels: { [DEPLOY_HASH_LABEL]: hash } } },
+    apply: gcloud(...argv, `--update-labels=mlops-component=${spec.component},${DEPLOY_HASH_LABEL}=${hash}`, '--quiet'),
+    destroy: spec.perModel ? [deleteCopies, deleteFunction] : [deleteFunction],
+  };
+}
+
+/** The shell-safe variable prefix of a function: `register-model` → `REGISTER_MODEL`. */
+function variablePrefix(name: string): string {
+  return name.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
+}
+
+/**
+ * Gen2 topic triggers are Eventarc triggers whose Pub/Sub subscription Eventarc creates and names.
+ * After the deploy, look that subscription up and give it the dead-letter topic, retry policy and
+ * ack deadline infra/ declares, with the IAM the Pub/Sub service agent needs to dead-letter.
+ */
+function subscriptionSteps(spec: FunctionSpec, subscription: SubscriptionSpec, config: DeployConfig): Step[] {
+  const { project, region } = config;
+  const prefix = variablePrefix(spec.name);
+  const email = serviceAccountEmail(serviceAccountId(spec.name), project);
+  const name = variable(`${prefix}_SUBSCRIPTION`);
+  const deadLetterTopic = `projects/${project}/topics/${subscription.deadLetterTopic}`;
+  const lookup = (output: string, summary: string, ...argv: string[]): Step => ({
+    id: `lookup:${output}`,
+    kind: 'lookup',
+    name: output,
+    component: spec.component,
+    summary,
+    apply: gcloud(...argv),
+    output,
+  });
+  const policy = {
+    ackDeadlineSeconds: subscription.ackDeadlineSeconds,
+    deadLetterPolicy: { deadLetterTopic, maxDeliveryAttempts: MAX_DELIVERY_ATTEMPTS },
+    retryPolicy: { minimumBackoff: `${RETRY_POLICY.minimumBackoffSeconds}s`, maximumBackoff: `${RETRY_POLICY.maximumBackoffSeconds}s` },
+  };
+  return [
+    bindingStep({
+      scope: { type: 'function', project, region, name: spec.name },
+      member: `serviceAccount:${email}`,
+      role: 'roles/run.invoker',
+      component: spec.component,
+    }),
+    lookup(
+      `${prefix}_TRIGGER`,
+      `Read the Eventarc trigger of ${spec.name}`,
+      'functions',
+      'describe',
+      spec.name,
+      '--gen2',
+      `--project=${project}`,
+      `--region=${region}`,
+      '--format=value(eventTrigger.trigger)',
+    ),
+    lookup(
+      `${prefix}_SUBSCRIPTION`,
+      `Read the Pub/Sub subscription Eventarc made for ${spec.name}`,
+      'eventarc',
+      'triggers',
+      'describe',
+      variable(`${prefix}_TRIGGER`),
+      `--location=${region}`,
+      `--project=${project}`,
+      '--format=value(transport.pubsub.subscription)',
+    ),
+    {
+      id: `subscription:${subscription.name}`,
+      kind: 'subscription',
+      name: subscription.name,
+      component: spec.component,
+      summary: `Subscription ${subscription.name} (Eventarc's, feeding ${spec.name}): dead-letter to ${subscription.deadLetterTopic} after ${MAX_DELIVERY_ATTEMPTS} attempts, retry ${RETRY_POLICY.minimumBackoffSeconds}-${RETRY_POLICY.maximumBackoffSeconds}s`,
+      check: { call: gcloud('pubsub', 'subscriptions', 'describe', name, '--format=json'), expect: policy },
+      apply: gcloud(
+        ...['pubsub', 'subscriptions', 'update', name, `--dead-letter-topic=${deadLetterTopic}`, `--max-delivery-attempts=${MAX_DELIVERY_ATTEMPTS}`],
+        ...[
+          `--min-retry-delay=${policy.retryPolicy.minimumBackoff}`,
+          `--max-retry-delay=${policy.retryPolicy.maximumBackoff}`,
+          `--ack-deadline=${subscription.ackDeadlineSeconds}`,
+        ],
+      ),
+    },
+    bindingStep({ scope: { type: 'subscription', subscription: name }, member: PUBSUB_AGENT, role: 'roles/pubsub.subscriber', component: spec.component }),
+  ];
+}
+
+/** With API keys, the serving base service skips Cloud Run's invoker check, a setting each per-model copy inherits. */
+function publicServingStep(spec: FunctionSpec, config: DeployConfig): Step {
+  const where = [`--region=${config.region}`, `--project=${config.project}`];
+  return {
+    id: `service-setting:${spec.name}:invoker-iam-check`,
+    kind: 'service-setting',
+    name: `${spec.name} invoker IAM check off`,
+    component: spec.component,
+    summary: `Let ${spec.name} and its per-model copies take requests without IAM (the API key is checked instead)`,
+    check: {
+      call: gcloud('run', 'services', 'describe', spec.name, ...where, '--format=json'),
+      expect: { metadata: { annotations: { 'run.googleapis.com/invoker-iam-disabled': 'true' } } },
+    },
+    apply: gcloud('run', 'services', 'update', spec.name, ...where, '--no-invoker-iam-check'),
+  };
+}
+
+/** Every step of one function: its service account and roles, the deploy, then what its trigger needs. */
+export function functionSteps(spec: FunctionSpec, context: FunctionPlanContext): Step[] {
+  const { config, subscription } = context;
+  const account = serviceAccountSteps({
+    id: serviceAccountId(spec.name),
+    displayName: `mlops ${spec.name}`,
+    project: config.project,
+    bucket: bucketOf(config),
+    roles: spec.roles,
+    component: spec.component,
+  });
+  const after: Step[] = [];
+  if (spec.trigger.type === 'topic') {
+    if (!subscription) throw new Error(`Function ${spec.name} is triggered by topic ${spec.trigger.topic} but infra/ has no subscription for it.`);
+    after.push(...subscriptionSteps(spec, subscription, config));
+  }
+  if (spec.perModel && config.serving.auth === 'api-keys') after.push(publicServingStep(spec, config));
+  return [...account, deployStep(spec, context), ...after];
+}

@@ -1,0 +1,162 @@
+import { bucketOf, type DeployConfig } from './deploy-config.js';
+import { functionSteps } from './plan-functions.js';
+import { bindingStep, PUBSUB_AGENT, serviceAccountSteps } from './plan-iam.js';
+import { scheduleOf, schedulerSteps } from './plan-scheduler.js';
+import { durationSeconds, gcloud, type Stack, type Step } from './plan-steps.js';
+import { bucketSteps, firestoreStep, warehouseSteps } from './plan-storage.js';
+
+/** Options of planDeployment. */
+export interface PlanOptions {
+  /** Content hash of each function's bundle, so a code change redeploys that function. */
+  sourceHashes?: Record<string, string>;
+}
+
+/** Every API the platform uses. All are enabled whatever is switched off: enabling costs nothing. */
+export const REQUIRED_APIS = [
+  'artifactregistry.googleapis.com',
+  'bigquery.googleapis.com',
+  'cloudbuild.googleapis.com',
+  'cloudfunctions.googleapis.com',
+  'cloudresourcemanager.googleapis.com',
+  'cloudscheduler.googleapis.com',
+  'eventarc.googleapis.com',
+  'firestore.googleapis.com',
+  'iam.googleapis.com',
+  'logging.googleapis.com',
+  'pubsub.googleapis.com',
+  'run.googleapis.com',
+  'storage.googleapis.com',
+];
+
+/** Roles the Grafana reader needs for the BigQuery data source: read tables, run query jobs. */
+export const GRAFANA_ROLES = ['roles/bigquery.dataViewer', 'roles/bigquery.jobUser'];
+
+/**
+ * The ordered steps that deploy `stack` as `config` says. Pure: it reads infra/ and the config and
+ * returns commands and API calls as data, so a dry run prints exactly what a deploy runs.
+ */
+export function planDeployment(stack: Stack, config: DeployConfig, { sourceHashes = {} }: PlanOptions = {}): Step[] {
+  const functions = stack.functions.filter((spec) => config.components[spec.component]);
+  const subscriptions = stack.subscriptions.filter((sub) => functions.some((spec) => spec.name === sub.function));
+  const componentOfFunction = (name: string) => stack.functions.find((spec) => spec.name === name)?.component ?? 'core';
+  for (const name of Object.keys(config.schedules)) {
+    if (!stack.schedulerJobs.some((job) => job.name === name)) throw new Error(`schedules names an unknown scheduler job "${name}".`);
+  }
+  return [
+    apisStep(config),
+    projectNumberStep(config),
+    ...topicSteps(stack, config),
+    ...deadLetterSteps(stack, subscriptions, config, componentOfFunction),
+    bindingStep({ scope: { type: 'project', project: config.project }, member: PUBSUB_AGENT, role: 'roles/iam.serviceAccountTokenCreator', component: 'core' }),
+    ...bucketSteps(stack, config, functions),
+    firestoreStep(config),
+    ...warehouseSteps(stack, config),
+    ...functions.flatMap((spec) =>
+      functionSteps(spec, { config, subscription: subscriptions.find((sub) => sub.function === spec.name), sourceHash: sourceHashes[spec.name] }),
+    ),
+    ...(config.components.monitoring ? grafanaSteps(config) : []),
+    ...stack.schedulerJobs.filter((job) => config.components[job.component]).flatMap((job) => schedulerSteps(job, config, scheduleOf(job, config))),
+  ];
+}
+
+function apisStep({ project }: DeployConfig): Step {
+  return {
+    id: 'apis:platform',
+    kind: 'apis',
+    name: 'platform',
+    component: 'core',
+    summary: `Enable the ${REQUIRED_APIS.length} APIs the platform uses`,
+    check: {
+      call: gcloud('services', 'list', '--enabled', `--project=${project}`, '--format=json'),
+      expect: REQUIRED_APIS.map((name) => ({ config: { name } })),
+    },
+    apply: gcloud('services', 'enable', ...REQUIRED_APIS, `--project=${project}`),
+  };
+}
+
+function projectNumberStep({ project }: DeployConfig): Step {
+  return {
+    id: 'lookup:PROJECT_NUMBER',
+    kind: 'lookup',
+    name: 'PROJECT_NUMBER',
+    component: 'core',
+    summary: 'Read the project number, which names the Google service agents',
+    apply: gcloud('projects', 'describe', project, '--format=value(projectNumber)'),
+    output: 'PROJECT_NUMBER',
+  };
+}
+
+function topicStep(name: string, { project }: DeployConfig, component: Step['component']): Step {
+  return {
+    id: `topic:${name}`,
+    kind: 'topic',
+    name,
+    component,
+    summary: `Topic ${name}`,
+    check: { call: gcloud('pubsub', 'topics', 'describe', name, `--project=${project}`, '--format=json') },
+    apply: gcloud('pubsub', 'topics', 'create', name, `--project=${project}`),
+    destroy: [gcloud('pubsub', 'topics', 'delete', name, `--project=${project}`, '--quiet')],
+  };
+}
+
+/** The platform's own topics: every topic in infra/ that is not a dead-letter topic. Always created; idle topics cost nothing. */
+function topicSteps(stack: Stack, config: DeployConfig): Step[] {
+  const deadLetters = new Set(stack.subscriptions.map((sub) => sub.deadLetterTopic));
+  return stack.topics.filter((name) => !deadLetters.has(name)).map((name) => topicStep(name, config, 'core'));
+}
+
+/**
+ * Dead-letter topics of the enabled subscriptions. Topic retention keeps their messages even with no
+ * subscriber (Pub/Sub drops messages a topic has no subscription for), so a dead letter can be read
+ * later by creating a subscription and seeking back. The Pub/Sub service agent must publish to them.
+ */
+function deadLetterSteps(stack: Stack, subscriptions: Stack['subscriptions'], config: DeployConfig, componentOf: (name: string) => Step['component']): Step[] {
+  const retention = config.deadLetterRetention;
+  return [...new Set(subscriptions.map((sub) => sub.deadLetterTopic))]
+    .filter((name) => stack.topics.includes(name))
+    .flatMap((name) => {
+      const component = componentOf(subscriptions.find((sub) => sub.deadLetterTopic === name)!.function);
+      const topic = topicStep(name, config, component);
+      const where = `--project=${config.project}`;
+      const retained: Step = {
+        ...topic,
+        kind: 'dead-letter-topic',
+        summary: `Dead-letter topic ${name}, keeping messages ${retention}`,
+        check: { call: topic.check!.call, expect: { messageRetentionDuration: `${durationSeconds(retention)}s` } },
+        apply: gcloud('pubsub', 'topics', 'create', name, where, `--message-retention-duration=${retention}`),
+        update: gcloud('pubsub', 'topics', 'update', name, where, `--message-retention-duration=${retention}`),
+      };
+      const publisher = bindingStep({
+        scope: { type: 'topic', project: config.project, topic: name },
+        member: PUBSUB_AGENT,
+        role: 'roles/pubsub.publisher',
+        component,
+      });
+      return [retained, publisher];
+    });
+}
+
+/** A read-only identity for the Grafana BigQuery data source (see infra/grafana/). */
+function grafanaSteps(config: DeployConfig): Step[] {
+  return serviceAccountSteps({
+    id: 'mlops-grafana',
+    displayName: 'mlops Grafana reader',
+    project: config.project,
+    bucket: bucketOf(config),
+    roles: GRAFANA_ROLES,
+    component: 'monitoring',
+  });
+}
+
+/**
+ * Settings that would deploy something unsafe. The dry run prints them as warnings; a real deploy
+ * refuses to start.
+ */
+export function deploymentProblems(stack: Stack, config: DeployConfig): string[] {
+  const open = stack.functions.filter((spec) => config.components[spec.component] && spec.trigger.type === 'http').map((spec) => spec.name);
+  if (open.length === 0 || config.serving.auth !== 'api-keys' || config.serving.apiKeyHashes.length > 0) return [];
+  return [
+    `serving.auth is "api-keys" but serving.apiKeyHashes is empty: ${open.join(', ')} would answer anyone. ` +
+      'Run `npm run deploy -- --new-api-key` (or add a sha256 hex digest of a key), or set serving.auth to "iam".',
+  ];
+}

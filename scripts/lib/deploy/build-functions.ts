@@ -1,0 +1,161 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { join, relative, resolve } from 'node:path';
+import { build, type Metafile, type Plugin } from 'esbuild';
+import type { FunctionSpec } from '../../../infra/stack.js';
+
+/** One function's deployable bundle. */
+export interface BundleReport {
+  name: string;
+  dir: string;
+  /** Every file written, relative to `dir`, with its size. */
+  files: { path: string; bytes: number }[];
+  bytes: number;
+  /** npm packages the bundle imports, with the version installed here; Cloud Build installs them. */
+  dependencies: Record<string, string>;
+  /** Content hash of the bundle: a deploy skips a function whose hash and settings are unchanged. */
+  hash: string;
+}
+
+/** Options of buildFunctions. */
+export interface BuildFunctionsOptions {
+  functions: FunctionSpec[];
+  /** Project root: where package.json, node_modules and the function sources are. */
+  root?: string;
+  /** Where bundles go, one folder per function; `dist/functions` by default. */
+  outDir?: string;
+}
+
+/**
+ * Leaves local-only adapters (DuckDB, local bucket, local deployer) out of cloud bundles. The
+ * composition root imports them lazily and only for the local profile, so a function on Google Cloud
+ * never loads them; a static import of one is kept, since that function really needs it.
+ */
+const cloudOnly: Plugin = {
+  name: 'leave-out-local-adapters',
+  setup(build) {
+    const stubs = new Map<string, string>();
+    build.onResolve({ filter: /\/adapters\/local\// }, (args) => {
+      if (args.kind !== 'dynamic-import') return undefined;
+      const adapter = resolve(args.resolveDir, args.path);
+      if (!stubs.has(adapter)) stubs.set(adapter, `local-only-${stubs.size + 1}`);
+      return { path: stubs.get(adapter)!, namespace: 'local-only', pluginData: adapter };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'local-only' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`${relative(build.initialOptions.absWorkingDir ?? '.', args.pluginData as string)} is a local-only adapter, left out of cloud bundles (MLOPS_PROFILE=gcp selects the Google Cloud backends).`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * Bundles each function with esbuild (node, ESM, node20) into `<outDir>/<name>/`: the project's own
+ * code compiled and tree-shaken, every npm package left external and listed in the bundle's
+ * package.json so Cloud Build installs it. Native packages (onnxruntime-node, @duckdb/node-api) must
+ * be installed that way, the Functions Framework must be the launcher's own copy, and the Google
+ * client libraries read files from their install folder at run time, so none of them can be inlined.
+ * Lazily imported adapters become separate chunks, loaded only when used.
+ */
+export async function buildFunctions({
+  functions,
+  root = process.cwd(),
+  outDir = join(root, 'dist/functions'),
+}: BuildFunctionsOptions): Promise<BundleReport[]> {
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: string; dependencies?: Record<string, string> };
+  const reports: BundleReport[] = [];
+  for (const spec of functions) {
+    const dir = join(outDir, spec.name);
+    rmSync(dir, { recursive: true, force: true });
+    const result = await build({
+      absWorkingDir: root,
+      entryPoints: { index: join(root, spec.source) },
+      outdir: dir,
+      bundle: true,
+      splitting: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      chunkNames: 'chunks/[name]-[hash]',
+      metafile: true,
+      logLevel: 'warning',
+      plugins: [cloudOnly],
+    });
+    const dependencies = dependenciesOf(result.metafile, manifest.dependencies ?? {}, root, spec.name);
+    writeFileSync(join(dir, 'package.json'), `${JSON.stringify(bundleManifest(spec, manifest.version, dependencies), null, 2)}\n`);
+    // onnxruntime-node would otherwise download CUDA libraries at install; the CPU build ships in the package.
+    if ('onnxruntime-node' in dependencies) writeFileSync(join(dir, '.npmrc'), 'onnxruntime-node-install=skip\n');
+    reports.push(report(spec.name, dir, dependencies));
+  }
+  return reports;
+}
+
+function bundleManifest(spec: FunctionSpec, version: string | undefined, dependencies: Record<string, string>): Record<string, unknown> {
+  return { name: `mlops-${spec.name}`, version: version ?? '0.0.0', private: true, type: 'module', main: 'index.js', dependencies };
+}
+
+const BUILTINS = new Set(builtinModules);
+
+/** The package a bare import names: `@scope/name/sub` → `@scope/name`, `hono/cors` → `hono`. */
+function packageOf(specifier: string): string {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+}
+
+function dependenciesOf(metafile: Metafile, declared: Record<string, string>, root: string, name: string): Record<string, string> {
+  const packages = new Set<string>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const imported of output.imports) {
+      if (!imported.external || imported.path.startsWith('node:') || BUILTINS.has(imported.path)) continue;
+      packages.add(packageOf(imported.path));
+    }
+  }
+  const dependencies: Record<string, string> = {};
+  for (const pkg of [...packages].sort()) {
+    if (!(pkg in declared)) throw new Error(`${name} imports "${pkg}", which package.json does not list in dependencies.`);
+    dependencies[pkg] = installedVersion(root, pkg) ?? declared[pkg]!;
+  }
+  return dependencies;
+}
+
+/** The exact version installed here, so the cloud runs what the tests ran. */
+function installedVersion(root: string, pkg: string): string | undefined {
+  const file = join(root, 'node_modules', pkg, 'package.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version : undefined;
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((path) => statSync(join(dir, path)).isFile())
+    .sort();
+}
+
+function report(name: string, dir: string, dependencies: Record<string, string>): BundleReport {
+  const hash = createHash('sha256');
+  const files = filesUnder(dir).map((path) => {
+    const content = readFileSync(join(dir, path));
+    hash.update(`${path}\0`).update(content);
+    return { path, bytes: content.length };
+  });
+  return { name, dir, files, bytes: files.reduce((sum, file) => sum + file.bytes, 0), dependencies, hash: hash.digest('hex') };
+}
+
+function kib(bytes: number): string {
+  return `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+/** The bundle sizes as a table: files, total size, size of index.js, and the packages Cloud Build installs. */
+export function formatBundleTable(reports: BundleReport[]): string {
+  const rows = reports.map((bundle) => [
+    bundle.name,
+    String(bundle.files.length),
+    kib(bundle.bytes),
+    kib(bundle.files.find((file) => file.path === 'index.js')?.bytes ?? 0),
+    Object.keys(bundle.dependencies).join(', '),
+  ]);
+  const head = ['function', 'files', 'bundle', 'index.js', 'installed by Cloud Build'];
+  const widths = head.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]) => cells.map((cell, column) => (column === 4 ? cell : cell.padEnd(widths[column]!))).join('  ');
+  return [line(head), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
+}
