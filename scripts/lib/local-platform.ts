@@ -5,12 +5,10 @@ import { PubSub } from '@google-cloud/pubsub';
 import { STACK, type FunctionSpec } from '../../infra/stack.js';
 import { parseConfig } from '../../shared/config/config.js';
 import { parseCron } from '../../shared/domain/cron.js';
-import { ensurePushSubscription, ensureTopic, pushEndpointFor } from '../../shared/adapters/gcp/pubsub-topology.js';
+import { ensureTopic } from '../../shared/adapters/gcp/pubsub-topology.js';
 import { platform } from '../../shared/runtime/index.js';
 import { type RunningEmulator, locateEmulators, startFirestoreEmulator, startPubSubEmulator } from './emulators.js';
-
-/** Locally a stopped function is retried sooner than in the cloud, so a restart catches up in seconds. */
-const LOCAL_RETRY_POLICY = { minimumBackoffSeconds: 1, maximumBackoffSeconds: 30 };
+import { bridgeSubscription } from './pull-bridge.js';
 
 /** Ports of the local platform; firebase.json names the defaults. */
 export interface LocalPorts {
@@ -59,7 +57,7 @@ export async function startLocalPlatform({
   projectId = 'mlops-local',
   fresh = false,
   ports = portsFromFirebaseJson(),
-  functions = STACK.functions,
+  functions = STACK.functions.filter((spec) => !spec.perModel),
   scheduler = true,
 }: LocalPlatformOptions): Promise<LocalPlatform> {
   if (fresh) rmSync(dataDir, { recursive: true, force: true });
@@ -101,7 +99,7 @@ export async function startLocalPlatform({
     );
     for (const sub of STACK.subscriptions.filter((candidate) => hosted.some((fn) => fn.spec.name === candidate.function))) {
       const url = hosted.find((fn) => fn.spec.name === sub.function)!.url;
-      await ensurePushSubscription(pubsub, projectId, sub, pushEndpointFor(url, projectId, sub.topic), LOCAL_RETRY_POLICY);
+      stops.push(await bridgeSubscription(pubsub, projectId, sub, url));
     }
     await (await local.warehouse()).ensureTables(STACK.tables);
     writeEndpoints(dataDir, hosted);

@@ -1,4 +1,4 @@
-import { type Message, PubSub, type Subscription } from '@google-cloud/pubsub';
+import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
 import { MAX_DELIVERY_ATTEMPTS, type SubscriptionSpec } from '../../infra/stack.js';
 import { ensureTopic, pushEndpointFor } from '../../shared/adapters/gcp/pubsub-topology.js';
 
@@ -28,7 +28,12 @@ export async function bridgeSubscription(
       subscription: `projects/${projectId}/subscriptions/${spec.name}`,
       deliveryAttempt: message.deliveryAttempt,
     };
-    const ok = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(spec.ackDeadlineSeconds * 1000) })
+    const ok = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(spec.ackDeadlineSeconds * 1000),
+    })
       .then((response) => response.ok)
       .catch(() => false);
     if (ok) return message.ack();
@@ -52,7 +57,7 @@ async function ensurePullSubscription(client: PubSub, projectId: string, spec: S
     ackDeadlineSeconds: spec.ackDeadlineSeconds,
     deadLetterPolicy: { deadLetterTopic: `projects/${projectId}/topics/${spec.deadLetterTopic}`, maxDeliveryAttempts: MAX_DELIVERY_ATTEMPTS },
   };
-  const subscription = client.subscription(spec.name, { flowControl: { maxMessages: 200, allowExcessMessages: false }, ackDeadline: spec.ackDeadlineSeconds });
+  const subscription = client.subscription(spec.name, { flowControl: { maxMessages: 200, allowExcessMessages: false } });
   const [exists] = await subscription.exists();
   if (!exists) await client.topic(spec.topic).createSubscription(spec.name, options);
   else await subscription.setMetadata({ ...options, pushConfig: {} });
