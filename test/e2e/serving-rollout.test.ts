@@ -89,7 +89,11 @@ describe('serving follows promotion with zero failed requests', () => {
     expect(failures).toEqual([]);
     expect(load.outcomes.every((outcome) => outcome.version === 1 || outcome.version === 2)).toBe(true);
     expect(load.outcomes.filter((outcome) => outcome.version === 1).length).toBeGreaterThan(200);
-    const updated = await model();
+    // The registry records the new revision once the old one has drained and stopped.
+    const updated = await eventually(async () => ((await model()).serving?.version === 2 ? model() : undefined), {
+      timeoutMs: 30_000,
+      what: 'registry to record version 2',
+    });
     expect(updated.serving).toMatchObject({ url: serving!.url, version: 2 });
     expect(updated.serving!.revision).not.toBe(serving!.revision);
   }, 120_000);
@@ -97,7 +101,10 @@ describe('serving follows promotion with zero failed requests', () => {
   it('rolls back to version 1 at the same URL', async () => {
     const before = (await model()).serving!;
     expect((await mlops('rollback', 'churn')).code).toBe(0);
-    await eventually(async () => ((await model()).serving?.version === 1 ? true : undefined), { timeoutMs: 30_000, what: 'version 1 back' });
+    await eventually(async () => ((await model()).serving?.version === 1 && (await model()).serving?.revision !== before.revision ? true : undefined), {
+      timeoutMs: 30_000,
+      what: 'version 1 back in a new revision',
+    });
     const response = await fetch(`${before.url}/predict`, { method: 'POST', body: JSON.stringify({ instances: [{ a: 1, b: 2, c: 3, d: 4 }] }) });
     expect(((await response.json()) as { version: number }).version).toBe(1);
   }, 60_000);
