@@ -7,6 +7,7 @@ import { parseVersionNumber, validateAliasName, validateModelName } from '../../
 import type { PromotionPolicy } from '../../shared/domain/registry.js';
 import { requireApiKey } from '../../shared/http/auth.js';
 import { onError } from '../../shared/http/errors.js';
+import { readJsonBody } from '../../shared/http/json.js';
 import type { EventBus } from '../../shared/ports/event-bus.port.js';
 import type { ModelRegistry } from '../../shared/ports/model-registry.port.js';
 import { promoteModel, rollbackModel } from '../../shared/services/promote-model.js';
@@ -52,7 +53,7 @@ export function createRegistryApi({ registry, bus, policy, apiKeyHashes }: Regis
   app.get('/models/:name/history', async (c) => c.json({ history: await (await registry()).history(validateModelName(c.req.param('name'))) }));
 
   app.post('/models/:name/aliases/:alias', async (c) => {
-    const body = parseEvent(PromoteBody, await readJson(c.req.raw), 'promotion request');
+    const body = parseEvent(PromoteBody, await readJsonBody(c.req.raw), 'promotion request');
     const request = {
       model: validateModelName(c.req.param('name')),
       alias: validateAliasName(c.req.param('alias')),
@@ -65,7 +66,7 @@ export function createRegistryApi({ registry, bus, policy, apiKeyHashes }: Regis
     return c.json(move);
   });
   app.post('/models/:name/aliases/:alias/rollback', async (c) => {
-    const body = parseEvent(RollbackBody, await readJson(c.req.raw), 'rollback request');
+    const body = parseEvent(RollbackBody, await readJsonBody(c.req.raw), 'rollback request');
     const request = {
       model: validateModelName(c.req.param('name')),
       alias: validateAliasName(c.req.param('alias')),
@@ -80,14 +81,4 @@ export function createRegistryApi({ registry, bus, policy, apiKeyHashes }: Regis
 
 function actorOf(headers: Headers): string {
   return (headers.get('x-mlops-actor') ?? 'api').slice(0, 200);
-}
-
-async function readJson(request: Request): Promise<unknown> {
-  const text = await request.text();
-  if (text.trim() === '') return {};
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new PlatformError('EVENT.INVALID', 'The request body is not valid JSON.');
-  }
 }

@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Context } from 'hono';
 import { PlatformError } from '../../shared/domain/errors.js';
-import type { PredictionRecord } from '../../shared/domain/events.js';
+import { predictionRecords } from '../../shared/domain/prediction-rows.js';
 import type { ModelVersion } from '../../shared/domain/registry.js';
 import { decodeInferRequest, encodeInferResponse, modelMetadataResponse } from '../../shared/domain/serving/open-inference.js';
 import { type InputPlan, featureNames, planInputs } from '../../shared/domain/serving/input-plan.js';
@@ -71,7 +71,14 @@ export function createServingApp({
     const { outputs, latencyMs } = await infer(loaded, inputs);
     const ids = newIds(count);
     metrics.instancesPredicted += count;
-    predictionLog?.log(records(version, ids, features, outputsPerInstance(loaded.signature, outputs, count), requestTime, latencyMs));
+    predictionLog?.log(
+      predictionRecords(
+        { model: name, version: version.version, requestTime, latencyMs, source: 'online' },
+        ids,
+        features,
+        outputsPerInstance(loaded.signature, outputs, count),
+      ),
+    );
     return c.json({ predictions: encodePredictions(loaded.signature, outputs, count), model: name, version: version.version, ids });
   });
 
@@ -103,7 +110,8 @@ export function createServingApp({
       const { outputs, latencyMs } = await infer(loaded, request.inputs);
       metrics.instancesPredicted += request.count;
       const ids = newIds(request.count);
-      predictionLog?.log(records(version, ids, request.features, outputsPerInstance(loaded.signature, outputs, request.count), requestTime, latencyMs));
+      const logged = outputsPerInstance(loaded.signature, outputs, request.count);
+      predictionLog?.log(predictionRecords({ model: name, version: version.version, requestTime, latencyMs, source: 'online' }, ids, request.features, logged));
       const response = encodeInferResponse({
         modelName: name,
         modelVersion: String(version.version),
@@ -128,26 +136,6 @@ function newIds(count: number): string[] {
   const ids = new Array<string>(count);
   for (let index = 0; index < count; index++) ids[index] = randomUUID();
   return ids;
-}
-
-function records(
-  version: ModelVersion,
-  ids: string[],
-  features: Record<string, unknown>[],
-  outputs: Record<string, unknown>[],
-  requestTime: string,
-  latencyMs: number,
-): PredictionRecord[] {
-  return ids.map((predictionId, index) => ({
-    predictionId,
-    model: version.model,
-    version: version.version,
-    requestTime,
-    features: features[index]!,
-    outputs: outputs[index]!,
-    latencyMs,
-    source: 'online' as const,
-  }));
 }
 
 async function readJson(c: Context): Promise<unknown> {

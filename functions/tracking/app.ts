@@ -5,6 +5,7 @@ import { parseEvent } from '../../shared/domain/events.js';
 import { validateEndStatus } from '../../shared/domain/tracking.js';
 import { requireApiKey } from '../../shared/http/auth.js';
 import { onError } from '../../shared/http/errors.js';
+import { readJsonBody } from '../../shared/http/json.js';
 import type { ArtifactStore } from '../../shared/ports/artifact-store.port.js';
 import type { ModelRegistry } from '../../shared/ports/model-registry.port.js';
 import type { TrackingStore } from '../../shared/ports/tracking-store.port.js';
@@ -53,7 +54,7 @@ export function createTrackingApi({ tracking, artifacts, registry, apiKeyHashes 
   for (const path of ['/experiments', '/experiments/*', '/runs', '/runs/*']) app.use(path, requireApiKey(apiKeyHashes));
 
   app.post('/experiments', async (c) => {
-    const body = parseEvent(ExperimentBody, await readJson(c.req.raw), 'experiment');
+    const body = parseEvent(ExperimentBody, await readJsonBody(c.req.raw), 'experiment');
     const result = await (await tracking()).createExperiment(body.name, body.tags);
     return c.json(result, result.created ? 201 : 200);
   });
@@ -65,13 +66,13 @@ export function createTrackingApi({ tracking, artifacts, registry, apiKeyHashes 
   });
 
   app.post('/runs', async (c) => {
-    const body = parseEvent(RunBody, await readJson(c.req.raw), 'run');
+    const body = parseEvent(RunBody, await readJsonBody(c.req.raw), 'run');
     const store = await tracking();
     const experimentId = body.experimentId ?? (await store.createExperiment(body.experiment!)).experiment.id;
     return c.json({ run: await store.createRun({ experimentId, name: body.name, tags: body.tags }) }, 201);
   });
   app.post('/runs/search', async (c) => {
-    const { experimentIds = [], experiments = [], ...search } = parseEvent(SearchBody, await readJson(c.req.raw), 'run search');
+    const { experimentIds = [], experiments = [], ...search } = parseEvent(SearchBody, await readJsonBody(c.req.raw), 'run search');
     const store = await tracking();
     const named = await resolveExperimentIds(store, experiments);
     return c.json({ runs: await store.searchRuns({ ...search, experimentIds: [...experimentIds, ...named] }) });
@@ -80,14 +81,14 @@ export function createTrackingApi({ tracking, artifacts, registry, apiKeyHashes 
     c.json(await describeRun(c.req.param('id'), { tracking: await tracking(), artifacts: await artifacts(), registry: await registry() })),
   );
   app.post('/runs/:id/log-batch', async (c) => {
-    const body = parseEvent(LogBatchBody, await readJson(c.req.raw), 'log-batch');
+    const body = parseEvent(LogBatchBody, await readJsonBody(c.req.raw), 'log-batch');
     const now = Date.now();
     const metrics = (body.metrics ?? []).map((point) => ({ ...point, timestamp: point.timestamp ?? now }));
     await (await tracking()).logBatch(c.req.param('id'), { params: body.params, tags: body.tags, metrics, batchId: body.batchId });
     return c.json({ logged: { params: Object.keys(body.params ?? {}).length, tags: Object.keys(body.tags ?? {}).length, metrics: metrics.length } });
   });
   app.post('/runs/:id/end', async (c) => {
-    const status = validateEndStatus(parseEvent(EndBody, await readJson(c.req.raw), 'end-run').status);
+    const status = validateEndStatus(parseEvent(EndBody, await readJsonBody(c.req.raw), 'end-run').status);
     return c.json({ run: await (await tracking()).endRun(c.req.param('id'), status) });
   });
   app.get('/runs/:id/metrics', async (c) => {
@@ -117,14 +118,4 @@ export function createTrackingApi({ tracking, artifacts, registry, apiKeyHashes 
 function requirePath(path: string | undefined): string {
   if (!path) throw new PlatformError('EVENT.INVALID', 'Name the artifact with ?path=<path inside the run>, e.g. ?path=plots/roc.png.');
   return path;
-}
-
-async function readJson(request: Request): Promise<unknown> {
-  const text = await request.text();
-  if (text.trim() === '') return {};
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new PlatformError('EVENT.INVALID', 'The request body is not valid JSON.');
-  }
 }

@@ -18,3 +18,17 @@ export function predictionRow(record: PredictionRecord): Record<string, unknown>
 export function groundTruthRow(record: GroundTruthRecord): Record<string, unknown> {
   return { prediction_id: record.predictionId, label: record.label ?? null, value: record.value ?? null, observed_time: record.observedTime };
 }
+
+/** The prediction records of one scored batch: one per instance, sharing model, version, time and source. */
+export function predictionRecords(
+  batch: { model: string; version: number; requestTime: string; latencyMs: number; source: PredictionRecord['source'] },
+  ids: string[],
+  features: Record<string, unknown>[],
+  outputs: Record<string, unknown>[],
+): PredictionRecord[] {
+  const records = new Array<PredictionRecord>(ids.length);
+  for (let index = 0; index < ids.length; index++) {
+    records[index] = { ...batch, predictionId: ids[index]!, features: features[index]!, outputs: outputs[index]! };
+  }
+  return records;
+}

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isPlatformError } from '../domain/errors.js';
 import type { PredictionRecord } from '../domain/events.js';
-import { predictionRow } from '../domain/prediction-rows.js';
+import { predictionRecords, predictionRow } from '../domain/prediction-rows.js';
 import { type InputPlan, planInputs } from '../domain/serving/input-plan.js';
 import { decodeInstances, outputsPerInstance } from '../domain/serving/predict-codec.js';
 import type { Warehouse } from '../ports/warehouse.port.js';
@@ -84,16 +84,8 @@ async function scorePage({ version, loaded }: ServingModel, plan: InputPlan, dat
   const outputs = outputsPerInstance(loaded.signature, await loaded.run(inputs), count);
   const latencyMs = (performance.now() - started) / count;
   const requestTime = new Date().toISOString();
-  return rows.map((row, index) => ({
-    predictionId: batchPredictionId(version.model, version.version, dataset, row),
-    model: version.model,
-    version: version.version,
-    requestTime,
-    features: features[index]!,
-    outputs: outputs[index]!,
-    latencyMs,
-    source: 'batch',
-  }));
+  const ids = rows.map((row) => batchPredictionId(version.model, version.version, dataset, row));
+  return predictionRecords({ model: version.model, version: version.version, requestTime, latencyMs, source: 'batch' }, ids, features, outputs);
 }
 
 /** A row the model can take; others are skipped and counted rather than failing the run. */

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../scripts/cli/main.js';
 import { type LocalPlatform, startLocalPlatform } from '../../scripts/lib/local-platform.js';
 import { freePort } from '../../shared/adapters/local/processes.js';
 import type { Model } from '../../shared/domain/registry.js';
@@ -11,17 +10,7 @@ import type { Warehouse } from '../../shared/ports/warehouse.port.js';
 import { platform } from '../../shared/runtime/index.js';
 import { eventually } from '../support/environment.js';
 import { binaryClassifierOnnx } from '../support/models.js';
-
-async function mlops(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(
-    argv,
-    (text) => (stdout += text),
-    (text) => (stderr += text),
-  );
-  return { code, stdout, stderr };
-}
+import { mlops } from '../support/cli.js';
 
 // The platform runs in this process, so the test reads the same DuckDB file the functions write.
 describe('prediction log, ground truth, features and batch scoring on the local platform', () => {

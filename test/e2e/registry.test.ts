@@ -6,22 +6,10 @@ import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntry, Model, ModelVersion } from '../../shared/domain/registry.js';
-import { main } from '../../scripts/cli/main.js';
 import { eventually } from '../support/environment.js';
 import { type StartedPlatform, startPlatformProcess } from '../support/local-process.js';
 import { binaryClassifierOnnx, corruptOnnx, regressorOnnx } from '../support/models.js';
-
-/** Runs the CLI in-process, as `npx mlops ...` would, capturing its output and exit code. */
-async function mlops(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(
-    argv,
-    (text) => (stdout += text),
-    (text) => (stderr += text),
-  );
-  return { code, stdout, stderr };
-}
+import { mlops } from '../support/cli.js';
 
 const files = mkdtempSync(join(tmpdir(), 'models-'));
 const write = (name: string, bytes: Uint8Array | string) => {

@@ -2,22 +2,11 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../scripts/cli/main.js';
 import { logisticRegressionToOnnx } from '../../shared/model-export/onnx-writer.js';
 import type { Model } from '../../shared/domain/registry.js';
 import { eventually } from '../support/environment.js';
 import { type StartedPlatform, startPlatformProcess } from '../support/local-process.js';
-
-async function mlops(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(
-    argv,
-    (text) => (stdout += text),
-    (text) => (stderr += text),
-  );
-  return { code, stdout, stderr };
-}
+import { mlops } from '../support/cli.js';
 
 /** Sends one-row predictions from `workers` loops until stopped, recording every outcome in order. */
 function constantLoad(url: string, workers: number) {

@@ -2,24 +2,12 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../scripts/cli/main.js';
 import type { ModelVersion } from '../../shared/domain/registry.js';
 import { createTracking, type RunDetails, type Tracking } from '../../shared/sdk/index.js';
 import { eventually } from '../support/environment.js';
 import { type StartedPlatform, startPlatformProcess } from '../support/local-process.js';
 import { binaryClassifierOnnx } from '../support/models.js';
-
-/** Runs the CLI in-process, as `npx mlops ...` would. */
-async function mlops(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(
-    argv,
-    (text) => (stdout += text),
-    (text) => (stderr += text),
-  );
-  return { code, stdout, stderr };
-}
+import { mlops } from '../support/cli.js';
 
 const files = mkdtempSync(join(tmpdir(), 'tracking-'));
 const write = (name: string, bytes: Uint8Array | string) => {
