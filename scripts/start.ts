@@ -10,8 +10,18 @@ const { values: flags } = parseArgs({
     'pubsub-port': { type: 'string' },
     'firestore-port': { type: 'string' },
     'functions-port': { type: 'string' },
+    help: { type: 'boolean', default: false },
   },
 });
+if (flags.help) {
+  console.log(`npm start [-- options]: the whole platform on this machine.
+  --fresh                 start with empty state (removes the data folder)
+  --data-dir DIR          where local state lives (default .mlops-data, or MLOPS_DATA_DIR)
+  --pubsub-port N         Pub/Sub emulator port (default from firebase.json)
+  --firestore-port N      Firestore emulator port (default from firebase.json)
+  --functions-port N      first function port; each function takes the next (default from firebase.json)`);
+  process.exit(0);
+}
 const dataDir = resolve(flags['data-dir'] ?? process.env.MLOPS_DATA_DIR ?? '.mlops-data');
 const defaults = portsFromFirebaseJson();
 const ports = {

@@ -9,6 +9,7 @@ import { ensureTopic } from '../../shared/adapters/gcp/pubsub-topology.js';
 import { platform } from '../../shared/runtime/index.js';
 import { type RunningEmulator, locateEmulators, startFirestoreEmulator, startPubSubEmulator } from './emulators.js';
 import { bridgeSubscription } from './pull-bridge.js';
+import { requireFreePort } from '../../shared/adapters/local/processes.js';
 
 /** Ports of the local platform; firebase.json names the defaults. */
 export interface LocalPorts {
@@ -63,6 +64,8 @@ export async function startLocalPlatform({
   if (fresh) rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
   const binaries = locateEmulators();
+  await requireFreePort(ports.pubsub, 'Pub/Sub emulator');
+  await requireFreePort(ports.firestore, 'Firestore emulator');
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const step of stops.splice(0).reverse()) await step().catch((error) => console.error(error));

@@ -78,3 +78,15 @@ export async function waitForHttp(url: string, { timeoutMs = 30_000, process: ma
   }
   throw new Error(`${url} did not answer within ${timeoutMs} ms`);
 }
+
+/** Fails with a message naming the port and what wanted it when something already listens there. */
+export async function requireFreePort(port: number, what: string): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', () =>
+      reject(new Error(`Port ${port} (${what}) is already in use: is another "npm start" running? Stop it, or choose another port (see npm start -- --help).`)),
+    );
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve()));
+  });
+}
