@@ -71,15 +71,11 @@ export function createServingApp({
     const { outputs, latencyMs } = await infer(loaded, inputs);
     const ids = newIds(count);
     metrics.instancesPredicted += count;
-    predictionLog?.log(
-      predictionRecords(
-        { model: name, version: version.version, requestTime, latencyMs, source: 'online' },
-        ids,
-        features,
-        outputsPerInstance(loaded.signature, outputs, count),
-      ),
-    );
-    return c.json({ predictions: encodePredictions(loaded.signature, outputs, count), model: name, version: version.version, ids });
+    const perInstance = outputsPerInstance(loaded.signature, outputs, count);
+    predictionLog?.log(predictionRecords({ model: name, version: version.version, requestTime, latencyMs, source: 'online' }, ids, features, perInstance));
+    // With several outputs the answer is the same per-instance records the log takes; build them once.
+    const predictions = loaded.signature.outputs.length > 1 ? perInstance : encodePredictions(loaded.signature, outputs, count);
+    return c.json({ predictions, model: name, version: version.version, ids });
   });
 
   const checkModel = (c: Context) => {
