@@ -10,6 +10,7 @@ const { values: flags } = parseArgs({
     'pubsub-port': { type: 'string' },
     'firestore-port': { type: 'string' },
     'functions-port': { type: 'string' },
+    'dashboard-port': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -19,7 +20,8 @@ if (flags.help) {
   --data-dir DIR          where local state lives (default .mlops-data, or MLOPS_DATA_DIR)
   --pubsub-port N         Pub/Sub emulator port (default from firebase.json)
   --firestore-port N      Firestore emulator port (default from firebase.json)
-  --functions-port N      first function port; each function takes the next (default from firebase.json)`);
+  --functions-port N      first function port; each function takes the next (default from firebase.json)
+  --dashboard-port N      monitoring dashboard port (default 4000, or any free port when 4000 is taken)`);
   process.exit(0);
 }
 const dataDir = resolve(flags['data-dir'] ?? process.env.MLOPS_DATA_DIR ?? '.mlops-data');
@@ -31,8 +33,10 @@ const ports = {
 };
 
 try {
-  const local = await startLocalPlatform({ dataDir, fresh: flags.fresh, ports });
+  const dashboardPort = flags['dashboard-port'] === undefined ? undefined : Number(flags['dashboard-port']);
+  const local = await startLocalPlatform({ dataDir, fresh: flags.fresh, ports, dashboardPort });
   for (const fn of local.functions) console.log(`  ${fn.name.padEnd(20)} ${fn.url.padEnd(24)} (${fn.trigger})`);
+  console.log(`  ${'dashboard'.padEnd(20)} ${local.dashboardUrl.padEnd(24)} (monitoring: models, traffic, drift, performance, runs)`);
   console.log(`\nPub/Sub emulator ${local.env.PUBSUB_EMULATOR_HOST}, Firestore emulator ${local.env.FIRESTORE_EMULATOR_HOST}, data in ${dataDir}`);
   console.log(
     `Ready in ${((Date.now() - started) / 1000).toFixed(1)} s. In another terminal:\n  export PUBSUB_EMULATOR_HOST=${local.env.PUBSUB_EMULATOR_HOST} FIRESTORE_EMULATOR_HOST=${local.env.FIRESTORE_EMULATOR_HOST} GOOGLE_CLOUD_PROJECT=${local.env.GOOGLE_CLOUD_PROJECT}\nCtrl-C stops everything.`,

@@ -1,0 +1,52 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { Hono } from 'hono';
+import { onError } from '../../../shared/http/errors.js';
+import type { ModelRegistry } from '../../../shared/ports/model-registry.port.js';
+import type { TrackingStore } from '../../../shared/ports/tracking-store.port.js';
+import type { Warehouse } from '../../../shared/ports/warehouse.port.js';
+import { modelDetails, modelRuns } from './dashboard-registry.js';
+import { driftSeries, performanceSeries, trafficSeries, versionTotals } from './dashboard-queries.js';
+
+/** What the dashboard reads: the runner's own adapters (only its process may open the DuckDB file). */
+export interface DashboardOptions {
+  registry: () => Promise<ModelRegistry>;
+  warehouse: () => Promise<Warehouse>;
+  tracking: () => Promise<TrackingStore>;
+}
+
+const STATIC_FOLDER = join(import.meta.dirname, 'static');
+// Chart.js is served from node_modules: the page needs no network beyond this server.
+const CHART_JS = join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js');
+
+/** Every file the page loads, by URL path; nothing else on disk is reachable. */
+const FILES: Record<string, { path: string; type: string }> = {
+  '/': { path: join(STATIC_FOLDER, 'index.html'), type: 'text/html; charset=utf-8' },
+  '/dashboard.js': { path: join(STATIC_FOLDER, 'dashboard.js'), type: 'text/javascript; charset=utf-8' },
+  '/dashboard.css': { path: join(STATIC_FOLDER, 'dashboard.css'), type: 'text/css; charset=utf-8' },
+  '/vendor/chart.umd.min.js': { path: CHART_JS, type: 'text/javascript; charset=utf-8' },
+};
+
+/**
+ * The local monitoring dashboard: a static page with Chart.js, and JSON endpoints over the
+ * registry (models, versions, aliases, history), the warehouse (traffic, drift, performance) and
+ * experiment tracking (runs side by side).
+ */
+export function createDashboardApp({ registry, warehouse, tracking }: DashboardOptions): Hono {
+  const app = new Hono();
+  app.onError(onError);
+  app.get('/api/health', (c) => c.json({ status: 'ok' }));
+  app.get('/api/models', async (c) => c.json(await (await registry()).listModels()));
+  app.get('/api/models/:name', async (c) => c.json(await modelDetails(await registry(), c.req.param('name'))));
+  app.get('/api/models/:name/summary', async (c) => c.json({ versions: await versionTotals(await warehouse(), c.req.param('name')) }));
+  app.get('/api/models/:name/traffic', async (c) => c.json(await trafficSeries(await warehouse(), c.req.param('name'))));
+  app.get('/api/models/:name/performance', async (c) => c.json(await performanceSeries(await warehouse(), c.req.param('name'))));
+  app.get('/api/models/:name/drift', async (c) => c.json(await driftSeries(await warehouse(), c.req.param('name'))));
+  app.get('/api/models/:name/runs', async (c) => c.json(await modelRuns(await registry(), await tracking(), c.req.param('name'))));
+  for (const [path, file] of Object.entries(FILES)) {
+    app.get(path, async (c) => c.body(await readFile(file.path), 200, { 'content-type': file.type, 'cache-control': 'no-cache' }));
+  }
+  app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}.` }, 404));
+  return app;
+}
