@@ -15,6 +15,7 @@ export const TOPICS = {
   driftAlerts: 'drift-alerts',
   batchScoring: 'batch-scoring',
   batchScored: 'batch-scored',
+  driftComputed: 'drift-computed',
 } as const;
 
 /** A topic name from TOPICS. */
@@ -130,6 +131,37 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 540,
     maxInstances: 3,
     roles: ['roles/bigquery.dataEditor', 'roles/bigquery.jobUser', 'roles/datastore.viewer', 'roles/storage.objectViewer', 'roles/pubsub.publisher'],
+  }),
+  fn({
+    name: 'compute-drift',
+    entryPoint: 'computeDrift',
+    source: 'functions/compute-drift/index.ts',
+    component: 'monitoring',
+    trigger: { type: 'topic', topic: TOPICS.monitorSchedule },
+    memory: '1Gi',
+    timeoutSeconds: 540,
+    // One run at a time: alert state is read, moved and written per run.
+    maxInstances: 1,
+    roles: ['roles/bigquery.dataEditor', 'roles/bigquery.jobUser', 'roles/datastore.viewer', 'roles/pubsub.publisher'],
+  }),
+  fn({
+    name: 'notify-alerts',
+    entryPoint: 'notifyAlerts',
+    source: 'functions/notify-alerts/index.ts',
+    component: 'monitoring',
+    trigger: { type: 'topic', topic: TOPICS.driftAlerts },
+    memory: '256Mi',
+    maxInstances: 3,
+    roles: ['roles/pubsub.publisher'],
+  }),
+  fn({
+    name: 'monitoring-api',
+    entryPoint: 'monitoringApi',
+    source: 'functions/monitoring-api/index.ts',
+    component: 'monitoring',
+    trigger: { type: 'http' },
+    memory: '256Mi',
+    roles: ['roles/bigquery.dataViewer', 'roles/bigquery.jobUser'],
   }),
   fn({
     name: 'registry-api',

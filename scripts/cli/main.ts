@@ -3,6 +3,7 @@ import type { CliCommand } from './command.js';
 import { type CliContext, createCliContext } from './context.js';
 import { UsageError } from './format.js';
 import { featuresCommand, groundTruthCommand, scoreCommand } from './data-commands.js';
+import { driftCommand } from './drift-commands.js';
 import { modelsCommand, promoteCommand, rollbackCommand, uploadCommand } from './registry-commands.js';
 import { runsCommand } from './tracking-commands.js';
 
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, CliCommand> = {
   'ground-truth': groundTruthCommand,
   features: featuresCommand,
   score: scoreCommand,
+  drift: driftCommand,
 };
 
 function help(): string {

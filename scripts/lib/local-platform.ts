@@ -7,6 +7,7 @@ import { parseConfig } from '../../shared/config/config.js';
 import { parseCron } from '../../shared/domain/cron.js';
 import { ensureTopic } from '../../shared/adapters/gcp/pubsub-topology.js';
 import { platform } from '../../shared/runtime/index.js';
+import { startDashboard } from './dashboard/dashboard-server.js';
 import { type RunningEmulator, locateEmulators, startFirestoreEmulator, startPubSubEmulator } from './emulators.js';
 import { bridgeSubscription } from './pull-bridge.js';
 import { requireFreePort } from '../../shared/adapters/local/processes.js';
@@ -28,12 +29,19 @@ export interface LocalPlatformOptions {
   functions?: FunctionSpec[];
   /** Run scheduler jobs on their schedules (off in tests, which publish themselves). */
   scheduler?: boolean;
+  /** Port of the monitoring dashboard. By default 4000, or any free port when that one is taken or the functions take any (port 0). */
+  dashboardPort?: number;
 }
+
+/** The monitoring dashboard's default port. */
+export const DEFAULT_DASHBOARD_PORT = 4000;
 
 /** A running local platform. */
 export interface LocalPlatform {
   env: Record<string, string>;
   functions: { name: string; url: string; trigger: string }[];
+  /** The monitoring dashboard, served by this process because it reads the DuckDB file the functions write. */
+  dashboardUrl: string;
   /** Stops one hosted function (its port refuses connections) until resumeFunction: Pub/Sub redelivers meanwhile. */
   pauseFunction(name: string): Promise<void>;
   resumeFunction(name: string): Promise<void>;
@@ -60,6 +68,7 @@ export async function startLocalPlatform({
   ports = portsFromFirebaseJson(),
   functions = STACK.functions.filter((spec) => !spec.perModel),
   scheduler = true,
+  dashboardPort,
 }: LocalPlatformOptions): Promise<LocalPlatform> {
   if (fresh) rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
@@ -105,7 +114,17 @@ export async function startLocalPlatform({
       stops.push(await bridgeSubscription(pubsub, projectId, sub, url));
     }
     await (await local.warehouse()).ensureTables(STACK.tables);
-    writeEndpoints(dataDir, hosted);
+    const dashboard = await startDashboard({
+      platform: local,
+      port: dashboardPort ?? (ports.functions === 0 ? 0 : DEFAULT_DASHBOARD_PORT),
+      anyPortIfTaken: dashboardPort === undefined,
+    });
+    stops.push(() => dashboard.stop());
+    writeEndpoints(dataDir, hosted, {
+      dashboard: dashboard.url,
+      projectId,
+      emulators: { pubsub: env.PUBSUB_EMULATOR_HOST, firestore: env.FIRESTORE_EMULATOR_HOST },
+    });
     await warmUp(local);
     if (config.artifacts.type === 'local') stops.push(await watchBucket(local));
     if (scheduler) stops.push(runScheduler(local));
@@ -113,6 +132,7 @@ export async function startLocalPlatform({
     return {
       env,
       functions: hosted.map(({ spec, url }) => ({ name: spec.name, url, trigger: spec.trigger.type === 'topic' ? `topic ${spec.trigger.topic}` : 'http' })),
+      dashboardUrl: dashboard.url,
       serving,
       pauseFunction: async (name) => closeServer(hostedNamed(hosted, name).server),
       resumeFunction: async (name) => {
@@ -141,10 +161,10 @@ async function hostFunctions(specs: FunctionSpec[], basePort: number): Promise<{
   return hosted;
 }
 
-/** Where each function listens, for the CLI and other terminals: `<dataDir>/endpoints.json`. */
-function writeEndpoints(dataDir: string, hosted: { spec: FunctionSpec; url: string }[]): void {
+/** Where each function (and the dashboard and emulators) listens, for the CLI and other terminals: `<dataDir>/endpoints.json`. */
+function writeEndpoints(dataDir: string, hosted: { spec: FunctionSpec; url: string }[], extra: Record<string, unknown>): void {
   const endpoints = Object.fromEntries(hosted.map(({ spec, url }) => [spec.name, url]));
-  writeFileSync(join(dataDir, 'endpoints.json'), `${JSON.stringify({ functions: endpoints }, null, 2)}\n`);
+  writeFileSync(join(dataDir, 'endpoints.json'), `${JSON.stringify({ functions: endpoints, ...extra }, null, 2)}\n`);
 }
 
 /** Builds the adapters and opens the Firestore channel now, so the first upload is not a cold start. */

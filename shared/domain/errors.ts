@@ -20,7 +20,8 @@ export type ErrorCode =
   | 'TRACKING.EXPERIMENT_NOT_FOUND'
   | 'TRACKING.RUN_NOT_FOUND'
   | 'TRACKING.INVALID_FILTER'
-  | 'TRACKING.PARAM_CONFLICT';
+  | 'TRACKING.PARAM_CONFLICT'
+  | 'ALERT.WEBHOOK_REFUSED';
 
 /**
  * An expected failure with a stable code. `permanent` says whether retrying can ever help:

@@ -26,5 +26,12 @@ export interface Warehouse {
    * `params` bind by name (`@name` in the SQL).
    */
   query<T extends Row = Row>(sql: string, params?: Record<string, unknown>): Promise<T[]>;
+  /**
+   * Atomically replaces the rows whose columns equal `where` (column to value) with `rows`, each of
+   * which must match `where`: re-running a computation rewrites its results instead of adding to
+   * them. Meant for result sets of up to a few thousand rows. On BigQuery it is one MERGE statement
+   * (DML), which cannot delete rows still in a streaming buffer: use it on tables `insert` never writes.
+   */
+  replace(table: string, where: Row, rows: Row[]): Promise<void>;
   close(): Promise<void>;
 }

@@ -2,6 +2,7 @@ import { BigQuery } from '@google-cloud/bigquery';
 import { tableSchema, type TableSchema } from '../../../infra/tables.js';
 import type { InsertResult, Row, Warehouse } from '../../ports/warehouse.port.js';
 import { dedupeByKey, validateRows } from '../warehouse-rows.js';
+import { replaceStatement } from './bigquery-merge.js';
 import { fromBigQueryRow, inBatches, insertAllRows, qualify, tableResource } from './bigquery-requests.js';
 
 /** Which project, dataset and location the warehouse lives in; `client` lets tests pass a fake. */
@@ -79,6 +80,14 @@ export class BigQueryWarehouse implements Warehouse {
       parseJSON: true,
     });
     return (rows as Row[]).map(fromBigQueryRow) as T[];
+  }
+
+  /** One MERGE statement (see `replaceStatement`): atomic, and its rows are DML-written so a later replace can delete them. */
+  async replace(table: string, where: Row, rows: Row[]): Promise<void> {
+    const schema = this.schemas.get(table) ?? tableSchema(table);
+    validateRows(schema, rows);
+    const { sql, params } = replaceStatement(schema, where, dedupeByKey(schema, rows).unique);
+    await this.client.query({ query: qualify(sql, this.projectId, this.dataset), params, location: this.location });
   }
 
   /** Nothing to release: the client holds no connection between requests. */

@@ -15,6 +15,7 @@ import {
 } from '@duckdb/node-api';
 import { tableSchema, type ColumnType, type TableSchema } from '../../../infra/tables.js';
 import type { InsertResult, Row, Warehouse } from '../../ports/warehouse.port.js';
+import { checkReplace } from '../warehouse-replace.js';
 import { dedupeByKey, parseTimestamp, validateRows } from '../warehouse-rows.js';
 
 /** Where the DuckDB file lives and which schema stands in for the BigQuery dataset. */
@@ -187,6 +188,29 @@ export class DuckDbWarehouse implements Warehouse {
     const bound = bindParams(qualified, params);
     const reader = await connection.runAndReadAll(bound.sql, bound.values);
     return toPlainRows(reader) as T[];
+  }
+
+  /** Deletes the rows matching `where` and copies the new ones in, in one transaction queued behind other writes. */
+  async replace(table: string, where: Row, rows: Row[]): Promise<void> {
+    const schema = this.schemas.get(table) ?? tableSchema(table);
+    const conditions = checkReplace(schema, where, rows);
+    validateRows(schema, rows);
+    const { unique } = dedupeByKey(schema, rows);
+    const filter = conditions.map(({ name }, index) => `${quote(name)} = $w${index}`).join(' AND ');
+    const values = Object.fromEntries(
+      conditions.map(({ type, value }, index) => [`w${index}`, toDuckDbValue(type === 'TIMESTAMP' ? parseTimestamp(value) : value)]),
+    );
+    await this.write(async (connection) => {
+      await connection.run('BEGIN TRANSACTION');
+      try {
+        await connection.run(`DELETE FROM ${this.qualified(schema.name)} WHERE ${filter}`, values);
+        if (unique.length > 0) await this.stageAndCopy(connection, schema, unique);
+        await connection.run('COMMIT');
+      } catch (error) {
+        await connection.run('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
   }
 
   /** Closes this connection, and the DuckDB instance once no other warehouse in the process uses the file. */

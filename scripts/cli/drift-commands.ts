@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import { PubSub } from '@google-cloud/pubsub';
+import { TOPICS } from '../../infra/stack.js';
+import { type ErrorCode, PlatformError } from '../../shared/domain/errors.js';
+import { DriftComputed, type DriftRunRequested, MAX_WINDOW_HOURS, type VersionMonitoring } from '../../shared/domain/monitoring-events.js';
+import { validateModelName } from '../../shared/domain/names.js';
+import type { VersionReport } from '../../shared/services/monitoring-report.js';
+import type { CliCommand, CliIo } from './command.js';
+import { flags, need } from './command.js';
+import type { CliContext } from './context.js';
+import { table, UsageError } from './format.js';
+
+const USAGE = [
+  'mlops drift run [--model <name>] [--window-hours 24] [--window-end <ISO time>] [--timeout SECONDS] [--json]',
+  'mlops drift report <model> [--json]',
+];
+
+/** `mlops drift run|report`: run monitoring now and wait for it, or show the latest window per feature. */
+export const driftCommand: CliCommand = {
+  usage: USAGE,
+  async run(context, argv, io) {
+    const [sub, ...rest] = argv;
+    if (sub === 'run') return runDrift(context, rest, io);
+    if (sub === 'report') return reportDrift(context, rest, io);
+    throw new UsageError(`Use: ${USAGE.join(' | ')}`);
+  },
+};
+
+async function runDrift(context: CliContext, argv: string[], io: CliIo): Promise<void> {
+  const { values } = flags(argv, {
+    model: { type: 'string' },
+    'window-hours': { type: 'string' },
+    'window-end': { type: 'string' },
+    timeout: { type: 'string', default: '600' },
+  });
+  const hours = values['window-hours'] === undefined ? undefined : Number(values['window-hours']);
+  if (hours !== undefined && !(hours > 0 && hours <= MAX_WINDOW_HOURS))
+    throw new UsageError(`--window-hours must be a number of hours from 1 to ${MAX_WINDOW_HOURS}.`);
+  const end = values['window-end'];
+  if (end !== undefined && Number.isNaN(Date.parse(end))) throw new UsageError('--window-end must be an ISO 8601 time such as 2026-01-31T12:00:00Z.');
+  const request: DriftRunRequested = {
+    schemaVersion: 1,
+    trigger: 'manual',
+    requestId: randomUUID(),
+    model: values.model === undefined ? undefined : validateModelName(values.model),
+    windowHours: hours,
+    windowEnd: end === undefined ? undefined : new Date(end).toISOString(),
+  };
+  const result = await requestAndWait(context, request, Number(values.timeout) * 1000);
+  if (values.json) return io.print(JSON.stringify(result, null, 2));
+  if (result.status === 'failed') throw new PlatformError('EVENT.INVALID', `Monitoring failed: ${result.error}`);
+  io.print(`window ${result.windowStart} to ${result.windowEnd} (${result.seconds.toFixed(1)} s)`);
+  if (result.versions.length === 0) io.print('no model version holds an alias: nothing to monitor');
+  for (const version of result.versions) printVersion(version, io);
+}
+
+function printVersion(version: VersionMonitoring, io: CliIo): void {
+  const drift = version.datasetDrift;
+  io.print(
+    `\n${version.model} v${version.version} (${version.aliases.join(', ')}): reference ${version.reference}; ` +
+      `dataset drift ${drift.drifted ? 'YES' : 'no'} (${(drift.share * 100).toFixed(0)}% of features, threshold ${drift.threshold * 100}%)`,
+  );
+  const rows = version.features.map((feature) => [
+    feature.feature,
+    feature.method,
+    formatNumber(feature.value),
+    feature.threshold,
+    feature.drifted ? 'DRIFT' : 'ok',
+    feature.referenceSize,
+    feature.currentSize,
+    feature.tolerance > 0 ? `±${feature.tolerance.toExponential(1)}` : 'exact',
+  ]);
+  if (rows.length > 0) io.print(table(['FEATURE', 'METHOD', 'VALUE', 'THRESHOLD', 'DRIFT', 'REFERENCE', 'CURRENT', 'STATISTIC'], rows));
+  for (const skipped of version.skipped) io.print(`  skipped ${skipped.feature}: ${skipped.reason}`);
+  if (version.alertsOpened.length > 0) io.print(`  alerts sent: ${version.alertsOpened.join(', ')}`);
+  if (version.alertsResolved.length > 0) io.print(`  recovered: ${version.alertsResolved.join(', ')}`);
+  for (const problem of version.problems) io.print(`  tag ignored: ${problem}`);
+}
+
+const formatNumber = (value: number | null | undefined): string =>
+  value === null || value === undefined ? '' : Math.abs(value) >= 1e-3 || value === 0 ? value.toFixed(4) : value.toExponential(2);
+
+/** Publishes the request on monitor-schedule and waits for its outcome on drift-computed. */
+async function requestAndWait(context: CliContext, request: DriftRunRequested, timeoutMs: number): Promise<DriftComputed> {
+  const pubsub = new PubSub({ projectId: context.platform.config.projectId });
+  const [subscription] = await pubsub.topic(TOPICS.driftComputed).createSubscription(`cli-drift-${request.requestId}`);
+  try {
+    const outcome = new Promise<DriftComputed>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new PlatformError('EVENT.INVALID', `No result within ${timeoutMs / 1000} s; the run may still finish.`, { permanent: false })),
+        timeoutMs,
+      );
+      subscription.on('message', (message) => {
+        message.ack();
+        const parsed = DriftComputed.safeParse(JSON.parse(message.data.toString()));
+        if (parsed.success && parsed.data.requestId === request.requestId) {
+          clearTimeout(timer);
+          resolve(parsed.data);
+        }
+      });
+    });
+    await context.platform.eventBus().publish(TOPICS.monitorSchedule, request);
+    return await outcome;
+  } finally {
+    await subscription.delete().catch(() => undefined);
+    await pubsub.close();
+  }
+}
+
+async function reportDrift(context: CliContext, argv: string[], io: CliIo): Promise<void> {
+  const { values, positionals } = flags(argv, {});
+  const model = validateModelName(need(positionals[0], 'the model name'));
+  const report = await getJson<{ model: string; versions: VersionReport[] }>(context, 'monitoring-api', `/drift/${model}`);
+  if (values.json) return io.print(JSON.stringify(report, null, 2));
+  if (report.versions.length === 0) return io.print(`no drift results for ${model} yet: run "mlops drift run --model ${model}"`);
+  for (const version of report.versions) {
+    io.print(`${model} v${version.version}: window ${version.windowStart} to ${version.windowEnd} (computed ${version.computedAt})`);
+    io.print(
+      table(
+        ['FEATURE', 'METHOD', 'VALUE', 'THRESHOLD', 'DRIFT', 'REFERENCE', 'CURRENT'],
+        version.drift.map((row) => [
+          row.feature,
+          row.method,
+          formatNumber(row.value),
+          row.threshold,
+          row.drifted ? 'DRIFT' : 'ok',
+          row.reference_size,
+          row.current_size,
+        ]),
+      ),
+    );
+    const metrics = Object.entries(version.performance).map(([metric, value]) => `${metric} ${formatNumber(value)}`);
+    if (metrics.length > 0) io.print(`performance (${version.labelled ?? 0} labelled): ${metrics.join(', ')}`);
+    if (version.health) {
+      const health = version.health;
+      io.print(
+        `health: ${health.predictions} predictions, latency p50/p95/p99 ${[health.latency_p50_ms, health.latency_p95_ms, health.latency_p99_ms].map((value) => formatNumber(value as number | null)).join('/')} ms, error rate n/a`,
+      );
+    }
+    if (version.openAlerts.length > 0) io.print(`open alerts: ${version.openAlerts.map((alert) => `${alert.feature} (since ${alert.opened_at})`).join(', ')}`);
+    io.print('');
+  }
+}
+
+/** GETs JSON from a function of the platform, mapping its `{error, code}` answers to PlatformErrors. */
+async function getJson<T>(context: CliContext, name: string, path: string): Promise<T> {
+  const headers = new Headers();
+  if (context.apiKey) headers.set('authorization', `Bearer ${context.apiKey}`);
+  const url = `${context.functionUrl(name)}${path}`;
+  const response = await fetch(url, { headers }).catch((error: Error) => {
+    throw new PlatformError('CONFIG.INVALID', `Cannot reach ${url} (${error.message}). Is the platform running (npm start)?`, { permanent: false });
+  });
+  const payload = (await response.json().catch(() => ({}))) as T & { error?: string; code?: ErrorCode };
+  if (!response.ok) throw new PlatformError(payload.code ?? 'EVENT.INVALID', payload.error ?? `${name} answered ${response.status}.`);
+  return payload;
+}

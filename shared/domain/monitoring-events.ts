@@ -1,0 +1,117 @@
+import { z } from 'zod';
+
+/** Longest window a run may look back over: 90 days. */
+export const MAX_WINDOW_HOURS = 24 * 90;
+
+/**
+ * A monitoring run on monitor-schedule: from Cloud Scheduler (`{"trigger": "schedule"}`, nothing
+ * else) or from `mlops drift run`, which names a request id to wait for on drift-computed.
+ */
+export const DriftRunRequested = z.object({
+  schemaVersion: z.literal(1).default(1),
+  trigger: z.enum(['schedule', 'manual']).default('schedule'),
+  requestId: z.string().min(1).max(200).optional(),
+  /** Only this model (a valid model name, see names.ts); every model with an alias by default. */
+  model: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,62}$/)
+    .optional(),
+  windowHours: z.number().positive().max(MAX_WINDOW_HOURS).optional(),
+  /** End of the current window; a scheduled run ends it at the top of the hour it was published in. */
+  windowEnd: z.string().datetime({ offset: true }).optional(),
+  /** Set by the local scheduler; Cloud Scheduler sends no time, so publishTime stands in. */
+  scheduledTime: z.string().optional(),
+});
+export type DriftRunRequested = z.infer<typeof DriftRunRequested>;
+
+const FeatureDriftSummary = z.object({
+  feature: z.string(),
+  kind: z.enum(['numeric', 'categorical']),
+  method: z.string(),
+  value: z.number(),
+  threshold: z.number(),
+  drifted: z.boolean(),
+  statistic: z.number(),
+  tolerance: z.number(),
+  referenceSize: z.number(),
+  currentSize: z.number(),
+});
+
+/** What one version's run found, in the drift-computed event. */
+export const VersionMonitoring = z.object({
+  model: z.string(),
+  version: z.number().int(),
+  aliases: z.array(z.string()),
+  /** `dataset:<id>`, `window:<start>/<end>` (the first full window after launch), or `none`. */
+  reference: z.string(),
+  features: z.array(FeatureDriftSummary),
+  skipped: z.array(z.object({ feature: z.string(), reason: z.string() })),
+  datasetDrift: z.object({ share: z.number(), threshold: z.number(), drifted: z.boolean() }),
+  performance: z.record(z.string(), z.number().nullable()),
+  health: z.record(z.string(), z.number().nullable()),
+  alertsOpened: z.array(z.string()),
+  alertsResolved: z.array(z.string()),
+  problems: z.array(z.string()),
+});
+export type VersionMonitoring = z.infer<typeof VersionMonitoring>;
+
+/** The outcome of a run, on drift-computed (what `mlops drift run` waits for). */
+export const DriftComputed = z.object({
+  schemaVersion: z.literal(1),
+  requestId: z.string().nullable(),
+  status: z.enum(['succeeded', 'failed']),
+  windowStart: z.string(),
+  windowEnd: z.string(),
+  versions: z.array(VersionMonitoring),
+  seconds: z.number(),
+  error: z.string().optional(),
+});
+export type DriftComputed = z.infer<typeof DriftComputed>;
+
+/** A threshold crossed, on drift-alerts: sent once per model, version and feature until it recovers. */
+export const DriftAlert = z.object({
+  schemaVersion: z.literal(1),
+  alertId: z.string(),
+  model: z.string(),
+  version: z.number().int(),
+  feature: z.string(),
+  method: z.string(),
+  value: z.number(),
+  threshold: z.number(),
+  windowStart: z.string(),
+  windowEnd: z.string(),
+  reference: z.string(),
+  referenceSize: z.number(),
+  currentSize: z.number(),
+  openedAt: z.string(),
+});
+export type DriftAlert = z.infer<typeof DriftAlert>;
+
+/** The Slack-compatible webhook body for an alert: `{"text": ...}`. */
+export function alertText(alert: DriftAlert): string {
+  const score = ['ks', 'chi_square', 'z_test'].includes(alert.method) ? 'p-value' : 'distance';
+  const direction = score === 'p-value' ? 'below' : 'at or above';
+  const feature = alert.feature === '__dataset__' ? 'the dataset (share of drifted features)' : `feature "${alert.feature}"`;
+  return (
+    `:warning: Drift in ${alert.model} v${alert.version}: ${feature} — ${alert.method} ${score} ${round(alert.value)} is ${direction} ${alert.threshold} ` +
+    `(window ${alert.windowStart} to ${alert.windowEnd}, ${alert.currentSize} rows; reference ${alert.reference}, ${alert.referenceSize} rows).`
+  );
+}
+
+const round = (value: number): string => (Math.abs(value) >= 1e-3 || value === 0 ? value.toFixed(4) : value.toExponential(3));
+
+/**
+ * The window a run covers. A scheduled run ends at the top of the hour it was scheduled in (or,
+ * from Cloud Scheduler, published in), so a redelivery recomputes the same window; a manual run ends
+ * when it says, or now.
+ */
+export function requestedWindow(request: DriftRunRequested, { publishTime, now, defaultHours }: { publishTime?: string; now: Date; defaultHours: number }) {
+  const hours = request.windowHours ?? defaultHours;
+  if (request.windowEnd) return { windowEnd: new Date(request.windowEnd), windowHours: hours };
+  if (request.trigger === 'manual') return { windowEnd: now, windowHours: hours };
+  const scheduled = [request.scheduledTime, publishTime]
+    .map((time) => (time ? new Date(time) : undefined))
+    .find((time) => time && !Number.isNaN(time.getTime()));
+  const at = scheduled ?? now;
+  return { windowEnd: new Date(Math.floor(at.getTime() / 3_600_000) * 3_600_000), windowHours: hours };
+}

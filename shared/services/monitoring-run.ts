@@ -1,0 +1,165 @@
+import { TOPICS } from '../../infra/stack.js';
+import { type AlertState, nextAlertStates, type Observation } from '../domain/drift/alert-state.js';
+import type { PredictionWindow } from '../domain/drift/drift-queries.js';
+import { DATASET_FEATURE, DATASET_METHOD } from '../domain/drift/drift-result.js';
+import { driftSettingsFromTags } from '../domain/drift/methods.js';
+import { PlatformError } from '../domain/errors.js';
+import type { DriftAlert, VersionMonitoring } from '../domain/monitoring-events.js';
+import type { Model } from '../domain/registry.js';
+import { type Clock, systemClock } from '../ports/clock.port.js';
+import type { EventBus } from '../ports/event-bus.port.js';
+import type { ModelRegistry } from '../ports/model-registry.port.js';
+import type { Warehouse } from '../ports/warehouse.port.js';
+import { computeVersionDrift, driftRows, type VersionDrift } from './compute-drift.js';
+import type { MeasureLimits } from './drift-measures.js';
+import { measurePerformance, performanceRows } from './model-performance.js';
+import { healthRow, measureHealth } from './service-health.js';
+
+/** What a monitoring run works with. */
+export interface MonitoringDependencies {
+  registry: ModelRegistry;
+  warehouse: Warehouse;
+  bus: EventBus;
+  clock?: Clock;
+  limits?: MeasureLimits;
+}
+
+/** Which versions and window a run covers. */
+export interface MonitoringRunOptions {
+  /** Only this model; otherwise every model with at least one alias. */
+  model?: string;
+  windowHours: number;
+  windowEnd: Date;
+}
+
+/** The outcome of a run. */
+export interface MonitoringReport {
+  windowStart: string;
+  windowEnd: string;
+  versions: VersionMonitoring[];
+}
+
+/**
+ * Monitors every model version that holds an alias over one window: drift against its reference,
+ * performance from ground truth and service health. Results replace the window's earlier rows, so
+ * a re-run or a redelivered request writes them once; a feature that starts drifting publishes one
+ * alert on drift-alerts, and another only after it recovered.
+ */
+export async function runMonitoring(deps: MonitoringDependencies, { model, windowHours, windowEnd }: MonitoringRunOptions): Promise<MonitoringReport> {
+  const start = new Date(windowEnd.getTime() - windowHours * 3_600_000);
+  const models = model ? [await requireModel(deps.registry, model)] : await deps.registry.listModels();
+  const versions: VersionMonitoring[] = [];
+  for (const found of models.sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const [version, aliases] of aliasedVersions(found)) {
+      versions.push(await monitorVersion(deps, found, aliases, { model: found.name, version, start, end: windowEnd }));
+    }
+  }
+  return { windowStart: start.toISOString(), windowEnd: windowEnd.toISOString(), versions };
+}
+
+async function requireModel(registry: ModelRegistry, name: string): Promise<Model> {
+  const found = await registry.getModel(name);
+  if (!found) throw new PlatformError('REGISTRY.MODEL_NOT_FOUND', `No model named "${name}" to monitor.`);
+  return found;
+}
+
+/** Versions holding an alias, each with its aliases, oldest version first. */
+function aliasedVersions(model: Model): [number, string[]][] {
+  const byVersion = new Map<number, string[]>();
+  for (const [alias, version] of Object.entries(model.aliases)) byVersion.set(version, [...(byVersion.get(version) ?? []), alias].sort());
+  return [...byVersion.entries()].sort(([a], [b]) => a - b);
+}
+
+async function monitorVersion(deps: MonitoringDependencies, model: Model, aliases: string[], window: PredictionWindow): Promise<VersionMonitoring> {
+  const { registry, warehouse, clock = systemClock } = deps;
+  const version = await registry.getVersion(window.model, window.version);
+  if (!version) throw new PlatformError('REGISTRY.VERSION_NOT_FOUND', `Model "${window.model}" has no version ${window.version}.`, { permanent: false });
+  const settings = driftSettingsFromTags({ ...model.tags, ...version.tags });
+  const drift = await computeVersionDrift(warehouse, version, window, settings, deps.limits);
+  const performance = await measurePerformance(warehouse, window);
+  const health = await measureHealth(warehouse, window);
+  const computedAt = clock.now().toISOString();
+  const slice = { model: window.model, version: window.version, window_start: window.start.toISOString(), window_end: window.end.toISOString() };
+  await warehouse.replace('drift_metrics', slice, driftRows(drift, window, computedAt));
+  await warehouse.replace('model_performance', slice, performanceRows(performance, window, computedAt));
+  await warehouse.replace('service_health', slice, [healthRow(health, window, computedAt)]);
+  const alerts = await updateAlerts(deps, drift, window, computedAt);
+  const { error_rate, ...healthNumbers } = health;
+  return {
+    model: window.model,
+    version: window.version,
+    aliases,
+    reference: drift.reference,
+    features: drift.features,
+    skipped: drift.skipped,
+    datasetDrift: drift.dataset,
+    performance: { predictions: performance.predictions, labelled: performance.labelled, ...performance.metrics },
+    health: { ...healthNumbers, error_rate },
+    alertsOpened: alerts.opened,
+    alertsResolved: alerts.resolved,
+    problems: settings.problems,
+  };
+}
+
+/** What a run observed, per feature and for the dataset, in the form the alert state takes. */
+function observationsOf(drift: VersionDrift): Observation[] {
+  const observations: Observation[] = drift.features.map(({ feature, method, value, threshold, drifted }) => ({ feature, method, value, threshold, drifted }));
+  if (drift.features.some((feature) => !feature.feature.startsWith('outputs.'))) {
+    observations.push({
+      feature: DATASET_FEATURE,
+      method: DATASET_METHOD,
+      value: drift.dataset.share,
+      threshold: drift.dataset.threshold,
+      drifted: drift.dataset.drifted,
+    });
+  }
+  return observations;
+}
+
+/**
+ * Moves the version's alert state and publishes the alerts that opened. Publishing comes before the
+ * state is written: a failure in between sends an alert twice rather than never.
+ */
+async function updateAlerts(deps: MonitoringDependencies, drift: VersionDrift, window: PredictionWindow, now: string) {
+  const { warehouse, bus } = deps;
+  const previous = await warehouse.query<AlertState & Record<string, unknown>>('SELECT * FROM {{drift_alerts}} WHERE model = @model AND version = @version', {
+    model: window.model,
+    version: window.version,
+  });
+  const transition = nextAlertStates(previous, observationsOf(drift), {
+    model: window.model,
+    version: window.version,
+    windowEnd: window.end.toISOString(),
+    now,
+  });
+  for (const state of transition.opened)
+    await bus.publish(TOPICS.driftAlerts, alertEvent(state, drift, window), { model: state.model, feature: state.feature });
+  if (previous.length > 0 || transition.states.length > 0) {
+    await warehouse.replace('drift_alerts', { model: window.model, version: window.version }, transition.states as unknown as Record<string, unknown>[]);
+  }
+  return { opened: transition.opened.map((state) => state.feature), resolved: transition.resolved.map((state) => state.feature) };
+}
+
+function alertEvent(state: AlertState, drift: VersionDrift, window: PredictionWindow): DriftAlert {
+  const feature = drift.features.find((candidate) => candidate.feature === state.feature);
+  const sizes = feature ?? {
+    referenceSize: Math.max(0, ...drift.features.map((candidate) => candidate.referenceSize)),
+    currentSize: Math.max(0, ...drift.features.map((candidate) => candidate.currentSize)),
+  };
+  return {
+    schemaVersion: 1,
+    alertId: state.alert_id,
+    model: state.model,
+    version: state.version,
+    feature: state.feature,
+    method: state.method,
+    value: state.value,
+    threshold: state.threshold,
+    windowStart: window.start.toISOString(),
+    windowEnd: window.end.toISOString(),
+    reference: drift.reference,
+    referenceSize: sizes.referenceSize,
+    currentSize: sizes.currentSize,
+    openedAt: state.opened_at,
+  };
+}

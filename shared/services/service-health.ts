@@ -1,0 +1,48 @@
+import type { PredictionWindow } from '../domain/drift/drift-queries.js';
+import { monitoringDialect } from '../domain/drift/sql-dialect.js';
+import { EXACT_LATENCY_ROWS, latencyQuery, volumeQuery } from '../domain/monitoring/health.js';
+import type { Warehouse } from '../ports/warehouse.port.js';
+
+/** Volume and latency of a version in a window; the error rate is null (no source of failed requests). */
+export interface ServiceHealth {
+  predictions: number;
+  online_predictions: number;
+  batch_predictions: number;
+  latency_p50_ms: number | null;
+  latency_p95_ms: number | null;
+  latency_p99_ms: number | null;
+  error_rate: null;
+}
+
+/** Counts predictions by source and takes the p50/p95/p99 of online latency, exact up to 100,000 rows. */
+export async function measureHealth(warehouse: Warehouse, window: PredictionWindow): Promise<ServiceHealth> {
+  const volume = volumeQuery(window);
+  const [counts] = await warehouse.query(volume.sql, volume.params);
+  const timed = Number(counts?.timed ?? 0);
+  const health: ServiceHealth = {
+    predictions: Number(counts?.predictions ?? 0),
+    online_predictions: Number(counts?.online_predictions ?? 0),
+    batch_predictions: Number(counts?.batch_predictions ?? 0),
+    latency_p50_ms: null,
+    latency_p95_ms: null,
+    latency_p99_ms: null,
+    error_rate: null,
+  };
+  if (timed === 0) return health;
+  const latency = latencyQuery(monitoringDialect(warehouse.dialect), window, timed <= EXACT_LATENCY_ROWS);
+  const [row] = await warehouse.query(latency.sql, latency.params);
+  const [p50, p95, p99] = row ? latency.read(row) : [];
+  return { ...health, latency_p50_ms: p50 ?? null, latency_p95_ms: p95 ?? null, latency_p99_ms: p99 ?? null };
+}
+
+/** The service_health row of a version's window. */
+export function healthRow(health: ServiceHealth, window: PredictionWindow, computedAt: string): Record<string, unknown> {
+  return {
+    model: window.model,
+    version: window.version,
+    ...health,
+    window_start: window.start.toISOString(),
+    window_end: window.end.toISOString(),
+    computed_at: computedAt,
+  };
+}
