@@ -17,7 +17,8 @@ export interface StartedPlatform {
 
 /** Starts scripts/start.ts and waits for its "Ready" line. */
 export async function startPlatformProcess({ dataDir = mkdtempSync(join(tmpdir(), 'mlops-data-')), fresh = false } = {}): Promise<StartedPlatform> {
-  const ports = { pubsub: await freePort(), firestore: await freePort(), functions: await freePort() };
+  // Functions port 0: each function takes a port the OS picks, so parallel test files never collide.
+  const ports = { pubsub: await freePort(), firestore: await freePort(), functions: 0 };
   const args = [
     '--import',
     'tsx',
@@ -30,6 +31,8 @@ export async function startPlatformProcess({ dataDir = mkdtempSync(join(tmpdir()
     String(ports.firestore),
     '--functions-port',
     String(ports.functions),
+    '--dashboard-port',
+    '0',
   ];
   if (fresh) args.push('--fresh');
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MLOPS_LOG_LEVEL: '' } });
