@@ -26,6 +26,12 @@ export const OPTIONS = {
     parse: oneOf('duckdb', 'bigquery'),
   }),
   duckdbPath: option({ env: 'MLOPS_DUCKDB_PATH', expects: 'a file path', defaults: {}, parse: text }),
+  duckdbMemoryLimit: option({
+    env: 'MLOPS_DUCKDB_MEMORY_LIMIT',
+    expects: "a DuckDB memory_limit such as '512MB' or '2GB'",
+    defaults: {},
+    parse: (raw: string) => (/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(raw.trim()) ? raw.trim() : undefined),
+  }),
   dataset: option({
     env: 'MLOPS_BQ_DATASET',
     expects: 'a BigQuery dataset id (letters, digits, _)',
@@ -83,7 +89,7 @@ export interface PlatformConfig {
   eventBus: { type: 'pubsub'; emulatorHost?: string };
   registry: { type: 'firestore'; emulatorHost?: string; databaseId: string };
   artifacts: { type: 'local'; bucket: string; root: string } | { type: 'gcs'; bucket: string };
-  warehouse: { type: 'duckdb'; path: string; dataset: string } | { type: 'bigquery'; dataset: string; location: string };
+  warehouse: { type: 'duckdb'; path: string; dataset: string; memoryLimit?: string } | { type: 'bigquery'; dataset: string; location: string };
   promotion: { requireStaging: boolean };
   serving: { apiKeyHashes: string[]; maxBatch: number; maxBodyBytes: number; deployer: 'local' | 'cloud-run'; alias: string };
 }
@@ -118,7 +124,12 @@ export function parseConfig(env: Env): PlatformConfig {
     artifacts: artifactsType === 'local' ? { type: 'local', bucket, root: join(dataDir, 'bucket') } : { type: 'gcs', bucket },
     warehouse:
       warehouseType === 'duckdb'
-        ? { type: 'duckdb', dataset, path: resolve(read(OPTIONS.duckdbPath) ?? join(dataDir, 'warehouse.duckdb')) }
+        ? {
+            type: 'duckdb',
+            dataset,
+            path: resolve(read(OPTIONS.duckdbPath) ?? join(dataDir, 'warehouse.duckdb')),
+            memoryLimit: read(OPTIONS.duckdbMemoryLimit),
+          }
         : { type: 'bigquery', dataset, location: need(OPTIONS.bigqueryLocation, 'the dataset is created there') },
     promotion: { requireStaging: need(OPTIONS.requireStaging, 'it sets the promotion policy') },
     serving: {

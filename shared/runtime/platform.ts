@@ -42,9 +42,9 @@ const ARTIFACT_STORES: { [K in PlatformConfig['artifacts']['type']]: Factory<Ext
 };
 
 const WAREHOUSES: { [K in PlatformConfig['warehouse']['type']]: Factory<Extract<PlatformConfig['warehouse'], { type: K }>, Warehouse> } = {
-  duckdb: async ({ path, dataset }) => {
+  duckdb: async ({ path, dataset, memoryLimit }) => {
     const { DuckDbWarehouse } = await import('../adapters/local/duckdb-warehouse.js');
-    return new DuckDbWarehouse({ path, dataset });
+    return new DuckDbWarehouse({ path, dataset, memoryLimit });
   },
   bigquery: async ({ dataset, location }, platform) => {
     const { BigQueryWarehouse } = await import('../adapters/gcp/bigquery-warehouse.js');

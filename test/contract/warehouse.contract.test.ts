@@ -199,3 +199,16 @@ describe.each(creators)('Warehouse contract: $name', ({ create, reportsCrossBatc
     expect(await warehouse.insert('predictions', [prediction('p1')])).toEqual({ inserted: 0, duplicates: 1 });
   });
 });
+
+describe('DuckDB memory limit', () => {
+  it('applies MLOPS_DUCKDB_MEMORY_LIMIT to the database, so scans cannot grow the cache past it', async () => {
+    const { DuckDbWarehouse } = await import('../../shared/adapters/local/duckdb-warehouse.js');
+    const limited = new DuckDbWarehouse({ path: ':memory:', dataset: 'mlops', memoryLimit: '128MB' });
+    try {
+      const [row] = await limited.query<{ limit: string }>("SELECT current_setting('memory_limit') AS limit");
+      expect(row!.limit).toMatch(/^1(22|28)\.\d* MiB$|^128\.0 MB$|^122\.0 MiB$/);
+    } finally {
+      await limited.close();
+    }
+  });
+});

@@ -207,3 +207,10 @@ describe('parseServingTarget', () => {
     );
   });
 });
+
+describe('DuckDB memory limit setting', () => {
+  it('passes a valid MLOPS_DUCKDB_MEMORY_LIMIT to the warehouse and refuses nonsense, naming it', () => {
+    expect(parseConfig({ MLOPS_DUCKDB_MEMORY_LIMIT: '512MB' }).warehouse).toMatchObject({ type: 'duckdb', memoryLimit: '512MB' });
+    expect(() => parseConfig({ MLOPS_DUCKDB_MEMORY_LIMIT: 'lots' })).toThrow(/MLOPS_DUCKDB_MEMORY_LIMIT="lots" is invalid/);
+  });
+});
