@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { STACK, TOPICS } from '../../infra/stack.js';
 import { freePort } from '../../shared/adapters/local/processes.js';
 import type { ModelVersion } from '../../shared/domain/registry.js';
-import { main } from '../cli/main.js';
+import { runCaptured } from '../cli/main.js';
 import { type RunningEmulator, locateEmulators, startPubSubEmulator } from '../lib/emulators.js';
 import { type LocalPlatform, startLocalPlatform } from '../lib/local-platform.js';
 import { smallModelOnnx, wideModelOnnx } from './models.js';
@@ -58,14 +58,7 @@ export class BenchContext {
   /** Runs one `mlops` command line against the local platform, as a user would. */
   async mlops(...argv: string[]): Promise<CliRun> {
     await this.platform();
-    let stdout = '';
-    let stderr = '';
-    const code = await main(
-      argv,
-      (text) => (stdout += text),
-      (text) => (stderr += text),
-    );
-    return { code, stdout, stderr };
+    return runCaptured(...argv);
   }
 
   /** Uploads a model file through the CLI and waits until it is registered; returns its version. */

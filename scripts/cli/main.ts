@@ -59,3 +59,15 @@ export async function main(
     await context?.platform.close();
   }
 }
+
+/** Runs one command line in this process with its output captured, as scripts and tests drive the CLI. */
+export async function runCaptured(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(
+    argv,
+    (text) => (stdout += text),
+    (text) => (stderr += text),
+  );
+  return { code, stdout, stderr };
+}

@@ -1,5 +1,5 @@
 import { createTracking } from '../../../shared/sdk/tracking.js';
-import { main } from '../../cli/main.js';
+import { runCaptured } from '../../cli/main.js';
 import { type Cli, check } from './checks.js';
 import { type DriftOutcome, runDrift } from './drift-step.js';
 import type { PlatformSession } from './platform-session.js';
@@ -55,16 +55,7 @@ const PHASES = [
 ];
 
 /** The in-process CLI, as `npx mlops` runs it, with its output captured. */
-export const inProcessCli: Cli = async (...argv) => {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(
-    argv,
-    (text) => (stdout += text),
-    (text) => (stderr += text),
-  );
-  return { code, stdout, stderr };
-};
+export const inProcessCli: Cli = (...argv) => runCaptured(...argv);
 
 const STEPS = 2 + PHASES.length;
 
