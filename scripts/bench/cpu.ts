@@ -58,14 +58,14 @@ export function ownPids(groups: number[]): number[] {
 }
 
 /** Waiting for quiet may cost a whole run this much at most, so it stays under its 10 minutes. */
-let waitBudgetMs = 90_000;
+let waitBudgetMs = 40_000;
 
 /**
  * Waits, up to `maxWaitMs` (and what is left of the run's budget), until the rest of the machine
  * uses less than `cores` (sampled over half a second), so a load run starts on a quiet machine
  * when there is one. Resolves either way.
  */
-export async function awaitQuiet(groups: number[], { maxWaitMs = 10_000, cores = 0.2 } = {}): Promise<void> {
+export async function awaitQuiet(groups: number[], { maxWaitMs = 5_000, cores = 0.2 } = {}): Promise<void> {
   const started = performance.now();
   const deadline = started + Math.min(maxWaitMs, waitBudgetMs);
   try {

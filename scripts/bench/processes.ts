@@ -84,7 +84,7 @@ export async function startTarget({
     name,
     url,
     port,
-    command: [...shown, 'node', ...resolved].join(' '),
+    command: [...shown, ...(PINNED && pin ? ['taskset', '-c', '0'] : []), 'node', ...resolved].join(' '),
     output: () => [...logTail],
     process: managed,
     stop: () => managed.stop(15_000),

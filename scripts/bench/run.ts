@@ -76,7 +76,7 @@ function render(done: typeof reports, totalMs: number): string {
   return [
     '# Benchmarks',
     '',
-    `Measured by \`npm run bench\` (${seconds(totalMs)} for ${done.length === SECTIONS.length ? 'every section' : done.map((item) => item.section.id).join(', ')}) on ${new Date().toISOString().slice(0, 10)}. Every figure below comes from that one run; each section names the command that reproduces it and the commands behind its figures. Load generator and server under test run in separate processes on the same 2-core machine, one core each: absolute figures are those of a one-core server, and ratios between rows are the meaningful part. The machine is shared with other work; each load run first waits (up to 10 s) for the rest of the machine to fall under 0.2 cores, and the serving tables show what the rest used during each run (“others’ CPU”).`,
+    `Measured by \`npm run bench\` (${seconds(totalMs)} for ${done.length === SECTIONS.length ? 'every section' : done.map((item) => item.section.id).join(', ')}) on ${new Date().toISOString().slice(0, 10)}. Every figure below comes from that one run; each section names the command that reproduces it and the commands behind its figures. Load generator and server under test run in separate processes on the same 2-core machine, one core each: absolute figures are those of a one-core server, and ratios between rows are the meaningful part. The machine is shared with other work; each load run first waits (up to 5 s, 40 s in all) for the rest of the machine to fall under 0.2 cores, and the serving tables show what the rest used during each run (“others’ CPU”).`,
     '',
     machineInfo(versions()),
     '',
