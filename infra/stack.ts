@@ -40,6 +40,11 @@ export interface FunctionSpec {
   roles: string[];
   /** Deployed once per served model (its own service), by deploy-serving, not by the runner's function host. */
   perModel?: boolean;
+  /**
+   * Entry module of a direct HTTP server (no Functions Framework in front). When set, the bundle also
+   * holds it as `server.js`, and the function is deployed as a Cloud Run service that starts it.
+   */
+  server?: string;
 }
 
 /** Redelivery settings shared by every subscription. */
@@ -90,6 +95,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     name: 'serve',
     entryPoint: 'serve',
     source: 'functions/serve/index.ts',
+    server: 'functions/serve/server.ts',
     component: 'serving',
     trigger: { type: 'http' },
     memory: '1Gi',

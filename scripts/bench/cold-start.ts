@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import { build } from 'esbuild';
 import { freePort, startProcess } from '../../shared/adapters/local/processes.js';
 import { MODELS } from './context.js';
+import { awaitQuiet, cpuSnapshot, othersCores, ownPids } from './cpu.js';
 import { predictBody } from './models.js';
-import { type Section, type TargetCheck, bytes, commands, median, ms, table } from './report.js';
+import { type Section, type TargetCheck, bytes, commands, median, ms, othersCpu, table } from './report.js';
 
 /** Where the esbuild bundles of the serve entries go: under node_modules so their imports resolve. */
 const BUNDLE_DIR = 'node_modules/.cache/mlops-bench/serve';
@@ -34,6 +35,8 @@ interface ColdStart {
   loadMs: number;
   /** bootServing as the revision logs it: registry, artifact, sha256, session, app. */
   bootMs: number;
+  /** From the end of boot to the first 200: listening, the first request. */
+  firstRequestMs: number;
 }
 
 /** Process start to first successful prediction, per entry and model size, with what the time is made of. */
@@ -48,13 +51,17 @@ export const coldStartSection: Section = {
       const version = await context.registered(kind);
       for (const entry of ENTRIES) {
         const runs: ColdStart[] = [];
+        const groups = await context.supportGroups();
+        await awaitQuiet(groups);
+        const before = cpuSnapshot(ownPids(groups));
         for (let run = 0; run < RUNS; run++) runs.push(await coldStart(entry, await context.servingEnv(version)));
+        const others = othersCores(before, cpuSnapshot(ownPids(groups)));
         const total = median(runs.map((run) => run.totalMs));
         const load = median(runs.map((run) => run.loadMs));
         const boot = median(runs.map((run) => run.bootMs));
         if (kind === 'small') small.push({ entry: entry.label, total, load, boot });
         const row = [`${MODELS[kind].name} (${bytes(version.sizeBytes)})`, entry.label, ms(total), runs.map((run) => ms(run.totalMs)).join(', ')];
-        rows.push([...row, ms(load), ms(boot), ms(total - load - boot)]);
+        rows.push([...row, ms(load), ms(boot), ms(median(runs.map((item) => item.firstRequestMs))), othersCpu(others)]);
       }
     }
     const imports = await importTimes();
@@ -66,9 +73,9 @@ function body(rows: (string | number)[][], imports: [string, number][], small: {
   const [viaTsx, bundled] = small as [(typeof small)[number], (typeof small)[number]];
   const importOf = (name: string) => ms(imports.find(([candidate]) => candidate === name)![1]);
   return [
-    `Each start is timed from \`spawn\` to the first \`200\` from \`POST /predict\` (polled every 5 ms), ${RUNS} runs each, warm OS file cache, the artifact already in the revision's model cache (as after a first download; its sha256 is still verified). The revision logs how long \`bootServing\` took (registry lookup in the Firestore emulator, artifact read and sha256, onnxruntime session, app build); “start-up” is spawn to the start of that (Node, module loading, with tsx compiling TypeScript), “first request” the rest (listen, first /predict).`,
+    `Each start is timed from \`spawn\` to the first \`200\` from \`POST /predict\` (polled every 5 ms), ${RUNS} runs each, warm OS file cache, the artifact already in the revision's model cache (as after a first download; its sha256 is still verified). The revision logs how long \`bootServing\` took (registry lookup in the Firestore emulator, artifact read and sha256, onnxruntime session, app build); “start-up” is spawn to the start of that (Node, module loading, with tsx compiling TypeScript), “first request” the rest (listen, first /predict); each column is the median of its own runs, timed by the revision's log line (same clock). Nothing is pinned: a cold start uses every core it can. “Others’ CPU” is what the rest of the machine used during an entry's runs, in cores.`,
     '',
-    table(['model', 'entry', 'median', 'runs', 'start-up', 'boot (logged)', 'first request'], rows),
+    table(['model', 'entry', 'median', 'runs', 'start-up', 'boot (logged)', 'first request', 'others’ CPU'], rows),
     '',
     `Importing each heavy dependency alone in a fresh \`node\` (the floor of “start-up”; they share some modules, so they do not add up): ${imports.map(([name, time]) => `${name} ${ms(time)}`).join(', ')}.`,
     '',
@@ -119,10 +126,13 @@ async function coldStart(entry: ColdEntry, servingEnv: NodeJS.ProcessEnv): Promi
   const logTail: string[] = [];
   const body = predictBody(1);
   const started = performance.now();
-  let booted: { at: number; ms: number } | undefined;
+  const spawnedAt = Date.now();
+  // The revision's log line carries its own clock's time (the same clock): when boot ended, and how long it took.
+  let booted: { endedAt: number; ms: number } | undefined;
   const onLine = (line: string) => {
     const match = line.match(/cold start (\d+) ms/);
-    if (match) booted = { at: performance.now() - started, ms: Number(match[1]) };
+    const time = match && Date.parse((JSON.parse(line) as { time?: string }).time ?? '');
+    if (match && time) booted = { endedAt: time - spawnedAt, ms: Number(match[1]) };
   };
   const child = startProcess(entry.label, process.execPath, args, { env, logTail, onLine });
   try {
@@ -133,8 +143,10 @@ async function coldStart(entry: ColdEntry, servingEnv: NodeJS.ProcessEnv): Promi
         .catch(() => 0);
       if (status === 200) {
         const totalMs = performance.now() - started;
-        // The log line may trail the first answer by a pipe read; without it, count it all as start-up.
-        return booted ? { totalMs, loadMs: booted.at - booted.ms, bootMs: booted.ms } : { totalMs, loadMs: totalMs, bootMs: 0 };
+        // The log line may reach us after the answer does: give it a moment through the pipe.
+        for (let wait = 0; !booted && wait < 20; wait++) await new Promise((resolve) => setTimeout(resolve, 10));
+        if (!booted) return { totalMs, loadMs: totalMs, bootMs: 0, firstRequestMs: 0 };
+        return { totalMs, loadMs: booted.endedAt - booted.ms, bootMs: booted.ms, firstRequestMs: Math.max(0, totalMs - booted.endedAt) };
       }
       await new Promise((resolve) => setTimeout(resolve, 5));
     }

@@ -42,7 +42,14 @@ export const servingSection: Section = {
       '',
       layerTable(layers),
       '',
-      servingFindings(layers, profiles, measurement.inference),
+      servingFindings(
+        layers,
+        {
+          framework: profiles.find((item) => item.entry === 'functions-framework')!.summary,
+          direct: profiles.find((item) => item.entry === 'node-server')!.summary,
+        },
+        measurement.inference,
+      ),
       '',
       ...profiles.flatMap(profileSection),
     ];
