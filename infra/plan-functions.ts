@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
 import { bucketOf, type DeployConfig } from './deploy-config.js';
-import { bindingStep, PUBSUB_AGENT, serviceAccountEmail, serviceAccountId, serviceAccountSteps } from './plan-iam.js';
+import { BUILD_ACCOUNT_ID, bindingStep, PUBSUB_AGENT, serviceAccountEmail, serviceAccountId, serviceAccountResource, serviceAccountSteps } from './plan-iam.js';
 import { apiCall, gcloud, type Step, variable } from './plan-steps.js';
+import { RUNTIME } from './runtimes.js';
 import { type FunctionSpec, MAX_DELIVERY_ATTEMPTS, RETRY_POLICY, type SubscriptionSpec } from './stack.js';
-
-/** The gen2 runtime every function is deployed on. */
-export const RUNTIME = 'nodejs20';
 
 /** Label on each deployed function with a hash of its deploy command and bundle: equal hash, nothing to redeploy. */
 export const DEPLOY_HASH_LABEL = 'mlops_deploy_hash';
@@ -55,12 +53,30 @@ function sizing(spec: FunctionSpec, config: DeployConfig): string[] {
   return flags;
 }
 
-function triggerFlags(spec: FunctionSpec, config: DeployConfig, email: string): string[] {
+/**
+ * HTTPS functions never get an allUsers binding (a domain-restricted-sharing policy refuses it after
+ * the function exists): with API keys, the invoker IAM check is turned off instead (invokerCheckStep).
+ */
+function triggerFlags(spec: FunctionSpec, email: string): string[] {
   if (spec.trigger.type === 'topic') return [`--trigger-topic=${spec.trigger.topic}`, `--trigger-service-account=${email}`, '--retry'];
-  return ['--trigger-http', config.serving.auth === 'api-keys' ? '--allow-unauthenticated' : '--no-allow-unauthenticated'];
+  return ['--trigger-http', '--no-allow-unauthenticated'];
 }
 
-function deployStep(spec: FunctionSpec, { config, sourceHash }: FunctionPlanContext): Step {
+/** A deploy hash over the command and the bundle: equal hash, nothing to redeploy. */
+function deployHash(argv: string[], sourceHash: string | undefined): string {
+  return createHash('sha256').update(JSON.stringify({ argv, sourceHash })).digest('hex').slice(0, 16);
+}
+
+/** `--build-service-account`: builds run as the platform's own build account, never a project default that new projects lack. */
+function buildAccountFlag(project: string): string {
+  return `--build-service-account=${serviceAccountResource(BUILD_ACCOUNT_ID, project)}`;
+}
+
+function deployStep(spec: FunctionSpec, context: FunctionPlanContext): Step {
+  return spec.server ? serviceDeployStep(spec, context) : functionDeployStep(spec, context);
+}
+
+function functionDeployStep(spec: FunctionSpec, { config, sourceHash }: FunctionPlanContext): Step {
   const { project, region } = config;
   const email = serviceAccountEmail(serviceAccountId(spec.name), project);
   const where = [`--project=${project}`, `--region=${region}`];
@@ -68,24 +84,63 @@ function deployStep(spec: FunctionSpec, { config, sourceHash }: FunctionPlanCont
     ...['functions', 'deploy', spec.name, '--gen2', ...where, `--runtime=${RUNTIME}`, `--entry-point=${spec.entryPoint}`, `--source=${bundleDirOf(spec.name)}`],
     ...sizing(spec, config),
     `--service-account=${email}`,
+    buildAccountFlag(project),
     envVarsFlag(functionEnv(config, spec)),
-    ...triggerFlags(spec, config, email),
+    ...triggerFlags(spec, email),
   ];
-  const hash = createHash('sha256').update(JSON.stringify({ argv, sourceHash })).digest('hex').slice(0, 16);
-  const base = spec.perModel ? ' as the base service; deploy-serving copies it per model as serve-<model>, pinned to one version (perModel)' : '';
-  const describe = gcloud('functions', 'describe', spec.name, '--gen2', ...where, '--format=json');
-  const deleteFunction = gcloud('functions', 'delete', spec.name, '--gen2', ...where, '--quiet');
-  // Per-model copies are created at promotion time, outside this plan; teardown removes them with the base.
-  const deleteCopies = apiCall('run', 'services.deleteLabelled', `projects/${project}/locations/${region}`, { label: 'mlops-model' });
+  const hash = deployHash(argv, sourceHash);
   return {
     id: `function:${spec.name}`,
     kind: 'function',
     name: spec.name,
     component: spec.component,
-    summary: `Deploy function ${spec.name} (${spec.trigger.type === 'topic' ? `topic ${spec.trigger.topic}` : 'HTTPS'})${base}`,
-    check: { call: describe, expect: { state: 'ACTIVE', labels: { [DEPLOY_HASH_LABEL]: hash } } },
+    summary: `Deploy function ${spec.name} (${spec.trigger.type === 'topic' ? `topic ${spec.trigger.topic}` : 'HTTPS'}) on ${RUNTIME}`,
+    check: {
+      call: gcloud('functions', 'describe', spec.name, '--gen2', ...where, '--format=json'),
+      expect: { state: 'ACTIVE', labels: { [DEPLOY_HASH_LABEL]: hash } },
+    },
     apply: gcloud(...argv, `--update-labels=mlops-component=${spec.component},${DEPLOY_HASH_LABEL}=${hash}`, '--quiet'),
-    destroy: spec.perModel ? [deleteCopies, deleteFunction] : [deleteFunction],
+    destroy: [gcloud('functions', 'delete', spec.name, '--gen2', ...where, '--quiet')],
+  };
+}
+
+/**
+ * A function with a direct server entry, deployed as a Cloud Run service built from its bundle by
+ * Google's buildpacks on the same runtime: the buildpack runs the bundle's `npm start` (`node
+ * server.js`), so the entry the benchmarks measure is the entry that ships.
+ */
+function serviceDeployStep(spec: FunctionSpec, { config, sourceHash }: FunctionPlanContext): Step {
+  const { project, region } = config;
+  const where = [`--region=${region}`, `--project=${project}`];
+  const apiKeys = config.serving.auth === 'api-keys';
+  const argv = [
+    ...['run', 'deploy', spec.name, ...where, `--source=${bundleDirOf(spec.name)}`, `--base-image=${RUNTIME}`, buildAccountFlag(project)],
+    ...sizing(spec, config),
+    `--service-account=${serviceAccountEmail(serviceAccountId(spec.name), project)}`,
+    envVarsFlag(functionEnv(config, spec)),
+    '--no-allow-unauthenticated',
+    apiKeys ? '--no-invoker-iam-check' : '--invoker-iam-check',
+  ];
+  const hash = deployHash(argv, sourceHash);
+  // gcloud writes the annotation as Python's str(bool), and the API returns it as written.
+  const invoker = apiKeys ? { annotations: { [INVOKER_IAM_DISABLED]: 'True' } } : {};
+  const base = spec.perModel ? '; deploy-serving copies it per model as serve-<model>, pinned to one version' : '';
+  // Per-model copies are created at promotion time, outside this plan; teardown removes them with the base.
+  const deleteCopies = apiCall('run', 'services.deleteLabelled', `projects/${project}/locations/${region}`, { label: 'mlops-model' });
+  return {
+    id: `service:${spec.name}`,
+    kind: 'service',
+    name: spec.name,
+    component: spec.component,
+    summary: `Deploy Cloud Run service ${spec.name} (HTTPS, ${spec.server} on ${RUNTIME}) as the base service${base}`,
+    check: {
+      call: gcloud('run', 'services', 'describe', spec.name, ...where, '--format=json'),
+      expect: { metadata: { labels: { [DEPLOY_HASH_LABEL]: hash }, ...invoker }, status: { conditions: [{ type: 'Ready', status: 'True' }] } },
+    },
+    apply: gcloud(...argv, `--update-labels=mlops-component=${spec.component},${DEPLOY_HASH_LABEL}=${hash}`, '--quiet'),
+    destroy: spec.perModel
+      ? [deleteCopies, gcloud('run', 'services', 'delete', spec.name, ...where, '--quiet')]
+      : [gcloud('run', 'services', 'delete', spec.name, ...where, '--quiet')],
   };
 }
 
@@ -168,18 +223,22 @@ function subscriptionSteps(spec: FunctionSpec, subscription: SubscriptionSpec, c
   ];
 }
 
-/** With API keys, the serving base service skips Cloud Run's invoker check, a setting each per-model copy inherits. */
-function publicServingStep(spec: FunctionSpec, config: DeployConfig): Step {
+/** The annotation with which Cloud Run skips its invoker IAM check. */
+const INVOKER_IAM_DISABLED = 'run.googleapis.com/invoker-iam-disabled';
+
+/** With API keys, an HTTPS function's Cloud Run service skips the invoker IAM check (the key is checked instead). */
+function invokerCheckStep(spec: FunctionSpec, config: DeployConfig): Step {
   const where = [`--region=${config.region}`, `--project=${config.project}`];
   return {
     id: `service-setting:${spec.name}:invoker-iam-check`,
     kind: 'service-setting',
     name: `${spec.name} invoker IAM check off`,
     component: spec.component,
-    summary: `Let ${spec.name} and its per-model copies take requests without IAM (the API key is checked instead)`,
+    summary: `Let ${spec.name} take requests without IAM (the API key is checked instead)`,
     check: {
       call: gcloud('run', 'services', 'describe', spec.name, ...where, '--format=json'),
-      expect: { metadata: { annotations: { 'run.googleapis.com/invoker-iam-disabled': 'true' } } },
+      // gcloud writes the annotation as Python's str(bool), and the API returns it as written.
+      expect: { metadata: { annotations: { [INVOKER_IAM_DISABLED]: 'True' } } },
     },
     apply: gcloud('run', 'services', 'update', spec.name, ...where, '--no-invoker-iam-check'),
   };
@@ -196,11 +255,19 @@ export function functionSteps(spec: FunctionSpec, context: FunctionPlanContext):
     roles: spec.roles,
     component: spec.component,
   });
+  const actAs = (spec.actAs ?? []).map((target) =>
+    bindingStep({
+      scope: { type: 'service-account', project: config.project, email: serviceAccountEmail(serviceAccountId(target), config.project) },
+      member: `serviceAccount:${serviceAccountEmail(serviceAccountId(spec.name), config.project)}`,
+      role: 'roles/iam.serviceAccountUser',
+      component: spec.component,
+    }),
+  );
   const after: Step[] = [];
   if (spec.trigger.type === 'topic') {
     if (!subscription) throw new Error(`Function ${spec.name} is triggered by topic ${spec.trigger.topic} but infra/ has no subscription for it.`);
     after.push(...subscriptionSteps(spec, subscription, config));
   }
-  if (spec.perModel && config.serving.auth === 'api-keys') after.push(publicServingStep(spec, config));
-  return [...account, deployStep(spec, context), ...after];
+  if (spec.trigger.type === 'http' && !spec.server && config.serving.auth === 'api-keys') after.push(invokerCheckStep(spec, config));
+  return [...account, ...actAs, deployStep(spec, context), ...after];
 }

@@ -8,7 +8,8 @@ export type BindingScope =
   | { type: 'bucket'; bucket: string }
   | { type: 'topic'; project: string; topic: string }
   | { type: 'subscription'; subscription: string }
-  | { type: 'function'; project: string; region: string; name: string };
+  | { type: 'function'; project: string; region: string; name: string }
+  | { type: 'service-account'; project: string; email: string };
 
 /** The Pub/Sub service agent, which pushes to Eventarc triggers and forwards to dead-letter topics. */
 export const PUBSUB_AGENT = `serviceAccount:service-${variable('PROJECT_NUMBER')}@gcp-sa-pubsub.iam.gserviceaccount.com`;
@@ -19,6 +20,17 @@ export function serviceAccountId(name: string): string {
   if (id.length <= 30) return id;
   const hash = createHash('sha256').update(name).digest('hex').slice(0, 6);
   return `${id.slice(0, 23).replace(/-+$/, '')}-${hash}`;
+}
+
+/** The account every build (functions and the serving service) runs as: new projects have no default build account with these rights. */
+export const BUILD_ACCOUNT_ID = 'mlops-build';
+
+/** What a build needs and nothing more: write its logs, push the image, read the uploaded source. */
+export const BUILD_ROLES = ['roles/logging.logWriter', 'roles/artifactregistry.writer', 'roles/storage.objectViewer'];
+
+/** A service account's full resource name, as `--build-service-account` takes it. */
+export function serviceAccountResource(id: string, project: string): string {
+  return `projects/${project}/serviceAccounts/${serviceAccountEmail(id, project)}`;
 }
 
 /** A service account's email in a project. */
@@ -41,6 +53,8 @@ function scopeCommand(scope: BindingScope, verb: 'add-iam-policy-binding' | 'rem
       return verb === 'add-iam-policy-binding'
         ? ['functions', 'add-invoker-policy-binding', scope.name, `--region=${scope.region}`, `--project=${scope.project}`]
         : ['run', 'services', verb, scope.name, `--region=${scope.region}`, `--project=${scope.project}`];
+    case 'service-account':
+      return ['iam', 'service-accounts', verb, scope.email, `--project=${scope.project}`];
   }
 }
 
@@ -56,6 +70,8 @@ function scopeName(scope: BindingScope): string {
       return `subscription ${scope.subscription}`;
     case 'function':
       return `function ${scope.name}`;
+    case 'service-account':
+      return `service account ${scope.email}`;
   }
 }
 
@@ -86,12 +102,15 @@ export function bindingStep({ scope, member, role, component, removeOnTeardown =
   };
 }
 
-/** Steps creating a service account and granting it roles: project-wide, except storage roles, which stay on the bucket. */
+/**
+ * Steps creating a service account and granting it roles: project-wide, except storage roles, which
+ * stay on `bucket` when one is given (a build reads sources from buckets Google creates, so it has none).
+ */
 export function serviceAccountSteps(options: {
   id: string;
   displayName: string;
   project: string;
-  bucket: string;
+  bucket?: string;
   roles: string[];
   component: Component | 'core';
 }): Step[] {
@@ -110,7 +129,7 @@ export function serviceAccountSteps(options: {
   };
   const grants = roles.map((role) =>
     bindingStep({
-      scope: role.startsWith('roles/storage.') ? { type: 'bucket', bucket } : { type: 'project', project },
+      scope: bucket && role.startsWith('roles/storage.') ? { type: 'bucket', bucket } : { type: 'project', project },
       member,
       role,
       component,

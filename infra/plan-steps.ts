@@ -45,6 +45,7 @@ export type StepKind =
   | 'service-account'
   | 'iam-binding'
   | 'function'
+  | 'service'
   | 'subscription'
   | 'service-setting'
   | 'scheduler-job';

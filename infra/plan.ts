@@ -1,6 +1,7 @@
 import { bucketOf, type DeployConfig } from './deploy-config.js';
 import { functionSteps } from './plan-functions.js';
-import { bindingStep, PUBSUB_AGENT, serviceAccountSteps } from './plan-iam.js';
+import { BUILD_ACCOUNT_ID, BUILD_ROLES, bindingStep, PUBSUB_AGENT, serviceAccountSteps } from './plan-iam.js';
+import { RUNTIME, runtimeProblem } from './runtimes.js';
 import { scheduleOf, schedulerSteps } from './plan-scheduler.js';
 import { durationSeconds, gcloud, type Stack, type Step } from './plan-steps.js';
 import { bucketSteps, firestoreStep, warehouseSteps } from './plan-storage.js';
@@ -36,7 +37,7 @@ export const GRAFANA_ROLES = ['roles/bigquery.dataViewer', 'roles/bigquery.jobUs
  * returns commands and API calls as data, so a dry run prints exactly what a deploy runs.
  */
 export function planDeployment(stack: Stack, config: DeployConfig, { sourceHashes = {} }: PlanOptions = {}): Step[] {
-  const functions = stack.functions.filter((spec) => config.components[spec.component]);
+  const functions = actAsTargetsFirst(stack.functions.filter((spec) => config.components[spec.component]));
   const subscriptions = stack.subscriptions.filter((sub) => functions.some((spec) => spec.name === sub.function));
   const componentOfFunction = (name: string) => stack.functions.find((spec) => spec.name === name)?.component ?? 'core';
   for (const name of Object.keys(config.schedules)) {
@@ -45,18 +46,26 @@ export function planDeployment(stack: Stack, config: DeployConfig, { sourceHashe
   return [
     apisStep(config),
     projectNumberStep(config),
+    pubsubIdentityStep(config),
     ...topicSteps(stack, config),
     ...deadLetterSteps(stack, subscriptions, config, componentOfFunction),
     bindingStep({ scope: { type: 'project', project: config.project }, member: PUBSUB_AGENT, role: 'roles/iam.serviceAccountTokenCreator', component: 'core' }),
     ...bucketSteps(stack, config, functions),
     firestoreStep(config),
     ...warehouseSteps(stack, config),
+    ...(functions.length > 0 ? buildAccountSteps(config) : []),
     ...functions.flatMap((spec) =>
       functionSteps(spec, { config, subscription: subscriptions.find((sub) => sub.function === spec.name), sourceHash: sourceHashes[spec.name] }),
     ),
     ...(config.components.monitoring ? grafanaSteps(config) : []),
     ...stack.schedulerJobs.filter((job) => config.components[job.component]).flatMap((job) => schedulerSteps(job, config, scheduleOf(job, config))),
   ];
+}
+
+/** Functions whose service accounts others act as come first, so those accounts exist when the grants on them are made. */
+function actAsTargetsFirst(functions: Stack['functions']): Stack['functions'] {
+  const targets = new Set(functions.flatMap((spec) => spec.actAs ?? []));
+  return [...functions.filter((spec) => targets.has(spec.name)), ...functions.filter((spec) => !targets.has(spec.name))];
 }
 
 function apisStep({ project }: DeployConfig): Step {
@@ -84,6 +93,26 @@ function projectNumberStep({ project }: DeployConfig): Step {
     apply: gcloud('projects', 'describe', project, '--format=value(projectNumber)'),
     output: 'PROJECT_NUMBER',
   };
+}
+
+/**
+ * On a new project the Pub/Sub service agent exists only once something asks for it; the grants
+ * below name it, so create it first. Safe to repeat: an existing identity is returned as it is.
+ */
+function pubsubIdentityStep({ project }: DeployConfig): Step {
+  return {
+    id: 'lookup:pubsub-service-identity',
+    kind: 'lookup',
+    name: 'pubsub-service-identity',
+    component: 'core',
+    summary: 'Create (or read) the Pub/Sub service agent, which the grants below name',
+    apply: gcloud('beta', 'services', 'identity', 'create', '--service=pubsub.googleapis.com', `--project=${project}`, '--format=value(email)'),
+  };
+}
+
+/** The account every build runs as (see BUILD_ACCOUNT_ID); new projects have no default one that works. */
+function buildAccountSteps(config: DeployConfig): Step[] {
+  return serviceAccountSteps({ id: BUILD_ACCOUNT_ID, displayName: 'mlops builds', project: config.project, roles: BUILD_ROLES, component: 'core' });
 }
 
 function topicStep(name: string, { project }: DeployConfig, component: Step['component']): Step {
@@ -149,14 +178,20 @@ function grafanaSteps(config: DeployConfig): Step[] {
 }
 
 /**
- * Settings that would deploy something unsafe. The dry run prints them as warnings; a real deploy
- * refuses to start.
+ * Settings that would deploy something unsafe or doomed: HTTPS functions open to anyone, or a runtime
+ * Google has decommissioned or is about to deprecate (`today` is injected so tests can move the clock).
+ * The dry run prints them as warnings; a real deploy refuses to start.
  */
-export function deploymentProblems(stack: Stack, config: DeployConfig): string[] {
+export function deploymentProblems(stack: Stack, config: DeployConfig, today: Date = new Date()): string[] {
+  const problems: string[] = [];
+  const runtime = runtimeProblem(RUNTIME, today);
+  if (runtime) problems.push(`${runtime} Update RUNTIME in infra/runtimes.ts.`);
   const open = stack.functions.filter((spec) => config.components[spec.component] && spec.trigger.type === 'http').map((spec) => spec.name);
-  if (open.length === 0 || config.serving.auth !== 'api-keys' || config.serving.apiKeyHashes.length > 0) return [];
-  return [
-    `serving.auth is "api-keys" but serving.apiKeyHashes is empty: ${open.join(', ')} would answer anyone. ` +
-      'Run `npm run deploy -- --new-api-key` (or add a sha256 hex digest of a key), or set serving.auth to "iam".',
-  ];
+  if (open.length > 0 && config.serving.auth === 'api-keys' && config.serving.apiKeyHashes.length === 0) {
+    problems.push(
+      `serving.auth is "api-keys" but serving.apiKeyHashes is empty: ${open.join(', ')} would answer anyone. ` +
+        'Run `npm run deploy -- --new-api-key` (or add a sha256 hex digest of a key), or set serving.auth to "iam".',
+    );
+  }
+  return problems;
 }

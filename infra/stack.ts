@@ -45,6 +45,8 @@ export interface FunctionSpec {
    * holds it as `server.js`, and the function is deployed as a Cloud Run service that starts it.
    */
   server?: string;
+  /** Functions whose service accounts this one's may act as (iam.serviceAccountUser on those accounts only). */
+  actAs?: string[];
 }
 
 /** Redelivery settings shared by every subscription. */
@@ -89,7 +91,10 @@ export const FUNCTIONS: FunctionSpec[] = [
     memory: '256Mi',
     timeoutSeconds: 540,
     maxInstances: 5,
-    roles: ['roles/datastore.user', 'roles/run.developer', 'roles/iam.serviceAccountUser'],
+    // Copies of the serving service keep its invokerIamDisabled setting, which needs run.services.setIamPolicy:
+    // roles/run.developer lacks it. New services run as serve's account, hence actAs.
+    roles: ['roles/datastore.user', 'roles/run.admin'],
+    actAs: ['serve'],
   }),
   fn({
     name: 'serve',

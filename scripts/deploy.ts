@@ -43,7 +43,10 @@ try {
   console.log(`\nDone: ${changed} of ${steps.length} steps changed something.`);
   for (const spec of functions.filter((fn) => fn.trigger.type === 'http')) {
     const where = [`--region=${config.region}`, `--project=${config.project}`];
-    const result = await executor.command(['gcloud', 'functions', 'describe', spec.name, '--gen2', ...where, '--format=value(serviceConfig.uri)'], 'check');
+    const describe = spec.server
+      ? ['run', 'services', 'describe', spec.name, ...where, '--format=value(status.url)']
+      : ['functions', 'describe', spec.name, '--gen2', ...where, '--format=value(serviceConfig.uri)'];
+    const result = await executor.command(['gcloud', ...describe], 'check');
     if (result.ok)
       console.log(`  ${spec.name.padEnd(14)} ${result.output.trim()}${spec.perModel ? '  (base; each promoted model gets its own serve-<model> URL)' : ''}`);
   }

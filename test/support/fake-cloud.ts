@@ -29,7 +29,7 @@ export class FakeCloud implements Executor {
     this.calls.push({ stepId: step.id, purpose, call });
     switch (purpose) {
       case 'lookup':
-        return { ok: true, output: `looked-up-${step.output!.toLowerCase()}\n` };
+        return { ok: true, output: `looked-up-${(step.output ?? step.name).toLowerCase()}\n` };
       case 'check': {
         const output = this.resources.get(step.id);
         return output === undefined ? { ok: false, notFound: true, message: 'NOT_FOUND' } : { ok: true, output };

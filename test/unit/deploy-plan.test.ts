@@ -22,6 +22,8 @@ const FAST = { attempts: 1, retryDelayMs: 0 };
 
 const plan = planDeployment(STACK, CONFIG);
 const namesOf = (steps: Step[], ...kinds: StepKind[]) => steps.filter((step) => kinds.includes(step.kind)).map((step) => step.name);
+/** The id of the step deploying a function: a Cloud Run service when it has a direct server entry. */
+const deployIdOf = (spec: (typeof FUNCTIONS)[number]) => (spec.server ? `service:${spec.name}` : `function:${spec.name}`);
 const sorted = (names: string[]) => [...names].sort();
 const without = (...off: string[]) => parseDeployConfig({ ...CONFIG, components: Object.fromEntries(off.map((name) => [name, false])) });
 
@@ -35,7 +37,7 @@ describe('planDeployment', () => {
     expect(sorted(namesOf(plan, 'subscription'))).toEqual(sorted(SUBSCRIPTIONS.map((sub) => sub.name)));
     expect(sorted(namesOf(plan, 'table'))).toEqual(sorted(TABLES.map((table) => table.name)));
     expect(sorted(namesOf(plan, 'scheduler-job'))).toEqual(sorted(SCHEDULER_JOBS.map((job) => job.name)));
-    expect(sorted(namesOf(plan, 'function'))).toEqual(sorted(FUNCTIONS.map((spec) => spec.name)));
+    expect(sorted(namesOf(plan, 'function', 'service'))).toEqual(sorted(FUNCTIONS.map((spec) => spec.name)));
   });
 
   it('gives every step a unique id and starts by enabling the APIs', () => {
@@ -49,14 +51,14 @@ describe('planDeployment', () => {
     for (const spec of FUNCTIONS) {
       const account = index(`service-account:${serviceAccountId(spec.name)}`);
       expect(account).toBeGreaterThanOrEqual(0);
-      expect(account).toBeLessThan(index(`function:${spec.name}`));
-      if (spec.trigger.type === 'topic') expect(index(`topic:${spec.trigger.topic}`)).toBeLessThan(index(`function:${spec.name}`));
+      expect(account).toBeLessThan(index(deployIdOf(spec)));
+      if (spec.trigger.type === 'topic') expect(index(`topic:${spec.trigger.topic}`)).toBeLessThan(index(deployIdOf(spec)));
     }
   });
 
   it('deploys a per-model function once, as the base service deploy-serving copies', () => {
     for (const spec of FUNCTIONS.filter((candidate) => candidate.perModel)) {
-      const step = plan.find((candidate) => candidate.id === `function:${spec.name}`)!;
+      const step = plan.find((candidate) => candidate.id === deployIdOf(spec))!;
       expect(step.summary).toMatch(/base service.*per model/);
       expect(plan.filter((candidate) => candidate.id === step.id)).toHaveLength(1);
     }
@@ -143,7 +145,7 @@ describe('applyPlan with a fake cloud', () => {
     const changedCode = planDeployment(STACK, CONFIG, { sourceHashes: { [spec!.name]: 'new-bundle-hash' } });
     await applyPlan(changedCode, cloud, FAST);
     const changes = cloud.changes().map((call) => `${call.purpose} ${call.stepId}`);
-    expect(sorted(changes)).toEqual(sorted([...(job ? [`update ${job.id}`] : []), `apply function:${spec!.name}`]));
+    expect(sorted(changes)).toEqual(sorted([...(job ? [`update ${job.id}`] : []), `apply ${deployIdOf(spec!)}`]));
   });
 });
 
@@ -182,11 +184,10 @@ describe('teardown with a fake cloud', () => {
   });
 
   it('removes the per-model copies of a served function along with its base', () => {
-    const base = planTeardown(plan).find((step) => step.kind === 'function' && FUNCTIONS.some((spec) => spec.perModel && spec.name === step.name));
-    if (base)
-      expect(base.destroy?.map((call) => (call.kind === 'api' ? call.method : call.argv.slice(1, 3).join(' ')))).toEqual([
-        'services.deleteLabelled',
-        'functions delete',
-      ]);
+    const base = planTeardown(plan).find((step) => FUNCTIONS.some((spec) => spec.perModel && deployIdOf(spec) === step.id));
+    expect(base?.destroy?.map((call) => (call.kind === 'api' ? call.method : call.argv.slice(1, 4).join(' ')))).toEqual([
+      'services.deleteLabelled',
+      'run services delete',
+    ]);
   });
 });

@@ -30,10 +30,7 @@ export function formatPlan(steps: Step[]): string {
   return steps
     .map((step, index) => {
       const lines = [header(step, index, steps.length)];
-      if (step.kind === 'lookup') {
-        lines.push(`${step.output}=$(${formatCall(step.apply)})`);
-        return lines.join('\n');
-      }
+      if (step.kind === 'lookup') return [...lines, formatLookup(step)].join('\n');
       if (step.check) {
         lines.push(`#   unchanged if: ${formatCall(step.check.call)}`);
         if (step.check.expect !== undefined) lines.push(`#     shows: ${JSON.stringify(step.check.expect)}`);
@@ -45,12 +42,17 @@ export function formatPlan(steps: Step[]): string {
     .join('\n\n');
 }
 
+/** A lookup as a shell assignment of its output, or as the bare command when it only makes sure something exists. */
+function formatLookup(step: Step): string {
+  return step.output ? `${step.output}=$(${formatCall(step.apply)})` : formatCall(step.apply);
+}
+
 /** The teardown plan as text: each removal and the check that skips it when the resource is already gone. */
 export function formatTeardown(steps: Step[]): string {
   return steps
     .map((step, index) => {
       const lines = [header(step, index, steps.length)];
-      if (step.kind === 'lookup') return [...lines, `${step.output}=$(${formatCall(step.apply)})`].join('\n');
+      if (step.kind === 'lookup') return [...lines, formatLookup(step)].join('\n');
       const check = existenceCheck(step);
       if (check) lines.push(`#   only if present: ${formatCall(check.call)}${check.expect === undefined ? '' : ` shows ${JSON.stringify(check.expect)}`}`);
       lines.push(...(step.destroy ?? []).map(formatCall));
