@@ -1,23 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalPlatform, startLocalPlatform } from '../../scripts/lib/local-platform.js';
 import { type DemoResult, runDemo } from '../../scripts/lib/demo/run-demo.js';
 import { freePort } from '../../shared/adapters/local/processes.js';
+import { launchChromium } from '../support/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-// The flags this machine needs: no sandbox as root, and no background calls to Google's hosts.
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const SCREENSHOT = join(import.meta.dirname, '../../test-artifacts/dashboard.png');
 
 /** What a chart on the page holds, read from its live Chart.js instance and its canvas pixels. */
@@ -77,23 +67,14 @@ describe('the monitoring dashboard, in headless Chromium', () => {
   let page: Page;
   let demo: DemoResult;
   let charts: ChartState[];
-  // Without Chromium every test fails with this (a beforeAll failure would only mark them skipped).
-  const missingChromium = existsSync(CHROMIUM)
-    ? undefined
-    : new Error(`${CHROMIUM} is missing: install Debian's Chromium (apt-get install -y --no-install-recommends chromium), as .ci/run does.`);
-  const requireChromium = () => {
-    if (missingChromium) throw missingChromium;
-  };
-
   beforeAll(async () => {
-    if (missingChromium) return;
     process.env.MLOPS_LOG_LEVEL = 'silent';
     const ports = { pubsub: await freePort(), firestore: await freePort(), functions: 0 };
     local = await startLocalPlatform({ dataDir: mkdtempSync(join(tmpdir(), 'dashboard-data-')), ports, fresh: true, scheduler: false });
     const session = { functions: {}, dashboardUrl: local.dashboardUrl, startedHere: true, stop: async () => undefined };
     const quiet = { step: () => undefined, done: () => undefined };
     demo = await runDemo(session, { workDir: mkdtempSync(join(tmpdir(), 'dashboard-work-')), predictionsPerPhase: 400, batchSize: 40, pacingMs: 20 }, quiet);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
@@ -111,14 +92,12 @@ describe('the monitoring dashboard, in headless Chromium', () => {
   });
 
   const chart = (id: string) => {
-    requireChromium();
     const found = charts.find((candidate) => candidate.id === id);
     if (!found) throw new Error(`No chart ${id}; the page drew ${charts.map((candidate) => candidate.id).join(', ')}`);
     return found;
   };
 
   it('draws every chart with data on a painted canvas', () => {
-    requireChromium();
     const drawn = charts.map((state) => state.id);
     expect(drawn).toEqual(
       expect.arrayContaining([
@@ -142,7 +121,6 @@ describe('the monitoring dashboard, in headless Chromium', () => {
   });
 
   it('shows the prediction volume the warehouse logged and the version that served it', async () => {
-    requireChromium();
     const volume = chart('chart-volume');
     const version = demo.served.version.version;
     expect(volume.datasets.map((dataset) => dataset.label)).toEqual([`v${version}`]);
