@@ -195,10 +195,16 @@ function renderMetrics(metrics: ServingMetrics, version: ModelVersion, predictio
     },
     {
       name: 'mlops_prediction_log_dropped_total',
-      help: 'Prediction records given up (buffer full, or a retry failed).',
+      help: 'Prediction records given up (buffer over its memory budget, or still waiting at shutdown).',
       type: 'counter',
       samples: [{ value: stats?.dropped ?? 0 }],
     },
     { name: 'mlops_prediction_log_buffered', help: 'Prediction records waiting to be published.', type: 'gauge', samples: [{ value: stats?.buffered ?? 0 }] },
+    {
+      name: 'mlops_prediction_log_buffered_bytes',
+      help: 'Estimated memory of the records waiting to be published.',
+      type: 'gauge',
+      samples: [{ value: stats?.bufferedBytes ?? 0 }],
+    },
   ]);
 }

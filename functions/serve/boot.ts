@@ -25,7 +25,8 @@ export async function bootServing(platform: Platform, env: NodeJS.ProcessEnv = p
   const { version, loaded } = await loadServingModel(target, { registry, artifacts, runner, cacheDir: join(config.dataDir, 'model-cache') });
   const predictionLog = new PredictionLog({
     bus: () => platform.eventBus(),
-    onPublishError: (error, lost) => log('ERROR', `prediction log publish failed${lost ? `; ${lost} records given up` : '; will retry'}`, { error }),
+    maxBufferedBytes: config.serving.predictionLogBufferBytes,
+    onNotice: ({ level, message, ...details }) => log(level, message, { model: version.model, version: version.version, ...details }),
   });
   const app = createServingApp({
     version,

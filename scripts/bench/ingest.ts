@@ -80,7 +80,7 @@ async function throughIngest(context: BenchContext): Promise<{ totalMs: number; 
   const warehouse = await platform().warehouse();
   const model = `bench-ingest-${Date.now()}`;
   const all = records(model, EVENTS);
-  const log = new PredictionLog({ bus: () => platform().eventBus(), batchSize: BATCH, capacity: EVENTS });
+  const log = new PredictionLog({ bus: () => platform().eventBus(), batchSize: BATCH, maxBufferedBytes: 1024 * 1024 * 1024 });
   const started = performance.now();
   for (let start = 0; start < all.length; start += BATCH) log.log(all.slice(start, start + BATCH));
   await log.flush();

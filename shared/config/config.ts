@@ -64,6 +64,12 @@ export const OPTIONS = {
     defaults: { local: '1048576', gcp: '1048576' },
     parse: positiveInteger,
   }),
+  predictionLogBufferMb: option({
+    env: 'MLOPS_PREDICTION_LOG_BUFFER_MB',
+    expects: 'a positive integer (MiB of prediction records a serving instance holds while the topic is slow)',
+    defaults: { local: '128', gcp: '128' },
+    parse: positiveInteger,
+  }),
   serveModel: option({ env: 'MLOPS_SERVE_MODEL', expects: 'the name of the model this serving revision serves', defaults: {}, parse: text }),
   serveVersion: option({ env: 'MLOPS_SERVE_VERSION', expects: 'a version number', defaults: {}, parse: positiveInteger }),
   servingDeployer: option({
@@ -91,7 +97,15 @@ export interface PlatformConfig {
   artifacts: { type: 'local'; bucket: string; root: string } | { type: 'gcs'; bucket: string };
   warehouse: { type: 'duckdb'; path: string; dataset: string; memoryLimit?: string } | { type: 'bigquery'; dataset: string; location: string };
   promotion: { requireStaging: boolean };
-  serving: { apiKeyHashes: string[]; maxBatch: number; maxBodyBytes: number; deployer: 'local' | 'cloud-run'; alias: string };
+  serving: {
+    apiKeyHashes: string[];
+    maxBatch: number;
+    maxBodyBytes: number;
+    deployer: 'local' | 'cloud-run';
+    alias: string;
+    /** Memory budget of the prediction log's buffer, in bytes. */
+    predictionLogBufferBytes: number;
+  };
 }
 
 /** What one serving revision is pinned to: a version, or an alias resolved at cold start. */
@@ -138,6 +152,7 @@ export function parseConfig(env: Env): PlatformConfig {
       maxBodyBytes: need(OPTIONS.maxBodyBytes, 'it bounds a request body'),
       deployer: need(OPTIONS.servingDeployer, 'it selects how serving revisions roll out'),
       alias: need(OPTIONS.serveAlias, 'the alias each model serves'),
+      predictionLogBufferBytes: need(OPTIONS.predictionLogBufferMb, 'it bounds the prediction log') * 1024 * 1024,
     },
   };
 }

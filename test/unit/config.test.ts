@@ -32,7 +32,14 @@ describe('parseConfig: local profile', () => {
     expect(config.warehouse).toEqual({ type: 'duckdb', dataset: 'mlops', path: join(dataDir, 'warehouse.duckdb') });
     expect(config.registry).toEqual({ type: 'firestore', emulatorHost: undefined, databaseId: '(default)' });
     expect(config.promotion).toEqual({ requireStaging: false });
-    expect(config.serving).toEqual({ apiKeyHashes: [], maxBatch: 1000, maxBodyBytes: 1048576, deployer: 'local', alias: 'production' });
+    expect(config.serving).toEqual({
+      apiKeyHashes: [],
+      maxBatch: 1000,
+      maxBodyBytes: 1048576,
+      deployer: 'local',
+      alias: 'production',
+      predictionLogBufferBytes: 128 * 1024 * 1024,
+    });
   });
 
   it('keeps local state under MLOPS_DATA_DIR and honours an explicit DuckDB path', () => {
@@ -129,6 +136,10 @@ describe('parseConfig: serving and promotion settings', () => {
   it('reads MLOPS_MAX_BATCH as a number', () => {
     expect(parseConfig({ MLOPS_MAX_BATCH: '250' }).serving.maxBatch).toBe(250);
   });
+
+  it('reads the prediction log budget in MiB', () => {
+    expect(parseConfig({ MLOPS_PREDICTION_LOG_BUFFER_MB: '32' }).serving.predictionLogBufferBytes).toBe(32 * 1024 * 1024);
+  });
 });
 
 describe('parseConfig: invalid values', () => {
@@ -143,6 +154,7 @@ describe('parseConfig: invalid values', () => {
     ['MLOPS_MAX_BATCH', '2.5', 'a positive integer'],
     ['MLOPS_MAX_BATCH', 'lots', 'a positive integer'],
     ['MLOPS_REQUIRE_STAGING', 'maybe', 'true or false'],
+    ['MLOPS_PREDICTION_LOG_BUFFER_MB', '-1', 'a positive integer (MiB'],
     ['MLOPS_API_KEY_HASHES', 'nothex', 'comma-separated sha256 hex digests'],
     ['MLOPS_API_KEY_HASHES', `${SHA256_OF_SECRET},short`, 'comma-separated sha256 hex digests'],
     ['GOOGLE_CLOUD_PROJECT', '   ', 'a Google Cloud project id'],
