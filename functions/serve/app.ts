@@ -120,7 +120,11 @@ export function createServingApp({
       });
       return c.json({ ...response, parameters: { prediction_ids: ids } });
     });
+    for (const path of [base, `${base}/ready`]) refuseOtherMethods(app, path, 'GET');
+    refuseOtherMethods(app, `${base}/infer`, 'POST');
   }
+  refuseOtherMethods(app, '/predict', 'POST');
+  for (const path of ['/health', '/v2/health/live', '/v2/health/ready', '/openapi.json', '/docs', '/metrics']) refuseOtherMethods(app, path, 'GET');
   return app;
 }
 
@@ -136,11 +140,32 @@ function newIds(count: number): string[] {
   return ids;
 }
 
+/** `application/json` or a `+json` type, with no charset but UTF-8. */
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The JSON body, refused with a status that says what is wrong: not JSON (415), too large (413), not UTF-8 or not parseable (400). */
 async function readJsonWithin(c: Context, maxBodyBytes: number): Promise<unknown> {
+  const type = c.req.header('content-type');
+  if (!type || !JSON_MEDIA_TYPE.test(type)) {
+    throw new PlatformError(
+      'REQUEST.UNSUPPORTED_MEDIA_TYPE',
+      `Send the body as JSON with Content-Type: application/json (got ${type ? `"${type}"` : 'none'}).`,
+    );
+  }
   if (Number(c.req.header('content-length') ?? 0) > maxBodyBytes) tooLarge(maxBodyBytes);
-  const text = await c.req.text();
-  if (text.length > maxBodyBytes) tooLarge(maxBodyBytes);
-  if (text.length === 0) throw new PlatformError('MODEL.INVALID_INPUT', 'The request body is empty: send JSON such as {"instances": [[...]]}.');
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  if (bytes.length > maxBodyBytes) tooLarge(maxBodyBytes);
+  if (bytes.length === 0) throw new PlatformError('MODEL.INVALID_INPUT', 'The request body is empty: send JSON such as {"instances": [[...]]}.');
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+    throw new PlatformError('REQUEST.INVALID', 'The request body starts with a byte order mark: JSON must be sent without one (RFC 8259).');
+  }
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    throw new PlatformError('REQUEST.INVALID', 'The request body is not valid UTF-8: JSON must be UTF-8 encoded.');
+  }
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -149,13 +174,19 @@ async function readJsonWithin(c: Context, maxBodyBytes: number): Promise<unknown
 }
 
 function tooLarge(maxBodyBytes: number): never {
-  throw new PlatformError('MODEL.INVALID_INPUT', `The request body is over the ${maxBodyBytes}-byte limit: send fewer instances per request.`, {
-    details: { status: 413 },
+  throw new PlatformError('REQUEST.TOO_LARGE', `The request body is over the ${maxBodyBytes}-byte limit: send fewer instances per request.`);
+}
+
+/** Answers 405, naming the allowed methods, for any other method on a path the app serves. */
+function refuseOtherMethods(app: Hono, path: string, allowed: string): void {
+  app.all(path, (c) => {
+    c.header('allow', allowed);
+    throw new PlatformError('REQUEST.METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on ${c.req.path}: use ${allowed}.`);
   });
 }
 
 function errorResponse(error: Error, c: Context, projectId?: string): Response {
-  const status = (error instanceof PlatformError && (error.details?.status as 413 | undefined)) || statusOf(error);
+  const status = statusOf(error);
   const trace = traceOf(c.req.header('x-cloud-trace-context'), projectId);
   log(status >= 500 ? 'ERROR' : 'WARNING', `${c.req.method} ${c.req.path} answered ${status}: ${error.message}`, {
     trace,
@@ -163,7 +194,7 @@ function errorResponse(error: Error, c: Context, projectId?: string): Response {
     ...(status >= 500 ? { error } : {}),
   });
   const message = status >= 500 && !(error instanceof PlatformError) ? 'Internal error; see the serving logs.' : error.message;
-  return c.json({ error: message }, status);
+  return c.json({ error: message, code: error instanceof PlatformError ? error.code : 'INTERNAL' }, status);
 }
 
 /** The Cloud Logging trace name for an `X-Cloud-Trace-Context: TRACE/SPAN;o=1` header. */

@@ -7,6 +7,10 @@ import { log } from '../runtime/logger.js';
 const STATUS_BY_CODE: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   'CONFIG.INVALID': 500,
   'EVENT.INVALID': 400,
+  'REQUEST.INVALID': 400,
+  'REQUEST.TOO_LARGE': 413,
+  'REQUEST.UNSUPPORTED_MEDIA_TYPE': 415,
+  'REQUEST.METHOD_NOT_ALLOWED': 405,
   'NAME.INVALID': 400,
   'MODEL.INVALID_INPUT': 400,
   'REGISTRY.MODEL_NOT_FOUND': 404,

@@ -24,7 +24,11 @@ describe('prediction log, ground truth, features and batch scoring on the local 
   const count = async (sql: string, params: Record<string, unknown> = {}) => Number((await warehouse.query<{ n: number }>(sql, params))[0]?.n ?? 0);
   const predictionRows = () => count("SELECT COUNT(*) AS n FROM {{predictions}} WHERE source = 'online'");
   const predict = async (instances: number[][]) => {
-    const response = await fetch(`${serveUrl}/predict`, { method: 'POST', body: JSON.stringify({ instances }) });
+    const response = await fetch(`${serveUrl}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances }),
+    });
     expect(response.status).toBe(200);
     return ((await response.json()) as { ids: string[] }).ids;
   };

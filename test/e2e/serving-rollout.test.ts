@@ -94,7 +94,11 @@ describe('serving follows promotion with zero failed requests', () => {
       timeoutMs: 30_000,
       what: 'version 1 back in a new revision',
     });
-    const response = await fetch(`${before.url}/predict`, { method: 'POST', body: JSON.stringify({ instances: [{ a: 1, b: 2, c: 3, d: 4 }] }) });
+    const response = await fetch(`${before.url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: [{ a: 1, b: 2, c: 3, d: 4 }] }),
+    });
     expect(((await response.json()) as { version: number }).version).toBe(1);
   }, 60_000);
 });

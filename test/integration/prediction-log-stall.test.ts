@@ -32,7 +32,8 @@ async function load(url: string, stopAt: number): Promise<string[]> {
 /** Every prediction id the topic received, pulled from a subscription made before any traffic. */
 async function receivedIds(pubsub: PubSub, expected: number): Promise<Set<string>> {
   // The PubSub object has resolved the emulator's address and plain-text credentials: reuse them.
-  const client = new v1.SubscriberClient(pubsub.options);
+  const { servicePath, port, sslCreds } = pubsub.options;
+  const client = new v1.SubscriberClient({ servicePath, port: Number(port), sslCreds });
   const subscription = `projects/${PROJECT}/subscriptions/predictions-all`;
   const ids = new Set<string>();
   const deadline = Date.now() + 30_000;

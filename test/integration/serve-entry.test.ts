@@ -85,10 +85,10 @@ describe('the serve function under the Functions Framework', () => {
     expect(response.headers.get('content-type')).toMatch(/text\/html/);
   });
 
-  it('answers malformed JSON sent as text/plain through the app, naming the problem', async () => {
+  it('answers a body sent as text/plain through the app: 415, naming the type to send', async () => {
     const response = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"instances": [' });
-    expect(response.status).toBe(400);
-    expect(((await response.json()) as { error: string }).error).toMatch(/not valid JSON/);
+    expect(response.status).toBe(415);
+    expect(await response.json()).toMatchObject({ code: 'REQUEST.UNSUPPORTED_MEDIA_TYPE', error: expect.stringMatching(/Content-Type: application\/json/) });
   });
 });
 

@@ -107,6 +107,40 @@ describe('serving on a real HTTP server with real ONNX models', () => {
     expect((await fetch(`${classifier.url}/health`)).status).toBe(200);
   });
 
+  it('takes only UTF-8 JSON: 415 for another media type, 400 for invalid UTF-8 or a byte order mark', async () => {
+    const body = JSON.stringify({ instances: [[1, 2, 3, 4]] });
+    const send = (headers: Record<string, string>, payload: BodyInit = body) => fetch(`${classifier.url}/predict`, { method: 'POST', headers, body: payload });
+    const cases: [Record<string, string>, BodyInit, number, string][] = [
+      [{ 'content-type': 'text/plain' }, body, 415, 'REQUEST.UNSUPPORTED_MEDIA_TYPE'],
+      [{ 'content-type': 'application/x-www-form-urlencoded' }, body, 415, 'REQUEST.UNSUPPORTED_MEDIA_TYPE'],
+      [{ 'content-type': 'application/json; charset=latin1' }, body, 415, 'REQUEST.UNSUPPORTED_MEDIA_TYPE'],
+      [{}, new Blob([body]), 415, 'REQUEST.UNSUPPORTED_MEDIA_TYPE'],
+      [{ 'content-type': 'application/json' }, new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]), 400, 'REQUEST.INVALID'],
+      [{ 'content-type': 'application/json' }, new Uint8Array([0xef, 0xbb, 0xbf, ...Buffer.from(body)]), 400, 'REQUEST.INVALID'],
+    ];
+    for (const [headers, payload, status, code] of cases) {
+      const response = await send(headers, payload);
+      expect({ headers, status: response.status, code: ((await response.json()) as { code: string }).code }).toEqual({ headers, status, code });
+    }
+    for (const type of ['application/json', 'application/json; charset=utf-8', 'application/vnd.api+json'])
+      expect((await send({ 'content-type': type })).status).toBe(200);
+  });
+
+  it('answers 405 with the allowed method for a wrong method on a known path', async () => {
+    for (const [method, path, allowed] of [
+      ['GET', '/predict', 'POST'],
+      ['PUT', '/predict', 'POST'],
+      ['POST', '/health', 'GET'],
+      ['DELETE', '/v2/models/churn', 'GET'],
+      ['GET', '/v2/models/churn/infer', 'POST'],
+    ]) {
+      const response = await fetch(`${classifier.url}${path}`, { method });
+      expect({ method, path, status: response.status, allow: response.headers.get('allow') }).toEqual({ method, path, status: 405, allow: allowed });
+      expect(((await response.json()) as { code: string }).code).toBe('REQUEST.METHOD_NOT_ALLOWED');
+    }
+    expect((await fetch(`${classifier.url}/nowhere`)).status).toBe(404);
+  });
+
   it('speaks the Open Inference Protocol: health, metadata, readiness and infer', async () => {
     expect(await (await fetch(`${classifier.url}/v2/health/live`)).json()).toEqual({ live: true });
     expect(await (await fetch(`${classifier.url}/v2/health/ready`)).json()).toEqual({ ready: true });
@@ -167,10 +201,15 @@ describe('serving on a real HTTP server with real ONNX models', () => {
       ],
     ];
     for (const [method, path, body, status, message] of cases) {
-      const response = await fetch(`${classifier.url}${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+      const response = await fetch(`${classifier.url}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       expect({ path, status: response.status }).toEqual({ path, status });
       const payload = (await response.json()) as Record<string, unknown>;
-      expect(Object.keys(payload)).toEqual(['error']);
+      // The protocol's error object is {"error": message}; the platform adds its stable code beside it.
+      expect(Object.keys(payload)).toEqual(['error', 'code']);
       expect(payload.error).toMatch(message);
     }
   });
