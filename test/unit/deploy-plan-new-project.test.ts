@@ -1,18 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { type DeployConfig, parseDeployConfig } from '../../infra/deploy-config.js';
+import { parseDeployConfig } from '../../infra/deploy-config.js';
 import { deploymentProblems, planDeployment } from '../../infra/plan.js';
 import { BUILD_ACCOUNT_ID, BUILD_ROLES, PUBSUB_AGENT, serviceAccountEmail, serviceAccountId } from '../../infra/plan-iam.js';
 import type { Step } from '../../infra/plan-steps.js';
 import { NODE_RUNTIMES, RUNTIME, runtimeProblem } from '../../infra/runtimes.js';
 import { FUNCTIONS, STACK } from '../../infra/stack.js';
+import { ACME_CONFIG } from '../support/deploy-config.js';
 
-const SHA256_OF_SECRET = '2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b';
-const CONFIG: DeployConfig = parseDeployConfig({
-  project: 'acme-mlops',
-  region: 'europe-west1',
-  bucket: 'acme-mlops-artifacts',
-  serving: { apiKeyHashes: [SHA256_OF_SECRET] },
-});
+const CONFIG = ACME_CONFIG;
 const IAM_CONFIG = parseDeployConfig({ ...CONFIG, serving: { auth: 'iam' } });
 const plan = planDeployment(STACK, CONFIG);
 

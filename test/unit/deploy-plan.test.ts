@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { COMPONENTS, type DeployConfig, parseDeployConfig } from '../../infra/deploy-config.js';
+import { COMPONENTS, parseDeployConfig } from '../../infra/deploy-config.js';
 import { deploymentProblems, planDeployment } from '../../infra/plan.js';
 import { TABLE_COMPONENTS } from '../../infra/plan-storage.js';
 import { serviceAccountId } from '../../infra/plan-iam.js';
@@ -9,15 +9,10 @@ import { TABLES } from '../../infra/tables.js';
 import { planTeardown } from '../../infra/teardown.js';
 import { applyPlan, runTeardown } from '../../scripts/lib/deploy/apply-plan.js';
 import { formatPlan } from '../../scripts/lib/deploy/print-plan.js';
+import { ACME_CONFIG } from '../support/deploy-config.js';
 import { FakeCloud } from '../support/fake-cloud.js';
 
-const SHA256_OF_SECRET = '2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b';
-const CONFIG: DeployConfig = parseDeployConfig({
-  project: 'acme-mlops',
-  region: 'europe-west1',
-  bucket: 'acme-mlops-artifacts',
-  serving: { apiKeyHashes: [SHA256_OF_SECRET] },
-});
+const CONFIG = ACME_CONFIG;
 const FAST = { attempts: 1, retryDelayMs: 0 };
 
 const plan = planDeployment(STACK, CONFIG);
