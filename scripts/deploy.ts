@@ -50,6 +50,7 @@ try {
     if (result.ok)
       console.log(`  ${spec.name.padEnd(14)} ${result.output.trim()}${spec.perModel ? '  (base; each promoted model gets its own serve-<model> URL)' : ''}`);
   }
+  console.log('\nCheck it end to end: npm run smoke (uploads a tiny model, promotes it, calls /predict, finds its prediction in BigQuery).');
 } catch (error) {
   console.error(`\nDeploy failed: ${error instanceof Error ? error.message : error}`);
   process.exit(1);

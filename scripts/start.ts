@@ -11,6 +11,8 @@ const { values: flags } = parseArgs({
     'firestore-port': { type: 'string' },
     'functions-port': { type: 'string' },
     'dashboard-port': { type: 'string' },
+    'as-deployed': { type: 'boolean', default: false },
+    'bundles-dir': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -21,7 +23,11 @@ if (flags.help) {
   --pubsub-port N         Pub/Sub emulator port (default from firebase.json)
   --firestore-port N      Firestore emulator port (default from firebase.json)
   --functions-port N      first function port; each function takes the next (default from firebase.json)
-  --dashboard-port N      monitoring dashboard port (default 4000, or any free port when 4000 is taken)`);
+  --dashboard-port N      monitoring dashboard port (default 4000, or any free port when 4000 is taken)
+  --as-deployed           run the deployable bundles, not the sources: built as npm run deploy builds them,
+                          installed as Cloud Build installs them, functions hosted from each bundle's main with
+                          its entry point (as gen2's --target), serving revisions started with node server.js
+  --bundles-dir DIR       where --as-deployed builds the bundles (default dist/functions)`);
   process.exit(0);
 }
 const dataDir = resolve(flags['data-dir'] ?? process.env.MLOPS_DATA_DIR ?? '.mlops-data');
@@ -34,7 +40,15 @@ const ports = {
 
 try {
   const dashboardPort = flags['dashboard-port'] === undefined ? undefined : Number(flags['dashboard-port']);
-  const local = await startLocalPlatform({ dataDir, fresh: flags.fresh, ports, dashboardPort });
+  const local = await startLocalPlatform({
+    dataDir,
+    fresh: flags.fresh,
+    ports,
+    dashboardPort,
+    asDeployed: flags['as-deployed'],
+    bundlesDir: flags['bundles-dir'] === undefined ? undefined : resolve(flags['bundles-dir']),
+  });
+  console.log(`Running ${local.code}:`);
   for (const fn of local.functions) console.log(`  ${fn.name.padEnd(20)} ${fn.url.padEnd(24)} (${fn.trigger})`);
   console.log(`  ${'dashboard'.padEnd(20)} ${local.dashboardUrl.padEnd(24)} (monitoring: models, traffic, drift, performance, runs)`);
   console.log(`\nPub/Sub emulator ${local.env.PUBSUB_EMULATOR_HOST}, Firestore emulator ${local.env.FIRESTORE_EMULATOR_HOST}, data in ${dataDir}`);

@@ -9,6 +9,7 @@ import { ensureTopic } from '../../shared/adapters/gcp/pubsub-topology.js';
 import { platform } from '../../shared/runtime/index.js';
 import { startDashboard } from './dashboard/dashboard-server.js';
 import { type RunningEmulator, locateEmulators, startFirestoreEmulator, startPubSubEmulator } from './emulators.js';
+import { type FunctionCode, deployedCode, loadFunction, sourceCode } from './function-code.js';
 import { bridgeSubscription } from './pull-bridge.js';
 import { requireFreePort } from '../../shared/adapters/local/processes.js';
 
@@ -31,6 +32,13 @@ export interface LocalPlatformOptions {
   scheduler?: boolean;
   /** Port of the monitoring dashboard. By default 4000, or any free port when that one is taken or the functions take any (port 0). */
   dashboardPort?: number;
+  /**
+   * Run the deployable bundles instead of the TypeScript sources, started the way the cloud starts
+   * them (see deployedCode), so a broken bundle fails here rather than after a deploy.
+   */
+  asDeployed?: boolean;
+  /** Where asDeployed builds the bundles; dist/functions by default, as the deploy builds them. */
+  bundlesDir?: string;
 }
 
 /** The monitoring dashboard's default port. */
@@ -39,6 +47,8 @@ export const DEFAULT_DASHBOARD_PORT = 4000;
 /** A running local platform. */
 export interface LocalPlatform {
   env: Record<string, string>;
+  /** What the functions and serving revisions run: the sources or the bundles. */
+  code: string;
   functions: { name: string; url: string; trigger: string }[];
   /** The monitoring dashboard, served by this process because it reads the DuckDB file the functions write. */
   dashboardUrl: string;
@@ -69,6 +79,8 @@ export async function startLocalPlatform({
   functions = STACK.functions.filter((spec) => !spec.perModel),
   scheduler = true,
   dashboardPort,
+  asDeployed = false,
+  bundlesDir,
 }: LocalPlatformOptions): Promise<LocalPlatform> {
   if (fresh) rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
@@ -80,11 +92,16 @@ export async function startLocalPlatform({
     for (const step of stops.splice(0).reverse()) await step().catch((error) => console.error(error));
   };
   try {
+    // Built first: a bundle that does not build stops start-up before anything runs.
+    const code = asDeployed ? await deployedCode({ functions, stack: STACK.functions, outDir: bundlesDir }) : sourceCode();
+    stops.push(() => code.remove());
     const emulators = await Promise.all([
       startPubSubEmulator(binaries.pubsub, '127.0.0.1', ports.pubsub),
       startFirestoreEmulator(binaries.firestoreJar, '127.0.0.1', ports.firestore, { dataDir: join(dataDir, 'firestore'), projectId }),
     ]);
     stops.push(...emulators.map((emulator: RunningEmulator) => () => emulator.stop()));
+    // Before the emulators stop, so revisions can flush their prediction log.
+    stops.push(() => code.stopRevisions());
     const env = {
       GOOGLE_CLOUD_PROJECT: projectId,
       MLOPS_PROFILE: 'local',
@@ -92,6 +109,7 @@ export async function startLocalPlatform({
       PUBSUB_EMULATOR_HOST: emulators[0].host,
       FIRESTORE_EMULATOR_HOST: emulators[1].host,
       METADATA_SERVER_DETECTION: 'none',
+      ...code.env,
     };
     Object.assign(process.env, env);
     const config = parseConfig(process.env);
@@ -101,7 +119,7 @@ export async function startLocalPlatform({
     const pubsub = new PubSub({ projectId });
     stops.push(() => pubsub.close());
     await Promise.all(STACK.topics.map((topic) => ensureTopic(pubsub, topic)));
-    const hosted = await hostFunctions(functions, ports.functions);
+    const hosted = await hostFunctions(functions, ports.functions, code);
     stops.push(
       ...hosted.map(
         ({ server }) =>
@@ -131,6 +149,7 @@ export async function startLocalPlatform({
     const serving = restoreServing(local);
     return {
       env,
+      code: code.description,
       functions: hosted.map(({ spec, url }) => ({ name: spec.name, url, trigger: spec.trigger.type === 'topic' ? `topic ${spec.trigger.topic}` : 'http' })),
       dashboardUrl: dashboard.url,
       serving,
@@ -147,12 +166,11 @@ export async function startLocalPlatform({
   }
 }
 
-async function hostFunctions(specs: FunctionSpec[], basePort: number): Promise<{ spec: FunctionSpec; url: string; server: Server }[]> {
-  const { getTestServer } = await import('@google-cloud/functions-framework/testing');
+/** Hosts each function under the Functions Framework: its module registers the entry point, which is served as `--target` would. */
+async function hostFunctions(specs: FunctionSpec[], basePort: number, code: FunctionCode): Promise<{ spec: FunctionSpec; url: string; server: Server }[]> {
   const hosted = [];
   for (const [index, spec] of specs.entries()) {
-    await import(new URL(`../../${spec.source}`, import.meta.url).href);
-    const server = getTestServer(spec.entryPoint);
+    const server = await loadFunction(code.moduleUrl(spec), spec.entryPoint);
     const port = basePort === 0 ? 0 : basePort + index;
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
     const address = server.address();

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,6 +12,8 @@ const OUT = join(ROOT, `test-artifacts/bundles-${process.pid}`);
 // A small event-driven function that never needs DuckDB or the local bucket.
 const SPEC = FUNCTIONS.find((spec) => spec.name === 'promote-model') ?? FUNCTIONS.find((spec) => spec.trigger.type === 'topic')!;
 
+afterAll(() => rmSync(OUT, { recursive: true, force: true }));
+
 describe(`bundling ${SPEC.name}`, () => {
   let bundle: BundleReport;
   const contents = () => bundle.files.map((file) => readFileSync(join(bundle.dir, file.path), 'utf8')).join('\n');
@@ -19,13 +21,14 @@ describe(`bundling ${SPEC.name}`, () => {
   beforeAll(async () => {
     [bundle] = (await buildFunctions({ functions: [SPEC], root: ROOT, outDir: OUT })) as [BundleReport];
   }, 60_000);
-  afterAll(() => rmSync(OUT, { recursive: true, force: true }));
 
   it('writes index.js and a package.json whose dependencies Cloud Build installs', () => {
     const paths = bundle.files.map((file) => file.path);
     expect(paths).toEqual(expect.arrayContaining(['index.js', 'package.json']));
     const manifest = JSON.parse(readFileSync(join(bundle.dir, 'package.json'), 'utf8'));
     expect(manifest).toMatchObject({ type: 'module', main: 'index.js', private: true });
+    // No start script: the Functions Framework starts it from main with --target.
+    expect(manifest).not.toHaveProperty('scripts');
     expect(manifest.dependencies['@google-cloud/functions-framework']).toMatch(/^\d+\.\d+\.\d+/);
     expect(manifest.dependencies).toEqual(bundle.dependencies);
   });
@@ -59,7 +62,56 @@ describe(`bundling ${SPEC.name}`, () => {
     expect(again?.hash).toBe(bundle.hash);
   });
 
+  it('reports each chunk that stands in for a left-out local adapter, and that chunk only throws', () => {
+    expect(bundle.localOnlyChunks.map((chunk) => chunk.adapter).sort()).toEqual([
+      'shared/adapters/local/duckdb-warehouse.ts',
+      'shared/adapters/local/local-bucket-artifact-store.ts',
+      'shared/adapters/local/local-serving-deployer.ts',
+    ]);
+    for (const { chunk, adapter } of bundle.localOnlyChunks) {
+      expect(bundle.files.map((file) => file.path)).toContain(chunk);
+      expect(readFileSync(join(bundle.dir, chunk), 'utf8')).toContain(`throw new Error("${adapter.replace(/\.ts$/, '.js')} is a local-only adapter`);
+    }
+  });
+
   it('reports its size in the bundle table', () => {
     expect(formatBundleTable([bundle])).toMatch(new RegExp(`${SPEC.name}\\s+\\d+\\s+[\\d.]+ KiB`));
+  });
+});
+
+// The serving function also ships its direct @hono/node-server entry, which Cloud Run starts.
+const SERVE = FUNCTIONS.find((spec) => spec.server !== undefined)!;
+
+describe(`bundling ${SERVE.name} with its server entry`, () => {
+  let bundle: BundleReport;
+  const manifest = () => JSON.parse(readFileSync(join(bundle.dir, 'package.json'), 'utf8'));
+
+  beforeAll(async () => {
+    [bundle] = (await buildFunctions({ functions: [SERVE], root: ROOT, outDir: OUT })) as [BundleReport];
+  }, 60_000);
+
+  it('writes server.js beside index.js, sharing their chunks', () => {
+    const paths = bundle.files.map((file) => file.path);
+    expect(paths).toEqual(expect.arrayContaining(['index.js', 'server.js', 'package.json']));
+    const imports = (file: string) => [...readFileSync(join(bundle.dir, file), 'utf8').matchAll(/from "\.\/(chunks\/[^"]+)"/g)].map((match) => match[1]);
+    expect(imports('server.js').filter((chunk) => imports('index.js').includes(chunk)).length).toBeGreaterThan(0);
+  });
+
+  it('tells the buildpack to start the direct server: main server.js, start script node server.js', () => {
+    expect(manifest()).toMatchObject({ main: 'server.js', scripts: { start: 'node server.js' } });
+    expect(manifest().dependencies['@hono/node-server']).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('starts on plain Node as the start script says, and stops at its first setting: the model it serves', () => {
+    const [command, entry] = manifest().scripts.start.split(' ');
+    expect(command).toBe('node');
+    const started = spawnSync(process.execPath, [entry], {
+      cwd: bundle.dir,
+      env: { PATH: process.env.PATH, METADATA_SERVER_DETECTION: 'none', MLOPS_LOG_LEVEL: 'silent' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(started.status).toBe(1);
+    expect(started.stderr).toContain('MLOPS_SERVE_MODEL is not set');
   });
 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative, resolve } from 'node:path';
-import { build, type Metafile, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import type { FunctionSpec } from '../../../infra/stack.js';
 
 /** One function's deployable bundle. */
@@ -16,6 +16,14 @@ export interface BundleReport {
   dependencies: Record<string, string>;
   /** Content hash of the bundle: a deploy skips a function whose hash and settings are unchanged. */
   hash: string;
+  /** Chunks that stand in for a left-out local-only adapter (relative to `dir`), with that adapter's source (relative to the root). */
+  localOnlyChunks: LocalOnlyChunk[];
+}
+
+/** A chunk of a bundle that only throws, where the local profile would load a local-only adapter. */
+export interface LocalOnlyChunk {
+  chunk: string;
+  adapter: string;
 }
 
 /** Options of buildFunctions. */
@@ -30,24 +38,42 @@ export interface BuildFunctionsOptions {
 /**
  * Leaves local-only adapters (DuckDB, local bucket, local deployer) out of cloud bundles. The
  * composition root imports them lazily and only for the local profile, so a function on Google Cloud
- * never loads them; a static import of one is kept, since that function really needs it.
+ * never loads them; a static import of one is kept, since that function really needs it. Each left-out
+ * adapter becomes a chunk that throws; `leftOut` records which adapter each stand-in replaces.
  */
-const cloudOnly: Plugin = {
-  name: 'leave-out-local-adapters',
-  setup(build) {
-    const stubs = new Map<string, string>();
-    build.onResolve({ filter: /\/adapters\/local\// }, (args) => {
-      if (args.kind !== 'dynamic-import') return undefined;
-      const adapter = resolve(args.resolveDir, args.path);
-      if (!stubs.has(adapter)) stubs.set(adapter, `local-only-${stubs.size + 1}`);
-      return { path: stubs.get(adapter)!, namespace: 'local-only', pluginData: adapter };
-    });
-    build.onLoad({ filter: /.*/, namespace: 'local-only' }, (args) => ({
-      contents: `throw new Error(${JSON.stringify(`${relative(build.initialOptions.absWorkingDir ?? '.', args.pluginData as string)} is a local-only adapter, left out of cloud bundles (MLOPS_PROFILE=gcp selects the Google Cloud backends).`)});`,
-      loader: 'js',
-    }));
-  },
-};
+function leaveOutLocalAdapters(leftOut: Map<string, string>): Plugin {
+  return {
+    name: 'leave-out-local-adapters',
+    setup(build) {
+      const root = build.initialOptions.absWorkingDir ?? '.';
+      build.onResolve({ filter: /\/adapters\/local\// }, (args) => {
+        if (args.kind !== 'dynamic-import') return undefined;
+        const adapter = relative(root, resolve(args.resolveDir, args.path));
+        const known = [...leftOut].find(([, path]) => path === adapter)?.[0];
+        const stub = known ?? `local-only-${leftOut.size + 1}`;
+        leftOut.set(stub, adapter);
+        return { path: stub, namespace: 'local-only', pluginData: adapter };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'local-only' }, (args) => ({
+        contents: `throw new Error(${JSON.stringify(`${args.pluginData as string} is a local-only adapter, left out of cloud bundles (MLOPS_PROFILE=gcp selects the Google Cloud backends).`)});`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+/** The esbuild settings of every deployable bundle (and of whatever must load beside one, such as the local adapters). */
+export const BUNDLE_SETTINGS = {
+  bundle: true,
+  splitting: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  chunkNames: 'chunks/[name]-[hash]',
+  metafile: true,
+  logLevel: 'warning',
+} as const satisfies BuildOptions;
 
 /**
  * Bundles each function with esbuild (node, ESM, node20) into `<outDir>/<name>/`: the project's own
@@ -67,32 +93,36 @@ export async function buildFunctions({
   for (const spec of functions) {
     const dir = join(outDir, spec.name);
     rmSync(dir, { recursive: true, force: true });
+    const leftOut = new Map<string, string>();
     const result = await build({
+      ...BUNDLE_SETTINGS,
       absWorkingDir: root,
-      entryPoints: { index: join(root, spec.source) },
+      // The direct server entry shares the function's chunks: one upload, two ways to start it.
+      entryPoints: { index: join(root, spec.source), ...(spec.server && { server: join(root, spec.server) }) },
       outdir: dir,
-      bundle: true,
-      splitting: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      chunkNames: 'chunks/[name]-[hash]',
-      metafile: true,
-      logLevel: 'warning',
-      plugins: [cloudOnly],
+      plugins: [leaveOutLocalAdapters(leftOut)],
     });
     const dependencies = dependenciesOf(result.metafile, manifest.dependencies ?? {}, root, spec.name);
     writeFileSync(join(dir, 'package.json'), `${JSON.stringify(bundleManifest(spec, manifest.version, dependencies), null, 2)}\n`);
     // onnxruntime-node would otherwise download CUDA libraries at install; the CPU build ships in the package.
     if ('onnxruntime-node' in dependencies) writeFileSync(join(dir, '.npmrc'), 'onnxruntime-node-install=skip\n');
-    reports.push(report(spec.name, dir, dependencies));
+    reports.push({ ...report(spec.name, dir, dependencies), localOnlyChunks: localOnlyChunks(result.metafile, leftOut, root, dir) });
   }
   return reports;
 }
 
+/** The bundle's package.json. With a server entry, Google's Node.js buildpack runs its start script: the direct server. */
 function bundleManifest(spec: FunctionSpec, version: string | undefined, dependencies: Record<string, string>): Record<string, unknown> {
-  return { name: `mlops-${spec.name}`, version: version ?? '0.0.0', private: true, type: 'module', main: 'index.js', dependencies };
+  const start = spec.server ? { main: 'server.js', scripts: { start: 'node server.js' } } : { main: 'index.js' };
+  return { name: `mlops-${spec.name}`, version: version ?? '0.0.0', private: true, type: 'module', ...start, dependencies };
+}
+
+/** Which output chunk stands in for which left-out adapter (esbuild names the stand-in as its entry point). */
+function localOnlyChunks(metafile: Metafile, leftOut: Map<string, string>, root: string, dir: string): LocalOnlyChunk[] {
+  return Object.entries(metafile.outputs).flatMap(([output, { entryPoint }]) => {
+    const adapter = entryPoint?.startsWith('local-only:') ? leftOut.get(entryPoint.slice('local-only:'.length)) : undefined;
+    return adapter ? [{ chunk: relative(dir, join(root, output)), adapter: adapter.replace(/\.js$/, '.ts') }] : [];
+  });
 }
 
 const BUILTINS = new Set(builtinModules);
@@ -103,7 +133,8 @@ function packageOf(specifier: string): string {
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
 }
 
-function dependenciesOf(metafile: Metafile, declared: Record<string, string>, root: string, name: string): Record<string, string> {
+/** The npm packages a build's outputs import, sorted; Node's built-in modules aside. */
+export function importedPackages(metafile: Metafile): string[] {
   const packages = new Set<string>();
   for (const output of Object.values(metafile.outputs)) {
     for (const imported of output.imports) {
@@ -111,8 +142,12 @@ function dependenciesOf(metafile: Metafile, declared: Record<string, string>, ro
       packages.add(packageOf(imported.path));
     }
   }
+  return [...packages].sort();
+}
+
+function dependenciesOf(metafile: Metafile, declared: Record<string, string>, root: string, name: string): Record<string, string> {
   const dependencies: Record<string, string> = {};
-  for (const pkg of [...packages].sort()) {
+  for (const pkg of importedPackages(metafile)) {
     if (!(pkg in declared)) throw new Error(`${name} imports "${pkg}", which package.json does not list in dependencies.`);
     dependencies[pkg] = installedVersion(root, pkg) ?? declared[pkg]!;
   }
@@ -131,7 +166,7 @@ function filesUnder(dir: string): string[] {
     .sort();
 }
 
-function report(name: string, dir: string, dependencies: Record<string, string>): BundleReport {
+function report(name: string, dir: string, dependencies: Record<string, string>): Omit<BundleReport, 'localOnlyChunks'> {
   const hash = createHash('sha256');
   const files = filesUnder(dir).map((path) => {
     const content = readFileSync(join(dir, path));

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
+import { join } from 'node:path';
 import type { ServingDeployer, ServingDeployment } from '../../ports/serving-deployer.port.js';
 import { type ManagedProcess, freePort, startProcess } from './processes.js';
 import { ServingRouter } from './serving-router.js';
@@ -7,7 +9,10 @@ import { ServingRouter } from './serving-router.js';
 export interface LocalServingDeployerOptions {
   /** Project root: revisions run `functions/serve/server.ts` from here. */
   projectRoot: string;
-  /** Environment of every revision (emulator hosts, data folder, project). */
+  /**
+   * Environment of every revision (emulator hosts, data folder, project). When it names a serving
+   * bundle in `MLOPS_SERVING_BUNDLE`, revisions start that bundle instead (`npm start -- --as-deployed`).
+   */
   env: NodeJS.ProcessEnv;
   /** A model's preferred router port (e.g. the one it had before a restart). */
   preferredPort?: (model: string) => Promise<number | undefined>;
@@ -89,8 +94,9 @@ export class LocalServingDeployer implements ServingDeployer {
     const port = await freePort();
     const logTail: string[] = [];
     const env = { ...this.options.env, MLOPS_SERVE_MODEL: model, MLOPS_SERVE_VERSION: String(version), PORT: String(port), HOST: '127.0.0.1' };
-    const child = startProcess(`serving revision ${name}`, process.execPath, ['--import', 'tsx', 'functions/serve/server.ts'], {
-      cwd: this.options.projectRoot,
+    const { args, cwd } = revisionCommand(this.options.projectRoot, this.options.env.MLOPS_SERVING_BUNDLE);
+    const child = startProcess(`serving revision ${name}`, process.execPath, args, {
+      cwd,
       env,
       logTail,
       onLine: (line) => this.options.onLine?.(name, line),
@@ -103,6 +109,20 @@ export class LocalServingDeployer implements ServingDeployer {
     }
     return { name, version, port, process: child, agent: new Agent({ keepAlive: true, maxSockets: 256 }) };
   }
+}
+
+/**
+ * How a revision starts: the TypeScript entry through tsx, or a built serving bundle the way Google's
+ * Node.js buildpack starts it on Cloud Run: its start script (only `node <file>` here), else `node server.js`.
+ */
+export function revisionCommand(projectRoot: string, bundle: string | undefined): { args: string[]; cwd: string } {
+  if (!bundle) return { args: ['--import', 'tsx', 'functions/serve/server.ts'], cwd: projectRoot };
+  const manifest = JSON.parse(readFileSync(join(bundle, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
+  const start = manifest.scripts?.start ?? 'node server.js';
+  const entry = /^node (\S+)$/.exec(start.trim())?.[1];
+  if (!entry) throw new Error(`The serving bundle in ${bundle} starts with "${start}"; locally only "node <file>" is supported.`);
+  // An absolute path, so the revision's command line names the bundle it runs.
+  return { args: [join(bundle, entry)], cwd: bundle };
 }
 
 async function waitUntilServing(port: number, version: number, child: ManagedProcess, timeoutMs = 60_000): Promise<void> {

@@ -1,0 +1,75 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type DeployConfig, bucketOf } from '../../../infra/deploy-config.js';
+import { freePort } from '../../../shared/adapters/local/processes.js';
+import { parseConfig } from '../../../shared/config/config.js';
+import { createPlatform, platform, type Platform } from '../../../shared/runtime/index.js';
+import { startLocalPlatform } from '../local-platform.js';
+
+/** The platform a smoke runs against, and how to let go of it. */
+export interface SmokeTarget {
+  /** One line for the output: which platform, where. */
+  description: string;
+  platform: Platform;
+  stop(): Promise<void>;
+}
+
+/** The client libraries read these themselves: a shell set up for the local platform would send the smoke to its emulators. */
+const EMULATOR_VARIABLES = ['PUBSUB_EMULATOR_HOST', 'FIRESTORE_EMULATOR_HOST'] as const;
+
+/** The settings the deployed functions run with, as variables of the gcp profile. */
+export function gcpEnvironment(config: DeployConfig): Record<string, string> {
+  return {
+    MLOPS_PROFILE: 'gcp',
+    GOOGLE_CLOUD_PROJECT: config.project,
+    MLOPS_REGION: config.region,
+    MLOPS_BUCKET: bucketOf(config),
+    MLOPS_BQ_DATASET: config.bigquery.dataset,
+    MLOPS_BQ_LOCATION: config.bigquery.location,
+  };
+}
+
+/**
+ * The deployed platform: the gcp profile's adapters (GCS, Firestore, Pub/Sub, BigQuery) built from
+ * mlops.deploy.json, with the caller's Application Default Credentials. Clears the emulator variables.
+ */
+export function gcpTarget(config: DeployConfig, env: NodeJS.ProcessEnv = process.env): SmokeTarget {
+  const settings = gcpEnvironment(config);
+  for (const variable of EMULATOR_VARIABLES) delete env[variable];
+  const deployed = createPlatform(parseConfig(settings));
+  return {
+    description: `project ${config.project} (${config.region}), bucket ${settings.MLOPS_BUCKET}, BigQuery dataset ${config.bigquery.dataset}`,
+    platform: deployed,
+    stop: () => deployed.close(),
+  };
+}
+
+/** Options of localTarget. */
+export interface LocalTargetOptions {
+  /** Run the deployable bundles (npm start -- --as-deployed) rather than the sources. */
+  asDeployed?: boolean;
+}
+
+/**
+ * A fresh local platform started in this process (free ports, a temporary data folder), so the
+ * smoke's warehouse step reads the DuckDB file the functions write: only one process may open it.
+ */
+export async function localTarget({ asDeployed = false }: LocalTargetOptions = {}): Promise<SmokeTarget> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'mlops-smoke-'));
+  const ports = { pubsub: await freePort(), firestore: await freePort(), functions: 0 };
+  try {
+    const local = await startLocalPlatform({ dataDir, ports, fresh: true, scheduler: false, dashboardPort: 0, asDeployed });
+    return {
+      description: `a local platform started here, running ${local.code}`,
+      platform: platform(),
+      stop: async () => {
+        await local.stop();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
