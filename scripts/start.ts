@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { portsFromFirebaseJson, startLocalPlatform } from './lib/local-platform.js';
+import { cleanLeftovers } from './lib/platform-lock.js';
 
 const started = Date.now();
 const { values: flags } = parseArgs({
@@ -13,12 +14,16 @@ const { values: flags } = parseArgs({
     'dashboard-port': { type: 'string' },
     'as-deployed': { type: 'boolean', default: false },
     'bundles-dir': { type: 'string' },
+    'clean-leftovers': { type: 'boolean', default: false },
+    'registry-export-every': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (flags.help) {
   console.log(`npm start [-- options]: the whole platform on this machine.
-  --fresh                 start with empty state (removes the data folder)
+  --fresh                 start with empty state (empties the data folder; refused while another platform owns it)
+  --registry-export-every S  export the registry every S seconds while running (default 10), so a crash loses at most that
+  --clean-leftovers       first stop what an earlier platform left running when its runner died (emulators, revisions)
   --data-dir DIR          where local state lives (default .mlops-data, or MLOPS_DATA_DIR)
   --pubsub-port N         Pub/Sub emulator port (default from firebase.json)
   --firestore-port N      Firestore emulator port (default from firebase.json)
@@ -38,6 +43,15 @@ const ports = {
   functions: Number(flags['functions-port'] ?? defaults.functions),
 };
 
+if (flags['clean-leftovers']) {
+  const stopped = await cleanLeftovers();
+  console.log(
+    stopped.length === 0
+      ? 'No leftovers found.'
+      : `Stopped ${stopped.length} leftover processes:\n${stopped.map(({ pid, command }) => `  ${pid} ${command.slice(0, 100)}`).join('\n')}`,
+  );
+}
+
 try {
   const dashboardPort = flags['dashboard-port'] === undefined ? undefined : Number(flags['dashboard-port']);
   const local = await startLocalPlatform({
@@ -47,6 +61,7 @@ try {
     dashboardPort,
     asDeployed: flags['as-deployed'],
     bundlesDir: flags['bundles-dir'] === undefined ? undefined : resolve(flags['bundles-dir']),
+    registryExportEveryMs: flags['registry-export-every'] === undefined ? undefined : Number(flags['registry-export-every']) * 1000,
   });
   console.log(`Running ${local.code}:`);
   for (const fn of local.functions) console.log(`  ${fn.name.padEnd(20)} ${fn.url.padEnd(24)} (${fn.trigger})`);
@@ -63,9 +78,12 @@ try {
   );
   let stopping = false;
   const shutdown = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      console.log(`${signal}: still stopping (serving revisions flush their prediction logs, then delivery drains)...`);
+      return;
+    }
     stopping = true;
-    console.log(`\n${signal}: stopping functions and emulators...`);
+    console.log(`\n${signal}: stopping serving, then delivery, functions and emulators...`);
     await local.stop();
     console.log('Stopped.');
     process.exit(0);

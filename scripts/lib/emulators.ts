@@ -53,16 +53,19 @@ export async function startPubSubEmulator(binary: string, host: string, port: nu
   return ready('pubsub', managed, host, port);
 }
 
+/** Where the Firestore emulator's state is kept between runs. */
+export interface FirestorePersistence {
+  dataDir: string;
+  projectId: string;
+  /** Export this often while running too, so a crash of the runner loses at most this much. */
+  exportEveryMs?: number;
+}
+
 /**
- * Starts the Firestore emulator. With `dataDir`, the last export there is imported at start, and
- * stop() exports to it first, so the registry survives a restart.
+ * Starts the Firestore emulator. With `persist`, the last export there is imported at start, the
+ * registry is exported every `exportEveryMs` while running, and stop() exports once more first.
  */
-export async function startFirestoreEmulator(
-  jar: string,
-  host: string,
-  port: number,
-  persist?: { dataDir: string; projectId: string },
-): Promise<RunningEmulator> {
+export async function startFirestoreEmulator(jar: string, host: string, port: number, persist?: FirestorePersistence): Promise<RunningEmulator> {
   const dataDir = persist?.dataDir;
   const imported = dataDir ? latestExport(dataDir) : undefined;
   const args = ['-Duser.language=en', '-cp', jar, 'com.google.cloud.datastore.emulator.firestore.CloudFirestore', 'start', `--host=${host}`, `--port=${port}`];
@@ -70,10 +73,18 @@ export async function startFirestoreEmulator(
   const managed = startProcess('Firestore emulator', 'java', args);
   const emulator = await ready('firestore', managed, host, port);
   if (!persist) return emulator;
+  let exporting: Promise<void> = Promise.resolve();
+  const exportNow = (when: string) => {
+    exporting = exporting
+      .then(() => exportFirestore(`${host}:${port}`, persist.dataDir, persist.projectId))
+      .catch((error) => console.error(`Firestore export ${when} failed; the registry on disk is as of the last export: ${error}`));
+    return exporting;
+  };
+  const timer = persist.exportEveryMs ? setInterval(() => void exportNow('while running'), persist.exportEveryMs) : undefined;
+  timer?.unref();
   const stop = async () => {
-    await exportFirestore(`${host}:${port}`, persist.dataDir, persist.projectId).catch((error) =>
-      console.error(`Firestore export failed, registry changes since start are lost: ${error}`),
-    );
+    clearInterval(timer);
+    await exportNow('at stop');
     await managed.stop();
   };
   return { ...emulator, stop };
@@ -89,12 +100,16 @@ async function ready(kind: RunningEmulator['kind'], managed: ManagedProcess, hos
   return { kind, host: `${host}:${port}`, process: managed, stop: () => managed.stop() };
 }
 
+/** The newest complete export: `current`, or `previous` when a crash fell between the two renames of an export. */
 function latestExport(dataDir: string): string | undefined {
-  const current = join(dataDir, 'current');
-  if (!existsSync(current)) return undefined;
-  const folder = readdirSync(current).find((name) => name.startsWith('firestore_export'));
-  const metadata = folder && readdirSync(join(current, folder)).find((name) => name.endsWith('.overall_export_metadata'));
-  return folder && metadata ? join(current, folder, metadata) : undefined;
+  for (const name of ['current', 'previous']) {
+    const dir = join(dataDir, name);
+    if (!existsSync(dir)) continue;
+    const folder = readdirSync(dir).find((entry) => entry.startsWith('firestore_export'));
+    const metadata = folder && readdirSync(join(dir, folder)).find((entry) => entry.endsWith('.overall_export_metadata'));
+    if (folder && metadata) return join(dir, folder, metadata);
+  }
+  return undefined;
 }
 
 /** Exports every document into dataDir/current, replacing the previous export only once the new one is complete. */
@@ -107,6 +122,9 @@ async function exportFirestore(host: string, dataDir: string, projectId: string)
     body: JSON.stringify({ database: `projects/${projectId}/databases/(default)`, export_directory: staging }),
   });
   if (!response.ok) throw new Error(`export answered ${response.status}: ${await response.text()}`);
-  rmSync(join(dataDir, 'current'), { recursive: true, force: true });
-  renameSync(staging, join(dataDir, 'current'));
+  const [current, previous] = [join(dataDir, 'current'), join(dataDir, 'previous')];
+  rmSync(previous, { recursive: true, force: true });
+  if (existsSync(current)) renameSync(current, previous);
+  renameSync(staging, current);
+  rmSync(previous, { recursive: true, force: true });
 }

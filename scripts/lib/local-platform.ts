@@ -1,5 +1,6 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
 import { STACK, type FunctionSpec } from '../../infra/stack.js';
@@ -10,7 +11,10 @@ import { platform } from '../../shared/runtime/index.js';
 import { startDashboard } from './dashboard/dashboard-server.js';
 import { type RunningEmulator, locateEmulators, startFirestoreEmulator, startPubSubEmulator } from './emulators.js';
 import { type FunctionCode, deployedCode, loadFunction, sourceCode } from './function-code.js';
-import { bridgeSubscription } from './pull-bridge.js';
+import { acquirePlatformLock, LOCK_FILE } from './platform-lock.js';
+import { describeHolder, OWNER_VARIABLE } from './process-table.js';
+import { bridgeSubscription, DELIVERY_TOKEN_HEADER } from './pull-bridge.js';
+import { startWatchdog } from './watchdog.js';
 import { requireFreePort } from '../../shared/adapters/local/processes.js';
 
 /** Ports of the local platform; firebase.json names the defaults. */
@@ -39,6 +43,10 @@ export interface LocalPlatformOptions {
   asDeployed?: boolean;
   /** Where asDeployed builds the bundles; dist/functions by default, as the deploy builds them. */
   bundlesDir?: string;
+  /** Start a watchdog that stops everything this platform started if its runner dies (on by default). */
+  watchdog?: boolean;
+  /** How often the registry is exported while running, so a crash loses at most that much; 10 s by default. */
+  registryExportEveryMs?: number;
 }
 
 /** The monitoring dashboard's default port. */
@@ -81,13 +89,24 @@ export async function startLocalPlatform({
   dashboardPort,
   asDeployed = false,
   bundlesDir,
+  watchdog = true,
+  registryExportEveryMs = 10_000,
 }: LocalPlatformOptions): Promise<LocalPlatform> {
-  if (fresh) rmSync(dataDir, { recursive: true, force: true });
-  mkdirSync(dataDir, { recursive: true });
   const binaries = locateEmulators();
-  await requireFreePort(ports.pubsub, 'Pub/Sub emulator');
-  await requireFreePort(ports.firestore, 'Firestore emulator');
-  const stops: (() => Promise<void>)[] = [];
+  // Ports, then the folder's lock, before anything is touched: a refused start deletes nothing.
+  await requirePortFree(ports.pubsub, 'Pub/Sub emulator');
+  await requirePortFree(ports.firestore, 'Firestore emulator');
+  mkdirSync(dataDir, { recursive: true });
+  const owner = `${process.pid}:${Date.now()}`;
+  const lock = acquirePlatformLock(dataDir, owner);
+  if (lock.tookOverFrom) console.log(`Took over ${dataDir} from a runner that had stopped without cleaning up (PID ${lock.tookOverFrom}).`);
+  if (fresh) emptyFolder(dataDir, LOCK_FILE);
+  // Every process started from here on carries the mark, so a watchdog (or --clean-leftovers) can find it.
+  process.env[OWNER_VARIABLE] = owner;
+  if (watchdog) startWatchdog(owner);
+  // Stopped last first: intake, then serving (revisions flush their logs), then delivery drained,
+  // then the functions, then the emulators; each step is pushed in the reverse of that order.
+  const stops: (() => Promise<void>)[] = [async () => lock.release()];
   const stop = async () => {
     for (const step of stops.splice(0).reverse()) await step().catch((error) => console.error(error));
   };
@@ -97,11 +116,13 @@ export async function startLocalPlatform({
     stops.push(() => code.remove());
     const emulators = await Promise.all([
       startPubSubEmulator(binaries.pubsub, '127.0.0.1', ports.pubsub),
-      startFirestoreEmulator(binaries.firestoreJar, '127.0.0.1', ports.firestore, { dataDir: join(dataDir, 'firestore'), projectId }),
+      startFirestoreEmulator(binaries.firestoreJar, '127.0.0.1', ports.firestore, {
+        dataDir: join(dataDir, 'firestore'),
+        projectId,
+        exportEveryMs: registryExportEveryMs,
+      }),
     ]);
     stops.push(...emulators.map((emulator: RunningEmulator) => () => emulator.stop()));
-    // Before the emulators stop, so revisions can flush their prediction log.
-    stops.push(() => code.stopRevisions());
     const env = {
       GOOGLE_CLOUD_PROJECT: projectId,
       MLOPS_PROFILE: 'local',
@@ -119,7 +140,8 @@ export async function startLocalPlatform({
     const pubsub = new PubSub({ projectId });
     stops.push(() => pubsub.close());
     await Promise.all(STACK.topics.map((topic) => ensureTopic(pubsub, topic)));
-    const hosted = await hostFunctions(functions, ports.functions, code);
+    const deliveryToken = randomBytes(24).toString('hex');
+    const hosted = await hostFunctions(functions, ports.functions, code, deliveryToken);
     stops.push(
       ...hosted.map(
         ({ server }) =>
@@ -129,7 +151,7 @@ export async function startLocalPlatform({
     );
     for (const sub of STACK.subscriptions.filter((candidate) => hosted.some((fn) => fn.spec.name === candidate.function))) {
       const url = hosted.find((fn) => fn.spec.name === sub.function)!.url;
-      stops.push(await bridgeSubscription(pubsub, projectId, sub, url));
+      stops.push(await bridgeSubscription(pubsub, projectId, sub, url, { deliveryToken }));
     }
     await (await local.warehouse()).ensureTables(STACK.tables);
     const dashboard = await startDashboard({
@@ -144,9 +166,16 @@ export async function startLocalPlatform({
       emulators: { pubsub: env.PUBSUB_EMULATOR_HOST, firestore: env.FIRESTORE_EMULATOR_HOST },
     });
     await warmUp(local);
+    let serving: ReturnType<typeof restoreServing> = Promise.resolve([]);
+    stops.push(async () => {
+      // A restore still under way finishes first, or its revision would outlive the stop.
+      await serving.catch(() => undefined);
+      await (await local.servingDeployer()).close();
+      await code.stopRevisions();
+    });
     if (config.artifacts.type === 'local') stops.push(await watchBucket(local));
     if (scheduler) stops.push(runScheduler(local));
-    const serving = restoreServing(local);
+    serving = restoreServing(local);
     return {
       env,
       code: code.description,
@@ -166,11 +195,42 @@ export async function startLocalPlatform({
   }
 }
 
+/** Fails naming who holds the port (and whether it is a leftover of an earlier platform) when it is taken. */
+async function requirePortFree(port: number, what: string): Promise<void> {
+  await requireFreePort(port, what).catch(() => {
+    throw new Error(`Port ${port} (${what}) is already in use ${describeHolder(port)}. Or choose other ports (npm start -- --help).`);
+  });
+}
+
+/**
+ * A topic function's server that takes only the runner's own deliveries: on Google Cloud only
+ * Eventarc can invoke it (IAM), here a per-start secret header stands in. Anything else gets a JSON 403.
+ */
+function deliveriesOnly(framework: Server, deliveryToken: string): Server {
+  const handle = framework.listeners('request')[0] as RequestListener;
+  return createServer((request: IncomingMessage, response: ServerResponse) => {
+    if (request.headers[DELIVERY_TOKEN_HEADER] === deliveryToken) return handle(request, response);
+    response.writeHead(403, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ error: 'Topic functions take only deliveries from their subscription.', code: 'AUTH.REQUIRED' }));
+  });
+}
+
+/** Removes everything in a folder but one file. */
+function emptyFolder(dir: string, keep: string): void {
+  for (const name of readdirSync(dir)) if (name !== keep) rmSync(join(dir, name), { recursive: true, force: true });
+}
+
 /** Hosts each function under the Functions Framework: its module registers the entry point, which is served as `--target` would. */
-async function hostFunctions(specs: FunctionSpec[], basePort: number, code: FunctionCode): Promise<{ spec: FunctionSpec; url: string; server: Server }[]> {
+async function hostFunctions(
+  specs: FunctionSpec[],
+  basePort: number,
+  code: FunctionCode,
+  deliveryToken: string,
+): Promise<{ spec: FunctionSpec; url: string; server: Server }[]> {
   const hosted = [];
   for (const [index, spec] of specs.entries()) {
-    const server = await loadFunction(code.moduleUrl(spec), spec.entryPoint);
+    const framework = await loadFunction(code.moduleUrl(spec), spec.entryPoint);
+    const server = spec.trigger.type === 'topic' ? deliveriesOnly(framework, deliveryToken) : framework;
     const port = basePort === 0 ? 0 : basePort + index;
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
     const address = server.address();
