@@ -177,20 +177,28 @@ function grafanaSteps(config: DeployConfig): Step[] {
   });
 }
 
+/** Options of deploymentProblems. */
+export interface ProblemOptions {
+  /** The day to judge the runtime on; injected so tests can move the clock. */
+  today?: Date;
+  /** The caller accepts HTTPS functions that anyone may call (`--allow-public`). */
+  allowPublic?: boolean;
+}
+
 /**
  * Settings that would deploy something unsafe or doomed: HTTPS functions open to anyone, or a runtime
- * Google has decommissioned or is about to deprecate (`today` is injected so tests can move the clock).
+ * Google has decommissioned or is about to deprecate.
  * The dry run prints them as warnings; a real deploy refuses to start.
  */
-export function deploymentProblems(stack: Stack, config: DeployConfig, today: Date = new Date()): string[] {
+export function deploymentProblems(stack: Stack, config: DeployConfig, { today = new Date(), allowPublic = false }: ProblemOptions = {}): string[] {
   const problems: string[] = [];
   const runtime = runtimeProblem(RUNTIME, today);
   if (runtime) problems.push(`${runtime} Update RUNTIME in infra/runtimes.ts.`);
   const open = stack.functions.filter((spec) => config.components[spec.component] && spec.trigger.type === 'http').map((spec) => spec.name);
-  if (open.length > 0 && config.serving.auth === 'api-keys' && config.serving.apiKeyHashes.length === 0) {
+  if (open.length > 0 && config.serving.auth === 'api-keys' && config.serving.apiKeyHashes.length === 0 && !allowPublic) {
     problems.push(
       `serving.auth is "api-keys" but serving.apiKeyHashes is empty: ${open.join(', ')} would answer anyone. ` +
-        'Run `npm run deploy -- --new-api-key` (or add a sha256 hex digest of a key), or set serving.auth to "iam".',
+        'Run `npm run deploy -- --new-api-key` (or add a sha256 hex digest of a key), set serving.auth to "iam", or pass --allow-public if that is what you want.',
     );
   }
   return problems;

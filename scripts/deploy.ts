@@ -27,7 +27,7 @@ try {
   console.log(`Function bundles (dist/functions):\n${formatBundleTable(bundles)}\n`);
 
   const steps = planDeployment(STACK, config, { sourceHashes: Object.fromEntries(bundles.map((bundle) => [bundle.name, bundle.hash])) });
-  const problems = deploymentProblems(STACK, config);
+  const problems = deploymentProblems(STACK, config, { allowPublic: args.allowPublic });
   if (args.dryRun) {
     for (const problem of problems) console.log(`WARNING: ${problem}\n`);
     console.log(`Deployment plan (${steps.length} steps; each is skipped when its check shows the resource already as wanted):\n`);
@@ -35,6 +35,7 @@ try {
     console.log(formatCostEstimate(estimateMonthlyCost(STACK, config)));
     process.exit(0);
   }
+  // Refused before anything runs: nothing is created in the project.
   if (problems.length > 0) throw new Error(problems.join('\n'));
 
   const executor = new CloudExecutor({ project: config.project });

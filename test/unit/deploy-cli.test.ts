@@ -39,6 +39,15 @@ describe('npm run deploy -- --dry-run', () => {
     expect(result.unchanged).toBe(true);
   }, 90_000);
 
+  it('refuses a real deploy whose HTTPS functions would answer anyone, before touching the project', () => {
+    const result = run('deploy', [], { project: 'acme-mlops', bucket: 'acme-mlops-artifacts' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/Deploy failed: .*would answer anyone.*--allow-public/s);
+    // No gcloud on the PATH: any step that had run would have failed with ENOENT instead.
+    expect(result.stdout).not.toMatch(/^(created|unchanged|updated) /m);
+    expect(result.stderr).not.toContain('ENOENT');
+  }, 90_000);
+
   it('rejects an invalid config with a message naming the field', () => {
     const result = run('deploy', ['--dry-run'], { project: 'acme-mlops', serving: { maxInstances: 0 } });
     expect(result.status).toBe(1);

@@ -40,8 +40,8 @@ describe('the runtime', () => {
     const ours = NODE_RUNTIMES.find((runtime) => runtime.id === RUNTIME)!;
     expect('deprecated' in ours).toBe(true);
     const late = new Date(Date.parse(`${(ours as { deprecated: string }).deprecated}T00:00:00Z`) - 30 * 86_400_000);
-    expect(deploymentProblems(STACK, CONFIG, late).join('\n')).toMatch(new RegExp(`Runtime ${RUNTIME} is deprecated on .*infra/runtimes.ts`));
-    expect(deploymentProblems(STACK, CONFIG, new Date())).toEqual([]);
+    expect(deploymentProblems(STACK, CONFIG, { today: late }).join('\n')).toMatch(new RegExp(`Runtime ${RUNTIME} is deprecated on .*infra/runtimes.ts`));
+    expect(deploymentProblems(STACK, CONFIG, { today: new Date() })).toEqual([]);
   });
 
   it('is what every function and the serving service are built on', () => {

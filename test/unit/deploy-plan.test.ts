@@ -77,6 +77,7 @@ describe('planDeployment', () => {
   it('warns when the HTTPS functions would be public without any API key', () => {
     expect(deploymentProblems(STACK, CONFIG)).toEqual([]);
     expect(deploymentProblems(STACK, parseDeployConfig({ ...CONFIG, serving: {} }))[0]).toMatch(/would answer anyone/);
+    expect(deploymentProblems(STACK, parseDeployConfig({ ...CONFIG, serving: {} }), { allowPublic: true })).toEqual([]);
     expect(deploymentProblems(STACK, parseDeployConfig({ ...CONFIG, serving: { auth: 'iam' } }))).toEqual([]);
   });
 });

@@ -23,6 +23,7 @@ const OPTIONS = {
   'api-key-hash': { type: 'string', multiple: true },
   schedule: { type: 'string', multiple: true },
   'new-api-key': { type: 'boolean', default: false },
+  'allow-public': { type: 'boolean', default: false },
   'delete-data': { type: 'boolean', default: false },
   yes: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
@@ -39,6 +40,7 @@ export const FLAG_HELP = `Flags (each overrides ${CONFIG_FILE} for this run):
   --serving-auth <api-keys|iam>   how callers of the HTTPS functions authenticate
   --api-key-hash <sha256hex>      accept this API key (repeatable)
   --new-api-key                   make an API key, print it once, save its hash to the config
+  --allow-public                  deploy HTTPS functions that anyone may call (api-keys auth with no key): refused otherwise
   --schedule <job=cron>           override a scheduler job's schedule (repeatable)
   --delete-data                   destroy only: also delete the bucket, tables and Firestore database
   --yes                           destroy only: do not ask for confirmation`;
@@ -48,6 +50,7 @@ export interface DeployArgs {
   configPath: string;
   dryRun: boolean;
   newApiKey: boolean;
+  allowPublic: boolean;
   deleteData: boolean;
   yes: boolean;
   help: boolean;
@@ -69,6 +72,7 @@ export function parseDeployArgs(argv: string[]): DeployArgs {
     configPath: resolve(values.config),
     dryRun: values['dry-run'],
     newApiKey: values['new-api-key'],
+    allowPublic: values['allow-public'],
     deleteData: values['delete-data'],
     yes: values.yes,
     help: values.help,
