@@ -4,6 +4,9 @@ import { portsFromFirebaseJson, startLocalPlatform } from './lib/local-platform.
 import { cleanLeftovers } from './lib/platform-lock.js';
 
 const started = Date.now();
+// As on Google Cloud: Express under the Functions Framework puts stack traces with file paths in its
+// error pages (a malformed JSON body) unless NODE_ENV is production.
+process.env.NODE_ENV = 'production';
 const { values: flags } = parseArgs({
   options: {
     fresh: { type: 'boolean', default: false },

@@ -116,6 +116,13 @@ describe('the local platform under faults', () => {
     expect(forged.status).toBe(403);
     expect(await forged.json()).toMatchObject({ code: 'AUTH.REQUIRED' });
     expect(await (await fetch(functionUrl(running, 'promote-model'))).text()).not.toMatch(/\/work\/|node_modules|at .*\.js/);
+    const malformed = await fetch(`${functionUrl(running, 'registry-api')}/models/churn/aliases/production`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"version": ',
+    });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.text()).not.toMatch(/node_modules|\.js:\d+|at [A-Za-z.]+ \(/);
     await running.stop();
   }, 120_000);
 
