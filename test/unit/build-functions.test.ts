@@ -1,10 +1,12 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS } from '../../infra/stack.js';
 import { type BundleReport, buildFunctions, formatBundleTable } from '../../scripts/lib/deploy/build-functions.js';
+import { freePort } from '../../shared/adapters/local/processes.js';
+import { eventually } from '../support/environment.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 // Inside the project, so the bundle resolves its external packages from node_modules as Cloud Build's install would.
@@ -102,16 +104,28 @@ describe(`bundling ${SERVE.name} with its server entry`, () => {
     expect(manifest().dependencies['@hono/node-server']).toMatch(/^\d+\.\d+\.\d+/);
   });
 
-  it('starts on plain Node as the start script says, and stops at its first setting: the model it serves', () => {
+  it('starts on plain Node as the start script says and, with no model pinned (the base service), listens idle', async () => {
     const [command, entry] = manifest().scripts.start.split(' ');
     expect(command).toBe('node');
-    const started = spawnSync(process.execPath, [entry], {
+    const port = await freePort();
+    const child = spawn(process.execPath, [entry!], {
       cwd: bundle.dir,
-      env: { PATH: process.env.PATH, METADATA_SERVER_DETECTION: 'none', MLOPS_LOG_LEVEL: 'silent' },
-      encoding: 'utf8',
-      timeout: 20_000,
+      env: { PATH: process.env.PATH, METADATA_SERVER_DETECTION: 'none', MLOPS_LOG_LEVEL: 'silent', PORT: String(port), HOST: '127.0.0.1' },
+      stdio: 'ignore',
     });
-    expect(started.status).toBe(1);
-    expect(started.stderr).toContain('MLOPS_SERVE_MODEL is not set');
-  });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      const health = await eventually(() => fetch(`http://127.0.0.1:${port}/health`).then((response) => response.json()), {
+        timeoutMs: 20_000,
+        what: 'the base service listening',
+      });
+      expect(health).toEqual({ status: 'idle', model: null });
+      const predict = await fetch(`http://127.0.0.1:${port}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(predict.status).toBe(503);
+      expect(await predict.json()).toMatchObject({ code: 'SERVING.NO_MODEL', error: expect.stringMatching(/serve-<model>/) });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  }, 30_000);
 });

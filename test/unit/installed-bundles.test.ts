@@ -43,9 +43,11 @@ function host(installed: InstalledBundle, entryPoint: string) {
 }
 
 /** Starts an installed serving bundle as a revision starts it (plain Node); without a model to serve it stops at that setting. */
+/** Starts a serving revision from the bundle with a version pin it refuses: it must load everything, then stop at that setting. */
 function start(installed: InstalledBundle) {
   const { args, cwd } = revisionCommand(ROOT, installed.dir);
-  return spawnSync(process.execPath, args, { cwd, env: ENV, encoding: 'utf8', timeout: 30_000 });
+  const env = { ...ENV, MLOPS_SERVE_MODEL: 'churn', MLOPS_SERVE_VERSION: 'latest' };
+  return spawnSync(process.execPath, args, { cwd, env, encoding: 'utf8', timeout: 30_000 });
 }
 
 beforeAll(async () => {
@@ -94,7 +96,7 @@ describe(`an installed ${SERVE.name} bundle, started as a serving revision`, () 
     expect(readFileSync(join(installed.dir, bundles[SERVE.name]!.localOnlyChunks[0]!.chunk), 'utf8')).toMatch(/export \* from "\.\.\/local-adapters\//);
     const started = start(installed);
     expect(started.status).toBe(1);
-    expect(started.stderr).toContain('MLOPS_SERVE_MODEL is not set');
+    expect(started.stderr).toContain('MLOPS_SERVE_VERSION="latest" is invalid');
   });
 
   it('fails to start when its package.json leaves out the HTTP server package', async () => {
