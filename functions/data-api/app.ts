@@ -56,9 +56,12 @@ export function createDataApi({ bus, warehouse, apiKeyHashes }: DataApiOptions):
     if (!dataset || !/^[\w.-]{1,128}$/.test(dataset))
       throw new PlatformError('EVENT.INVALID', 'Query parameter dataset is required: letters, digits, _ . - (up to 128).');
     if (format !== 'csv' && format !== 'jsonl') throw new PlatformError('EVENT.INVALID', 'Query parameter format must be csv or jsonl.');
+    const eventTimeColumn = c.req.query('eventTimeColumn') || undefined;
+    if (eventTimeColumn !== undefined && !/^[^\s,"]{1,128}$/.test(eventTimeColumn))
+      throw new PlatformError('EVENT.INVALID', 'Query parameter eventTimeColumn must be a column name (no spaces, commas or quotes; up to 128).');
     const body = c.req.raw.body;
     if (!body) throw new PlatformError('EVENT.INVALID', 'The body is empty: send the file content.');
-    return c.json(await loadFeatures(linesOf(body), { dataset, format }, await warehouse()));
+    return c.json(await loadFeatures(linesOf(body), { dataset, format, eventTimeColumn }, await warehouse()));
   });
   return app;
 }

@@ -3,8 +3,8 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../shared/config/config.js';
 import { PlatformError } from '../../shared/domain/errors.js';
+import { discoverLocalPlatform } from '../../shared/runtime/local-discovery.js';
 import { createPlatform, type Platform } from '../../shared/runtime/platform.js';
-import { portsFromFirebaseJson } from '../lib/local-platform.js';
 
 /** What every command works with. */
 export interface CliContext {
@@ -16,17 +16,12 @@ export interface CliContext {
 }
 
 /**
- * Builds the CLI's platform from the environment. On the local profile, emulator hosts default to
- * firebase.json's ports and function URLs come from the endpoints.json `npm start` writes.
+ * Builds the CLI's platform from the environment. On the local profile the emulators are found as
+ * the SDK finds them (discoverLocalPlatform), and function URLs come from the endpoints.json
+ * `npm start` writes.
  */
 export function createCliContext(env: NodeJS.ProcessEnv = process.env): CliContext {
-  const profile = env.MLOPS_PROFILE ?? 'local';
-  if (profile === 'local') {
-    const ports = portsFromFirebaseJson(join(import.meta.dirname, '../../firebase.json'));
-    env.PUBSUB_EMULATOR_HOST ??= `127.0.0.1:${ports.pubsub}`;
-    env.FIRESTORE_EMULATOR_HOST ??= `127.0.0.1:${ports.firestore}`;
-    env.METADATA_SERVER_DETECTION ??= 'none';
-  }
+  discoverLocalPlatform(env);
   const config = parseConfig(env);
   return {
     platform: createPlatform(config),

@@ -1,53 +1,60 @@
 import { randomUUID } from 'node:crypto';
 import { PubSub } from '@google-cloud/pubsub';
 import { TOPICS } from '../../infra/stack.js';
-import { type ErrorCode, PlatformError } from '../../shared/domain/errors.js';
+import { PlatformError } from '../../shared/domain/errors.js';
 import { DriftComputed, type DriftRunRequested, MAX_WINDOW_HOURS, type VersionMonitoring } from '../../shared/domain/monitoring-events.js';
 import { validateModelName } from '../../shared/domain/names.js';
 import type { VersionReport } from '../../shared/services/monitoring-report.js';
-import type { CliCommand, CliIo } from './command.js';
-import { flags, need } from './command.js';
+import type { CliIo, CommandDefinition, JsonOption } from './command.js';
+import { refuseUnknownSubcommands, jsonOption } from './command.js';
 import type { CliContext } from './context.js';
 import { table, UsageError } from './format.js';
+import { callFunction } from './http.js';
 
-const USAGE = [
-  'mlops drift run [--model <name>] [--window-hours 24] [--window-end <ISO time>] [--timeout SECONDS] [--json]',
-  'mlops drift report <model> [--json]',
-];
+/** Flags of `mlops drift run`. */
+interface RunFlags extends JsonOption {
+  model?: string;
+  windowHours?: string;
+  windowEnd?: string;
+  timeout: string;
+}
 
 /** `mlops drift run|report`: run monitoring now and wait for it, or show the latest window per feature. */
-export const driftCommand: CliCommand = {
-  usage: USAGE,
-  async run(context, argv, io) {
-    const [sub, ...rest] = argv;
-    if (sub === 'run') return runDrift(context, rest, io);
-    if (sub === 'report') return reportDrift(context, rest, io);
-    throw new UsageError(`Use: ${USAGE.join(' | ')}`);
-  },
+export const driftCommand: CommandDefinition = (program, { context, io }) => {
+  const drift = refuseUnknownSubcommands(program.command('drift').description('model monitoring: drift, performance and service health per window'));
+  drift
+    .command('run')
+    .description('run the monitoring job now for every version holding an alias (or one model), and wait for its result')
+    .option('--model <name>', 'only this model')
+    .option('--window-hours <hours>', `the window's length, 1 to ${MAX_WINDOW_HOURS} (default: MLOPS_DRIFT_WINDOW_HOURS, 24)`)
+    .option('--window-end <time>', 'the ISO 8601 time the window ends (default: now)')
+    .option('--timeout <seconds>', 'how long to wait for the result', '600')
+    .addOption(jsonOption())
+    .action((flags: RunFlags) => runDrift(context(), flags, io));
+  drift
+    .command('report')
+    .argument('<model>', 'the model name')
+    .description('the latest window per feature, performance from ground truth, latency and open alerts')
+    .addOption(jsonOption())
+    .action((model: string, flags: JsonOption) => reportDrift(context(), model, flags, io));
 };
 
-async function runDrift(context: CliContext, argv: string[], io: CliIo): Promise<void> {
-  const { values } = flags(argv, {
-    model: { type: 'string' },
-    'window-hours': { type: 'string' },
-    'window-end': { type: 'string' },
-    timeout: { type: 'string', default: '600' },
-  });
-  const hours = values['window-hours'] === undefined ? undefined : Number(values['window-hours']);
+async function runDrift(context: CliContext, flags: RunFlags, io: CliIo): Promise<void> {
+  const hours = flags.windowHours === undefined ? undefined : Number(flags.windowHours);
   if (hours !== undefined && !(hours > 0 && hours <= MAX_WINDOW_HOURS))
     throw new UsageError(`--window-hours must be a number of hours from 1 to ${MAX_WINDOW_HOURS}.`);
-  const end = values['window-end'];
+  const end = flags.windowEnd;
   if (end !== undefined && Number.isNaN(Date.parse(end))) throw new UsageError('--window-end must be an ISO 8601 time such as 2026-01-31T12:00:00Z.');
   const request: DriftRunRequested = {
     schemaVersion: 1,
     trigger: 'manual',
     requestId: randomUUID(),
-    model: values.model === undefined ? undefined : validateModelName(values.model),
+    model: flags.model === undefined ? undefined : validateModelName(flags.model),
     windowHours: hours,
     windowEnd: end === undefined ? undefined : new Date(end).toISOString(),
   };
-  const result = await requestAndWait(context, request, Number(values.timeout) * 1000);
-  if (values.json) return io.print(JSON.stringify(result, null, 2));
+  const result = await requestAndWait(context, request, Number(flags.timeout) * 1000);
+  if (flags.json) return io.print(JSON.stringify(result, null, 2));
   if (result.status === 'failed') throw new PlatformError('EVENT.INVALID', `Monitoring failed: ${result.error}`);
   io.print(`window ${result.windowStart} to ${result.windowEnd} (${result.seconds.toFixed(1)} s)`);
   if (result.versions.length === 0) io.print('no model version holds an alias: nothing to monitor');
@@ -107,11 +114,10 @@ async function requestAndWait(context: CliContext, request: DriftRunRequested, t
   }
 }
 
-async function reportDrift(context: CliContext, argv: string[], io: CliIo): Promise<void> {
-  const { values, positionals } = flags(argv, {});
-  const model = validateModelName(need(positionals[0], 'the model name'));
-  const report = await getJson<{ model: string; versions: VersionReport[] }>(context, 'monitoring-api', `/drift/${model}`);
-  if (values.json) return io.print(JSON.stringify(report, null, 2));
+async function reportDrift(context: CliContext, name: string, flags: JsonOption, io: CliIo): Promise<void> {
+  const model = validateModelName(name);
+  const report = await callFunction<{ model: string; versions: VersionReport[] }>(context, 'monitoring-api', `/drift/${model}`);
+  if (flags.json) return io.print(JSON.stringify(report, null, 2));
   if (report.versions.length === 0) return io.print(`no drift results for ${model} yet: run "mlops drift run --model ${model}"`);
   for (const version of report.versions) {
     io.print(`${model} v${version.version}: window ${version.windowStart} to ${version.windowEnd} (computed ${version.computedAt})`);
@@ -140,17 +146,4 @@ async function reportDrift(context: CliContext, argv: string[], io: CliIo): Prom
     if (version.openAlerts.length > 0) io.print(`open alerts: ${version.openAlerts.map((alert) => `${alert.feature} (since ${alert.opened_at})`).join(', ')}`);
     io.print('');
   }
-}
-
-/** GETs JSON from a function of the platform, mapping its `{error, code}` answers to PlatformErrors. */
-async function getJson<T>(context: CliContext, name: string, path: string): Promise<T> {
-  const headers = new Headers();
-  if (context.apiKey) headers.set('authorization', `Bearer ${context.apiKey}`);
-  const url = `${context.functionUrl(name)}${path}`;
-  const response = await fetch(url, { headers }).catch((error: Error) => {
-    throw new PlatformError('CONFIG.INVALID', `Cannot reach ${url} (${error.message}). Is the platform running (npm start)?`, { permanent: false });
-  });
-  const payload = (await response.json().catch(() => ({}))) as T & { error?: string; code?: ErrorCode };
-  if (!response.ok) throw new PlatformError(payload.code ?? 'EVENT.INVALID', payload.error ?? `${name} answered ${response.status}.`);
-  return payload;
 }

@@ -1,63 +1,52 @@
+import { CommanderError } from 'commander';
 import { isPlatformError } from '../../shared/domain/errors.js';
-import type { CliCommand } from './command.js';
+import type { CommandRuntime } from './command.js';
 import { type CliContext, createCliContext } from './context.js';
-import { UsageError } from './format.js';
-import { featuresCommand, groundTruthCommand, scoreCommand } from './data-commands.js';
-import { driftCommand } from './drift-commands.js';
-import { modelsCommand, promoteCommand, rollbackCommand, uploadCommand } from './registry-commands.js';
-import { runsCommand } from './tracking-commands.js';
+import { ReportedFailure, UsageError } from './format.js';
+import { buildProgram } from './program.js';
 
-/** Every top-level command; each parses its own flags. */
-const COMMANDS: Record<string, CliCommand> = {
-  upload: uploadCommand,
-  models: modelsCommand,
-  promote: promoteCommand,
-  rollback: rollbackCommand,
-  runs: runsCommand,
-  'ground-truth': groundTruthCommand,
-  features: featuresCommand,
-  score: scoreCommand,
-  drift: driftCommand,
-};
+/** Exit codes of every command, as `mlops --help` documents them. */
+export const EXIT = { done: 0, failed: 1, usage: 2 } as const;
 
-function help(): string {
-  const lines = Object.values(COMMANDS).flatMap((command) => command.usage.map((line) => `  ${line}`));
-  return `mlops: the platform's command line
-
-${lines.join('\n')}
-
-Talks to the backends the environment configures (MLOPS_PROFILE=local by default: the emulators
-that "npm start" runs). Exit codes: 0 done, 1 refused or failed, 2 wrong usage.`;
-}
-
-/** Runs one command line and returns the exit code. */
+/** Runs one command line and returns the exit code; never calls process.exit. */
 export async function main(
   argv: string[],
   out: (text: string) => void = (text) => void process.stdout.write(text),
   err: (text: string) => void = (text) => void process.stderr.write(text),
 ): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    out(`${help()}\n`);
-    return name === undefined ? 2 : 0;
-  }
   let context: CliContext | undefined;
+  const runtime: CommandRuntime = {
+    context: () => (context ??= createCliContext()),
+    io: { print: (text) => out(`${text}\n`), progress: (text) => (process.stderr.isTTY ? err(text) : undefined) },
+  };
   try {
-    const command = COMMANDS[name];
-    if (!command) throw new UsageError(`Unknown command "${name}". See: mlops --help`);
-    context = createCliContext();
-    await command.run(context, rest, { print: (text) => out(`${text}\n`), progress: (text) => (process.stderr.isTTY ? err(text) : undefined) });
-    return 0;
+    await buildProgram(runtime, { out, err }).parseAsync(argv, { from: 'user' });
+    return EXIT.done;
   } catch (error) {
-    if (error instanceof UsageError) {
-      err(`error: ${error.message}\n`);
-      return 2;
-    }
-    err(`error: ${isPlatformError(error) ? `${error.message} [${error.code}]` : (error as Error).message}\n`);
-    return 1;
+    return exitCodeOf(error, err);
   } finally {
     await context?.platform.close();
   }
+}
+
+/** Maps what a command threw to its exit code, printing the message (commander prints its own). */
+function exitCodeOf(error: unknown, err: (text: string) => void): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.done;
+    // `mlops help` exits 0; help shown because a subcommand is missing is a usage error.
+    if (error.code === 'commander.help') return error.exitCode === 0 ? EXIT.done : EXIT.usage;
+    return EXIT.usage;
+  }
+  if (error instanceof UsageError) {
+    err(`error: ${error.message}\n`);
+    return EXIT.usage;
+  }
+  if (error instanceof ReportedFailure) {
+    err(`error: ${error.message}\n`);
+    return EXIT.failed;
+  }
+  err(`error: ${isPlatformError(error) ? `${error.message} [${error.code}]` : (error as Error).message}\n`);
+  return EXIT.failed;
 }
 
 /** Runs one command line in this process with its output captured, as scripts and tests drive the CLI. */

@@ -1,88 +1,104 @@
-import type { CliCommand } from './command.js';
-import { flags, need } from './command.js';
+import type { CommandDefinition, JsonOption } from './command.js';
+import { collect, need, refuseUnknownSubcommands, jsonOption } from './command.js';
 import { UsageError } from './format.js';
 import { listModels, modelHistory, showModel } from './models.js';
 import { describeMove, promote, rollback } from './promote.js';
 import { upload } from './upload.js';
 
-/** `mlops upload`. */
-export const uploadCommand: CliCommand = {
-  usage: [
-    'mlops upload <file.onnx> --name <model> [--run-id ID] [--dataset ID] [--metric k=v]... [--param k=v]...',
-    '             [--tag k=v]... [--description TEXT] [--no-wait] [--timeout SECONDS] [--json]',
-  ],
-  async run(context, argv, io) {
-    const { values, positionals } = flags(argv, {
-      name: { type: 'string' },
-      'run-id': { type: 'string' },
-      dataset: { type: 'string' },
-      description: { type: 'string' },
-      metric: { type: 'string', multiple: true },
-      param: { type: 'string', multiple: true },
-      tag: { type: 'string', multiple: true },
-      'no-wait': { type: 'boolean', default: false },
-      timeout: { type: 'string', default: '30' },
+/** Flags of `mlops upload` as commander parses them. */
+interface UploadFlags extends JsonOption {
+  name?: string;
+  runId?: string;
+  dataset?: string;
+  description?: string;
+  metric?: string[];
+  param?: string[];
+  tag?: string[];
+  wait: boolean;
+  timeout: string;
+}
+
+/** `mlops upload <file.onnx> --name <model>`. */
+export const uploadCommand: CommandDefinition = (program, { context, io }) => {
+  program
+    .command('upload')
+    .argument('<file>', 'the .onnx model file')
+    .description('upload a model to the bucket and wait until register-model makes it a version (or rejects it)')
+    .option('--name <model>', 'the model name (required)')
+    .option('--run-id <id>', 'the tracking run the model comes from (its lineage)')
+    .option('--dataset <id>', 'the offline_features dataset drift compares with')
+    .option('--description <text>', 'what this version is')
+    .option('--metric <key=value>', 'a metric of the version (repeatable)', collect)
+    .option('--param <key=value>', 'a parameter of the version (repeatable)', collect)
+    .option('--tag <key=value>', 'a tag, such as drift.<feature>.method=ks (repeatable)', collect)
+    .option('--no-wait', 'return once uploaded, without waiting for the registration')
+    .option('--timeout <seconds>', 'how long to wait for the registration', '30')
+    .addOption(jsonOption())
+    .action(async (file: string, flags: UploadFlags) => {
+      const timeoutSeconds = Number(flags.timeout);
+      if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UsageError('--timeout expects a number of seconds.');
+      const options = { ...flags, name: need(flags.name, '--name <model>', 'upload'), timeoutSeconds };
+      const result = await upload(context(), file, options, io.progress);
+      if (flags.json) io.print(JSON.stringify(result, null, 2));
+      else
+        io.print(
+          result.version
+            ? `registered ${result.version.model} version ${result.version.version} (sha256 ${result.version.sha256.slice(0, 12)})`
+            : `uploaded ${result.uri}`,
+        );
     });
-    const timeoutSeconds = Number(values.timeout);
-    if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UsageError('--timeout expects a number of seconds.');
-    const options = {
-      name: need(values.name, '--name <model>'),
-      runId: values['run-id'],
-      dataset: values.dataset,
-      description: values.description,
-      metric: values.metric,
-      param: values.param,
-      tag: values.tag,
-      wait: !values['no-wait'],
-      timeoutSeconds,
-    };
-    const result = await upload(context, need(positionals[0], 'the file to upload'), options, io.progress);
-    if (values.json) io.print(JSON.stringify(result, null, 2));
-    else
-      io.print(
-        result.version
-          ? `registered ${result.version.model} version ${result.version.version} (sha256 ${result.version.sha256.slice(0, 12)})`
-          : `uploaded ${result.uri}`,
-      );
-  },
 };
 
 /** `mlops models list|show|history`. */
-export const modelsCommand: CliCommand = {
-  usage: ['mlops models list [--json]', 'mlops models show <name> [--json]', 'mlops models history <name> [--json]'],
-  async run(context, argv, io) {
-    const { values, positionals } = flags(argv, {});
-    const [sub, name] = positionals;
-    const json = values.json;
-    if (sub === 'list') io.print(await listModels(context, { json }));
-    else if (sub === 'show') io.print(await showModel(context, need(name, 'the model name'), { json }));
-    else if (sub === 'history') io.print(await modelHistory(context, need(name, 'the model name'), { json }));
-    else throw new UsageError(`Unknown "models ${sub ?? ''}": use list, show or history.`);
-  },
+export const modelsCommand: CommandDefinition = (program, { context, io }) => {
+  const models = refuseUnknownSubcommands(program.command('models').description('the model registry: models, versions, aliases and their history'));
+  models
+    .command('list')
+    .description('every model with its latest version, aliases and serving URL')
+    .addOption(jsonOption())
+    .action(async ({ json = false }: JsonOption) => io.print(await listModels(context(), { json })));
+  models
+    .command('show')
+    .argument('<name>', 'the model name')
+    .description('a model: its aliases, serving endpoint, every version and the runs they came from')
+    .addOption(jsonOption())
+    .action(async (name: string, { json = false }: JsonOption) => io.print(await showModel(context(), name, { json })));
+  models
+    .command('history')
+    .argument('<name>', 'the model name')
+    .description('every registration, rejection, promotion and rollback of a model, oldest first')
+    .addOption(jsonOption())
+    .action(async (name: string, { json = false }: JsonOption) => io.print(await modelHistory(context(), name, { json })));
 };
 
-/** `mlops promote`. */
-export const promoteCommand: CliCommand = {
-  usage: ['mlops promote <name> <version> --to <alias> [--reason TEXT] [--json]'],
-  async run(context, argv, io) {
-    const { values, positionals } = flags(argv, { to: { type: 'string' }, reason: { type: 'string', default: '' } });
-    const move = await promote(
-      context,
-      need(positionals[0], 'the model name'),
-      need(positionals[1], 'the version'),
-      need(values.to, '--to <alias>'),
-      values.reason,
-    );
-    io.print(values.json ? JSON.stringify(move, null, 2) : describeMove(move, 'now points at'));
-  },
+/** `mlops promote <name> <version> --to <alias>`. */
+export const promoteCommand: CommandDefinition = (program, { context, io }) => {
+  program
+    .command('promote')
+    .argument('<name>', 'the model name')
+    .argument('<version>', 'the version number')
+    .description('point an alias (such as production) at a version; production rolls out a serving endpoint')
+    .option('--to <alias>', 'the alias to move (required)')
+    .option('--reason <text>', 'why, kept in the audit trail', '')
+    .addOption(jsonOption())
+    .action(async (name: string, version: string, flags: JsonOption & { to?: string; reason: string }) => {
+      const alias = need(flags.to, '--to <alias>', 'promote');
+      const move = await promote(context(), name, version, alias, flags.reason);
+      io.print(flags.json ? JSON.stringify(move, null, 2) : describeMove(move, 'now points at'));
+    });
 };
 
-/** `mlops rollback`. */
-export const rollbackCommand: CliCommand = {
-  usage: ['mlops rollback <name> [--alias production] [--reason TEXT] [--json]'],
-  async run(context, argv, io) {
-    const { values, positionals } = flags(argv, { alias: { type: 'string', default: 'production' }, reason: { type: 'string', default: '' } });
-    const move = await rollback(context, need(positionals[0], 'the model name'), values.alias, values.reason);
-    io.print(values.json ? JSON.stringify(move, null, 2) : describeMove(move, 'rolled back to'));
-  },
+/** `mlops rollback <name> [--alias production]`. */
+export const rollbackCommand: CommandDefinition = (program, { context, io }) => {
+  program
+    .command('rollback')
+    .argument('<name>', 'the model name')
+    .description('move an alias back to the version that held it before')
+    .option('--alias <alias>', 'the alias to roll back', 'production')
+    .option('--reason <text>', 'why, kept in the audit trail', '')
+    .addOption(jsonOption())
+    .action(async (name: string, flags: JsonOption & { alias: string; reason: string }) => {
+      const move = await rollback(context(), name, flags.alias, flags.reason);
+      io.print(flags.json ? JSON.stringify(move, null, 2) : describeMove(move, 'rolled back to'));
+    });
 };

@@ -2,6 +2,7 @@ import { userInfo } from 'node:os';
 import { parseConfig } from '../config/config.js';
 import type { Experiment, MetricPoint, Run, RunEndStatus } from '../domain/tracking.js';
 import type { TrackingStore } from '../ports/tracking-store.port.js';
+import { discoverLocalPlatform, requireLocalPlatform } from '../runtime/local-discovery.js';
 import { createPlatform, type Platform } from '../runtime/platform.js';
 import {
   describeRun,
@@ -40,10 +41,12 @@ export class Tracking {
   private readonly active = new Set<TrackedRun>();
   private store?: Promise<TrackingStore>;
 
+  /** `ready` runs before the first store call: a check that the platform is there (see createTracking). */
   constructor(
     readonly platform: Platform,
     private readonly ownsPlatform: boolean,
     private readonly options: TrackingOptions = {},
+    private readonly ready: () => Promise<void> = async () => undefined,
   ) {}
 
   /** Creates the experiment, or returns the existing one of that name. */
@@ -128,15 +131,18 @@ export class Tracking {
   }
 
   private tracking(): Promise<TrackingStore> {
-    this.store ??= this.platform.trackingStore();
+    this.store ??= this.ready().then(() => this.platform.trackingStore());
     return this.store;
   }
 }
 
 /**
- * A tracking client. Without a platform it builds one from the environment
- * (`createPlatform(parseConfig(process.env))`) and closes it on `close()`.
+ * A tracking client. Without a platform it builds one from the environment and closes it on
+ * `close()`; on the local profile it finds the running `npm start` as the CLI does (see
+ * discoverLocalPlatform) and, when none answers, says in one line what to start or set.
  */
 export function createTracking(platform?: Platform, options?: TrackingOptions): Tracking {
-  return new Tracking(platform ?? createPlatform(parseConfig(process.env)), platform === undefined, options);
+  if (platform) return new Tracking(platform, false, options);
+  const local = discoverLocalPlatform(process.env);
+  return new Tracking(createPlatform(parseConfig(process.env)), true, options, local && (() => requireLocalPlatform(local)));
 }
