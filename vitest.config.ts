@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Two tiers: unit tests need no service; the integration tier (contract suites, integration and
-// end-to-end tests) shares one pair of Google emulators started on free ports.
+// Three tiers: unit tests need no service; the integration tier (contract suites, integration and
+// end-to-end tests) shares one pair of Google emulators started on free ports; the cloud tier runs
+// the deploy plan through the real gcloud and client libraries against a local fake of Google's APIs.
 export default defineConfig({
   test: {
     reporters: ['default', './test/support/summary-reporter.ts'],
@@ -17,6 +18,7 @@ export default defineConfig({
           globalSetup: ['test/support/emulators.global.ts'],
         },
       },
+      { extends: true, test: { name: 'cloud', include: ['test/cloud/**/*.test.ts'], testTimeout: 240_000, hookTimeout: 120_000 } },
     ],
   },
 });

@@ -8,6 +8,9 @@ import { type FunctionSpec, MAX_DELIVERY_ATTEMPTS, RETRY_POLICY, type Subscripti
 /** Label on each deployed function with a hash of its deploy command and bundle: equal hash, nothing to redeploy. */
 export const DEPLOY_HASH_LABEL = 'mlops_deploy_hash';
 
+/** The Artifact Registry repository `gcloud run deploy --source` pushes its images to. */
+export const SOURCE_DEPLOY_REPOSITORY = 'cloud-run-source-deploy';
+
 /** Where `npm run build:functions` writes a function's bundle, relative to the project root. */
 export function bundleDirOf(name: string): string {
   return `dist/functions/${name}`;
@@ -123,10 +126,22 @@ function serviceDeployStep(spec: FunctionSpec, { config, sourceHash }: FunctionP
   ];
   const hash = deployHash(argv, sourceHash);
   // gcloud writes the annotation as Python's str(bool), and the API returns it as written.
-  const invoker = apiKeys ? { annotations: { [INVOKER_IAM_DISABLED]: 'True' } } : {};
+  const invoker = { annotations: { [INVOKER_IAM_DISABLED]: apiKeys ? 'True' : 'False' } };
   const base = spec.perModel ? '; deploy-serving copies it per model as serve-<model>, pinned to one version' : '';
   // Per-model copies are created at promotion time, outside this plan; teardown removes them with the base.
   const deleteCopies = apiCall('run', 'services.deleteLabelled', `projects/${project}/locations/${region}`, { label: 'mlops-model' });
+  // The image every source deploy pushes (hundreds of MB with onnxruntime); its small source archives stay in gcloud's bucket.
+  const deleteImage = gcloud(
+    'artifacts',
+    'packages',
+    'delete',
+    spec.name,
+    `--repository=${SOURCE_DEPLOY_REPOSITORY}`,
+    `--location=${region}`,
+    `--project=${project}`,
+    '--quiet',
+  );
+  const deleteService = gcloud('run', 'services', 'delete', spec.name, ...where, '--quiet');
   return {
     id: `service:${spec.name}`,
     kind: 'service',
@@ -138,9 +153,7 @@ function serviceDeployStep(spec: FunctionSpec, { config, sourceHash }: FunctionP
       expect: { metadata: { labels: { [DEPLOY_HASH_LABEL]: hash }, ...invoker }, status: { conditions: [{ type: 'Ready', status: 'True' }] } },
     },
     apply: gcloud(...argv, `--update-labels=mlops-component=${spec.component},${DEPLOY_HASH_LABEL}=${hash}`, '--quiet'),
-    destroy: spec.perModel
-      ? [deleteCopies, gcloud('run', 'services', 'delete', spec.name, ...where, '--quiet')]
-      : [gcloud('run', 'services', 'delete', spec.name, ...where, '--quiet')],
+    destroy: [...(spec.perModel ? [deleteCopies] : []), deleteService, deleteImage],
   };
 }
 
@@ -226,21 +239,25 @@ function subscriptionSteps(spec: FunctionSpec, subscription: SubscriptionSpec, c
 /** The annotation with which Cloud Run skips its invoker IAM check. */
 const INVOKER_IAM_DISABLED = 'run.googleapis.com/invoker-iam-disabled';
 
-/** With API keys, an HTTPS function's Cloud Run service skips the invoker IAM check (the key is checked instead). */
+/**
+ * An HTTPS function's invoker IAM check, set on its Cloud Run service: off with API keys (the key is
+ * checked instead), on with IAM. Both ways, so switching serving.auth to iam closes what keys had opened.
+ */
 function invokerCheckStep(spec: FunctionSpec, config: DeployConfig): Step {
   const where = [`--region=${config.region}`, `--project=${config.project}`];
+  const keys = config.serving.auth === 'api-keys';
   return {
     id: `service-setting:${spec.name}:invoker-iam-check`,
     kind: 'service-setting',
-    name: `${spec.name} invoker IAM check off`,
+    name: `${spec.name} invoker IAM check ${keys ? 'off' : 'on'}`,
     component: spec.component,
-    summary: `Let ${spec.name} take requests without IAM (the API key is checked instead)`,
+    summary: keys ? `Let ${spec.name} take requests without IAM (the API key is checked instead)` : `Require roles/run.invoker of every caller of ${spec.name}`,
     check: {
       call: gcloud('run', 'services', 'describe', spec.name, ...where, '--format=json'),
       // gcloud writes the annotation as Python's str(bool), and the API returns it as written.
-      expect: { metadata: { annotations: { [INVOKER_IAM_DISABLED]: 'True' } } },
+      expect: { metadata: { annotations: { [INVOKER_IAM_DISABLED]: keys ? 'True' : 'False' } } },
     },
-    apply: gcloud('run', 'services', 'update', spec.name, ...where, '--no-invoker-iam-check'),
+    apply: gcloud('run', 'services', 'update', spec.name, ...where, keys ? '--no-invoker-iam-check' : '--invoker-iam-check'),
   };
 }
 
@@ -268,6 +285,6 @@ export function functionSteps(spec: FunctionSpec, context: FunctionPlanContext):
     if (!subscription) throw new Error(`Function ${spec.name} is triggered by topic ${spec.trigger.topic} but infra/ has no subscription for it.`);
     after.push(...subscriptionSteps(spec, subscription, config));
   }
-  if (spec.trigger.type === 'http' && !spec.server && config.serving.auth === 'api-keys') after.push(invokerCheckStep(spec, config));
+  if (spec.trigger.type === 'http' && !spec.server) after.push(invokerCheckStep(spec, config));
   return [...account, ...actAs, deployStep(spec, context), ...after];
 }

@@ -49,6 +49,7 @@ export function planDeployment(stack: Stack, config: DeployConfig, { sourceHashe
     pubsubIdentityStep(config),
     ...topicSteps(stack, config),
     ...deadLetterSteps(stack, subscriptions, config, componentOfFunction),
+    // Kept on teardown: any push subscription of the project may rely on this grant, not only ours.
     bindingStep({ scope: { type: 'project', project: config.project }, member: PUBSUB_AGENT, role: 'roles/iam.serviceAccountTokenCreator', component: 'core' }),
     ...bucketSteps(stack, config, functions),
     firestoreStep(config),

@@ -184,6 +184,7 @@ describe('teardown with a fake cloud', () => {
     expect(base?.destroy?.map((call) => (call.kind === 'api' ? call.method : call.argv.slice(1, 4).join(' ')))).toEqual([
       'services.deleteLabelled',
       'run services delete',
+      'artifacts packages delete',
     ]);
   });
 });
