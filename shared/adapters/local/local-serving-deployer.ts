@@ -1,9 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { Agent } from 'node:http';
-import { join } from 'node:path';
+import { OPTIONS } from '../../config/config.js';
+import { readOption } from '../../config/options.js';
 import type { ServingDeployer, ServingDeployment } from '../../ports/serving-deployer.port.js';
-import { type ManagedProcess, freePort, startProcess } from './processes.js';
+import { RevisionSupervisor, type ServingNotice } from './revision-supervisor.js';
 import { ServingRouter } from './serving-router.js';
+import { type RevisionInstance, isServing, startRevisionInstance, stopRevisionInstance } from './serving-revision.js';
+
+export { revisionCommand } from './serving-revision.js';
+export type { ServingNotice } from './revision-supervisor.js';
 
 /** Options of the local deployer. */
 export interface LocalServingDeployerOptions {
@@ -12,19 +15,21 @@ export interface LocalServingDeployerOptions {
   /**
    * Environment of every revision (emulator hosts, data folder, project). When it names a serving
    * bundle in `MLOPS_SERVING_BUNDLE`, revisions start that bundle instead (`npm start -- --as-deployed`).
+   * Its MLOPS_MAX_BODY_BYTES is the routers' body limit too.
    */
   env: NodeJS.ProcessEnv;
   /** A model's preferred router port (e.g. the one it had before a restart). */
   preferredPort?: (model: string) => Promise<number | undefined>;
   onLine?: (revision: string, line: string) => void;
+  /** Where restarts of crashed revisions are reported; stderr by default. */
+  onNotice?: (notice: ServingNotice) => void;
 }
 
+/** A deployed revision: pinned to one version; its process is restarted under the same name if it dies. */
 interface Revision {
   name: string;
   version: number;
-  port: number;
-  agent: Agent;
-  process: ManagedProcess;
+  supervisor: RevisionSupervisor;
 }
 
 interface Endpoint {
@@ -32,114 +37,104 @@ interface Endpoint {
   url: string;
   current?: Revision;
   deployment?: ServingDeployment;
-  /** Deploys of one model run one after another. */
+  /** Deploys and restarts of one model run one after another. */
   queue: Promise<unknown>;
 }
+
+/** How long a replaced revision may take to finish the requests it holds before it is stopped. */
+const DRAIN_MS = 10_000;
 
 /**
  * ServingDeployer on one machine: each model gets a router on a stable port; a deploy starts a
  * new revision process, waits until its /health names the new version, switches the router to
- * it, then stops the old revision, which finishes the requests it holds.
+ * it, then stops the old revision once it has finished the requests it holds. A revision that
+ * dies is restarted (see RevisionSupervisor); deploying the served version again is a no-op while
+ * it is healthy and rolls a fresh revision when it is not.
  */
 export class LocalServingDeployer implements ServingDeployer {
-  private readonly endpoints = new Map<string, Endpoint>();
+  private readonly endpoints = new Map<string, Promise<Endpoint>>();
   private sequence = 0;
 
   constructor(private readonly options: LocalServingDeployerOptions) {}
 
   async deploy(model: string, version: number): Promise<ServingDeployment> {
     const endpoint = await this.endpoint(model);
-    const run = endpoint.queue.then(() => this.roll(model, version, endpoint));
-    endpoint.queue = run.catch(() => undefined);
-    return run;
+    return this.enqueue(endpoint, () => this.roll(model, version, endpoint));
   }
 
   async current(model: string): Promise<ServingDeployment | undefined> {
-    return this.endpoints.get(model)?.deployment;
+    return (await this.endpoints.get(model))?.deployment;
   }
 
   async close(): Promise<void> {
-    for (const endpoint of this.endpoints.values()) {
+    for (const opening of this.endpoints.values()) {
+      const endpoint = await opening;
+      // Retired before and after the queue drains: no restart starts meanwhile, nor after a roll-out still under way.
+      endpoint.current?.supervisor.retire();
       await endpoint.queue;
+      endpoint.current?.supervisor.retire();
       await endpoint.router.close();
-      await stopRevision(endpoint.current);
+      await stopRevisionInstance(endpoint.current?.supervisor.instance);
     }
     this.endpoints.clear();
   }
 
   private async roll(model: string, version: number, endpoint: Endpoint): Promise<ServingDeployment> {
-    if (endpoint.current?.version === version && endpoint.deployment) return endpoint.deployment;
-    const next = await this.startRevision(model, version);
     const previous = endpoint.current;
-    endpoint.router.switchTo(next);
-    endpoint.current = next;
-    endpoint.deployment = { model, version, url: endpoint.url, revision: next.name, deployedAt: new Date().toISOString() };
-    await stopRevision(previous);
+    const previousInstance = previous?.supervisor.instance;
+    // The served version again: nothing to do while it answers, a fresh revision when it is dead or hung.
+    const serving = previous?.version === version && endpoint.deployment ? await isServing(previousInstance, version) : undefined;
+    if (serving && endpoint.deployment) return endpoint.deployment;
+    const name = `${model}-v${version}-${String(++this.sequence).padStart(3, '0')}`;
+    const instance = await startRevisionInstance({ ...this.options, name, model, version });
+    previous?.supervisor.retire();
+    endpoint.current = { name, version, supervisor: this.supervise(model, name, version, endpoint, instance) };
+    endpoint.router.switchTo(instance);
+    endpoint.deployment = { model, version, url: endpoint.url, revision: name, deployedAt: new Date().toISOString() };
+    if (previousInstance) await this.drainAndStop(endpoint, previousInstance, serving === false);
     return endpoint.deployment;
   }
 
-  private async endpoint(model: string): Promise<Endpoint> {
-    const existing = this.endpoints.get(model);
-    if (existing) return existing;
-    const router = new ServingRouter();
+  private supervise(model: string, name: string, version: number, endpoint: Endpoint, instance: RevisionInstance): RevisionSupervisor {
+    return new RevisionSupervisor(instance, {
+      name,
+      version,
+      start: () => startRevisionInstance({ ...this.options, name, model, version }),
+      schedule: (restart) => void this.enqueue(endpoint, restart).catch(() => undefined),
+      onDown: () => endpoint.router.switchTo(undefined),
+      onUp: (restarted) => endpoint.router.switchTo(restarted),
+      onNotice: this.options.onNotice ?? ((notice) => console.error(notice.message)),
+    });
+  }
+
+  /** A replaced revision finishes the requests it holds first; a hung one is not waited for. */
+  private async drainAndStop(endpoint: Endpoint, instance: RevisionInstance, hung: boolean): Promise<void> {
+    const drained = !hung && (await endpoint.router.drained(instance, DRAIN_MS));
+    await stopRevisionInstance(instance, drained ? DRAIN_MS : 1000);
+  }
+
+  private enqueue<T>(endpoint: Endpoint, job: () => Promise<T>): Promise<T> {
+    const run = endpoint.queue.then(job);
+    endpoint.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The model's endpoint, opened once even when two deploys of a new model race. */
+  private endpoint(model: string): Promise<Endpoint> {
+    let opening = this.endpoints.get(model);
+    if (!opening) {
+      opening = this.openEndpoint(model);
+      this.endpoints.set(model, opening);
+      opening.catch(() => this.endpoints.delete(model));
+    }
+    return opening;
+  }
+
+  private async openEndpoint(model: string): Promise<Endpoint> {
+    const maxBodyBytes = readOption(OPTIONS.maxBodyBytes, this.options.env, 'local');
+    const router = new ServingRouter({ model, maxBodyBytes });
     const preferred = await this.options.preferredPort?.(model).catch(() => undefined);
     const port = await router.listen(preferred ?? 0).catch(() => router.listen(0));
-    const endpoint: Endpoint = { router, url: `http://127.0.0.1:${port}`, queue: Promise.resolve() };
-    this.endpoints.set(model, endpoint);
-    return endpoint;
+    return { router, url: `http://127.0.0.1:${port}`, queue: Promise.resolve() };
   }
-
-  private async startRevision(model: string, version: number): Promise<Revision> {
-    const name = `${model}-v${version}-${String(++this.sequence).padStart(3, '0')}`;
-    const port = await freePort();
-    const logTail: string[] = [];
-    const env = { ...this.options.env, MLOPS_SERVE_MODEL: model, MLOPS_SERVE_VERSION: String(version), PORT: String(port), HOST: '127.0.0.1' };
-    const { args, cwd } = revisionCommand(this.options.projectRoot, this.options.env.MLOPS_SERVING_BUNDLE);
-    const child = startProcess(`serving revision ${name}`, process.execPath, args, {
-      cwd,
-      env,
-      logTail,
-      onLine: (line) => this.options.onLine?.(name, line),
-    });
-    try {
-      await waitUntilServing(port, version, child);
-    } catch (error) {
-      await child.stop();
-      throw new Error(`Revision ${name} did not become healthy: ${(error as Error).message}\n${logTail.join('\n')}`);
-    }
-    return { name, version, port, process: child, agent: new Agent({ keepAlive: true, maxSockets: 256 }) };
-  }
-}
-
-/**
- * How a revision starts: the TypeScript entry through tsx, or a built serving bundle the way Google's
- * Node.js buildpack starts it on Cloud Run: its start script (only `node <file>` here), else `node server.js`.
- */
-export function revisionCommand(projectRoot: string, bundle: string | undefined): { args: string[]; cwd: string } {
-  if (!bundle) return { args: ['--import', 'tsx', 'functions/serve/server.ts'], cwd: projectRoot };
-  const manifest = JSON.parse(readFileSync(join(bundle, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
-  const start = manifest.scripts?.start ?? 'node server.js';
-  const entry = /^node (\S+)$/.exec(start.trim())?.[1];
-  if (!entry) throw new Error(`The serving bundle in ${bundle} starts with "${start}"; locally only "node <file>" is supported.`);
-  // An absolute path, so the revision's command line names the bundle it runs.
-  return { args: [join(bundle, entry)], cwd: bundle };
-}
-
-async function waitUntilServing(port: number, version: number, child: ManagedProcess, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.child.exitCode !== null) throw new Error(`exited with code ${child.child.exitCode}`);
-    const health = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1000) })
-      .then((response) => (response.ok ? (response.json() as Promise<{ version: number }>) : undefined))
-      .catch(() => undefined);
-    if (health?.version === version) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`no healthy answer within ${timeoutMs} ms`);
-}
-
-async function stopRevision(revision: Revision | undefined): Promise<void> {
-  if (!revision) return;
-  await revision.process.stop(10_000);
-  revision.agent.destroy();
 }

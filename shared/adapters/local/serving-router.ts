@@ -1,27 +1,66 @@
-import { type Agent, type IncomingMessage, type Server, type ServerResponse, createServer, request } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { type RouteTarget, type Routes, forwardRequest, headerValue, replyError } from './forward-request.js';
 
-/** Where the router sends traffic now. */
-export interface RouteTarget {
-  port: number;
-  agent: Agent;
+export type { RouteTarget } from './forward-request.js';
+
+/** How long a refused upload's connection stays open after its 413, unread, so the client reads the answer. */
+const REFUSED_LINGER_MS = 1000;
+
+/** Limits of a stable URL; the defaults suit one machine's local platform. */
+export interface ServingRouterOptions {
+  /** Named in error messages. */
+  model?: string;
+  /** The revision's own body limit (MLOPS_MAX_BODY_BYTES): larger bodies are refused here, unread. */
+  maxBodyBytes?: number;
+  /** Requests in flight at once; more are answered 503 SERVING.OVERLOADED. */
+  maxConcurrentRequests?: number;
+  /** A client must send its request headers within this time, and the whole request within `requestTimeoutMs`. */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** How long an idle keep-alive connection stays open. */
+  keepAliveTimeoutMs?: number;
 }
 
-const MAX_BODY_BYTES = 32 * 1024 * 1024;
-const RETRIES = 5;
-
 /**
- * A model's stable local endpoint, as Cloud Run's front end is for a service: it forwards each
- * request to the current revision and can be pointed at a new one at any moment. A request
- * whose connection fails before any response (the old revision closing its idle sockets) is
- * sent again to the current target, so a switch loses no request.
+ * A model's stable local endpoint, as Cloud Run's front end is for a service: it streams each
+ * request to the current revision and can be pointed at a new one at any moment. With no revision
+ * up it answers 503 SERVING.UNAVAILABLE with Retry-After; a body over the revision's limit is
+ * refused on its Content-Length before it is read, and slow clients are dropped.
  */
 export class ServingRouter {
   private target: RouteTarget | undefined;
+  private inFlight = 0;
+  private readonly busy = new Map<RouteTarget, number>();
   private readonly server: Server;
+  private readonly maxBodyBytes: number;
+  private readonly maxConcurrentRequests: number;
+  private readonly routes: Routes;
 
-  constructor() {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.keepAliveTimeout = 65_000;
+  constructor({
+    model = 'this model',
+    maxBodyBytes = 1024 * 1024,
+    maxConcurrentRequests = 1024,
+    headersTimeoutMs = 10_000,
+    requestTimeoutMs = 30_000,
+    keepAliveTimeoutMs = 5_000,
+  }: ServingRouterOptions = {}) {
+    this.maxBodyBytes = maxBodyBytes;
+    this.maxConcurrentRequests = maxConcurrentRequests;
+    // Node checks the two timeouts every connectionsCheckingInterval (30 s by default): check each second.
+    this.server = createServer({ headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: 1000 }, (req, res) =>
+      this.handle(req, res),
+    );
+    this.server.keepAliveTimeout = keepAliveTimeoutMs;
+    // A client sending Expect: 100-continue is refused before it sends the body at all.
+    this.server.on('checkContinue', (req, res) => this.handle(req, res, true));
+    this.routes = {
+      acquire: () => this.acquire(),
+      release: (target) => this.release(target),
+      unavailable: (res) =>
+        replyError(res, 503, 'SERVING.UNAVAILABLE', `No serving revision of ${model} is up (it is starting or restarting): retry shortly.`, {
+          'retry-after': '1',
+        }),
+    };
   }
 
   /** Starts listening; `port` 0 picks a free one. Resolves with the port. */
@@ -31,61 +70,66 @@ export class ServingRouter {
     return typeof address === 'object' && address ? address.port : port;
   }
 
-  /** Sends all new requests to `target` from now on. */
-  switchTo(target: RouteTarget): void {
+  /** Sends all new requests to `target` from now on; `undefined` answers 503 until a target is set again. */
+  switchTo(target: RouteTarget | undefined): void {
     this.target = target;
   }
 
+  /** Resolves true once no request forwarded to `target` is in flight, false if `timeoutMs` passes first. */
+  async drained(target: RouteTarget, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.busy.has(target)) {
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return true;
+  }
+
+  /** Closes every connection and stops listening. */
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let body: Buffer;
-    try {
-      body = await readBody(req);
-    } catch (error) {
-      reply(res, 413, (error as Error).message);
-      return;
+  private handle(req: IncomingMessage, res: ServerResponse, expectsContinue = false): void {
+    if (!this.target) return void this.routes.unavailable(res);
+    if (this.inFlight >= this.maxConcurrentRequests) {
+      return void replyError(res, 503, 'SERVING.OVERLOADED', `${this.inFlight} requests are in flight, the router's limit: retry shortly.`, {
+        'retry-after': '1',
+      });
     }
-    this.forward(req, res, body, 0);
+    if (Number(headerValue(req.rawHeaders, 'content-length') ?? 0) > this.maxBodyBytes) return void this.refuseTooLarge(res);
+    if (expectsContinue) res.writeContinue();
+    this.inFlight++;
+    res.once('close', () => this.inFlight--);
+    forwardRequest(req, res, this.routes, { maxBodyBytes: this.maxBodyBytes, onTooLarge: () => this.refuseTooLarge(res) });
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, body: Buffer, attempt: number): void {
-    const target = this.target;
-    if (!target) {
-      reply(res, 503, 'No serving revision is ready yet.');
-      return;
-    }
-    const upstream = request(
-      { host: '127.0.0.1', port: target.port, method: req.method, path: req.url, headers: req.headers, agent: target.agent },
-      (response) => {
-        res.writeHead(response.statusCode ?? 502, response.headers);
-        response.pipe(res);
-      },
-    );
-    upstream.on('error', (error) => {
-      if (res.headersSent) return void res.destroy(error);
-      if (attempt < RETRIES) return void setTimeout(() => this.forward(req, res, body, attempt + 1), 20 * (attempt + 1));
-      reply(res, 502, `The serving revision failed: ${error.message}`);
+  /**
+   * Answers 413 without reading the body. The answer is complete once written, but the connection
+   * closes only a moment later: closing at once on an unread upload resets it, and a client still
+   * writing would see the reset instead of the answer.
+   */
+  private refuseTooLarge(res: ServerResponse): void {
+    if (res.headersSent) return void res.destroy();
+    const body = JSON.stringify({
+      error: `The request body is over the ${this.maxBodyBytes}-byte limit: send fewer instances per request.`,
+      code: 'REQUEST.TOO_LARGE',
     });
-    upstream.end(body);
+    res.writeHead(413, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
+    res.write(body);
+    setTimeout(() => res.end(), REFUSED_LINGER_MS).unref();
   }
-}
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new Error(`The request body is over the router's ${MAX_BODY_BYTES}-byte limit.`);
-    chunks.push(chunk as Buffer);
+  private acquire(): RouteTarget | undefined {
+    const target = this.target;
+    if (target) this.busy.set(target, (this.busy.get(target) ?? 0) + 1);
+    return target;
   }
-  return Buffer.concat(chunks);
-}
 
-function reply(res: ServerResponse, status: number, error: string): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ error }));
+  private release(target: RouteTarget): void {
+    const count = (this.busy.get(target) ?? 1) - 1;
+    if (count === 0) this.busy.delete(target);
+    else this.busy.set(target, count);
+  }
 }
