@@ -27,6 +27,8 @@ export interface FunctionPlanContext {
 /** The environment every function gets: the gcp profile and where its resources are. */
 export function functionEnv(config: DeployConfig, spec: FunctionSpec): Record<string, string> {
   const env: Record<string, string> = {
+    // Express under the Functions Framework puts stack traces in its error pages unless production.
+    NODE_ENV: 'production',
     MLOPS_PROFILE: 'gcp',
     GOOGLE_CLOUD_PROJECT: config.project,
     MLOPS_REGION: config.region,

@@ -98,6 +98,10 @@ describe('who may call and deploy', () => {
     }
   });
 
+  it('runs every function and service with NODE_ENV=production, so error pages carry no stack traces', () => {
+    for (const step of builds(plan)) expect(argvOf(step).find((arg) => arg.startsWith('--set-env-vars='))).toMatch(/[=,;]NODE_ENV=production[,;]/);
+  });
+
   it('serves from the direct entry as a Cloud Run service, not under the Functions Framework', () => {
     for (const spec of FUNCTIONS.filter((candidate) => candidate.server)) {
       const argv = argvOf(plan.find((step) => step.id === `service:${spec.name}`));
