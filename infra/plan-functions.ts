@@ -26,9 +26,15 @@ export interface FunctionPlanContext {
 
 /** The environment every function gets: the gcp profile and where its resources are. */
 export function functionEnv(config: DeployConfig, spec: FunctionSpec): Record<string, string> {
-  const env: Record<string, string> = {
-    // Express under the Functions Framework puts stack traces in its error pages unless production.
-    NODE_ENV: 'production',
+  // Express under the Functions Framework puts stack traces in its error pages unless production.
+  const env: Record<string, string> = { NODE_ENV: 'production', ...gcpEnvironment(config) };
+  if (spec.trigger.type === 'http' && config.serving.auth === 'api-keys') env.MLOPS_API_KEY_HASHES = config.serving.apiKeyHashes.join(',');
+  return env;
+}
+
+/** Where a deployment's resources are, as the gcp profile's variables: what every function runs with, and what the smoke test uses. */
+export function gcpEnvironment(config: DeployConfig): Record<string, string> {
+  return {
     MLOPS_PROFILE: 'gcp',
     GOOGLE_CLOUD_PROJECT: config.project,
     MLOPS_REGION: config.region,
@@ -36,8 +42,6 @@ export function functionEnv(config: DeployConfig, spec: FunctionSpec): Record<st
     MLOPS_BQ_DATASET: config.bigquery.dataset,
     MLOPS_BQ_LOCATION: config.bigquery.location,
   };
-  if (spec.trigger.type === 'http' && config.serving.auth === 'api-keys') env.MLOPS_API_KEY_HASHES = config.serving.apiKeyHashes.join(',');
-  return env;
 }
 
 /** `--set-env-vars`, switching gcloud's list delimiter to `;` when a value holds a comma (see `gcloud topic escaping`). */

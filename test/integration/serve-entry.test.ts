@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -11,6 +10,7 @@ import { OnnxModelRunner } from '../../shared/adapters/onnx/index.js';
 import type { ModelVersion } from '../../shared/domain/registry.js';
 import { loadServingModel } from '../../shared/services/serving-model.js';
 import { useEmulators } from '../support/environment.js';
+import { registerModelFile } from '../support/registered-model.js';
 import { binaryClassifierOnnx } from '../support/models.js';
 
 const { projectId } = useEmulators();
@@ -20,27 +20,7 @@ const firestore = new Firestore({ projectId, ignoreUndefinedProperties: true });
 const registry = new FirestoreModelRegistry({ projectId, client: firestore });
 const runner = new OnnxModelRunner();
 
-async function register(model: string, bytes: Uint8Array): Promise<ModelVersion> {
-  const object = await bucket.put(`models/${model}/a/model.onnx`, bytes);
-  const loaded = await runner.load(bytes);
-  const { version } = await registry.registerVersion({
-    model,
-    registrationKey: `${object.uri}#${object.generation}`,
-    actor: 'test',
-    artifactUri: object.uri,
-    generation: object.generation,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
-    sizeBytes: bytes.byteLength,
-    signature: loaded.signature,
-    metrics: {},
-    params: {},
-    tags: {},
-    description: '',
-    lineage: { sourceUri: object.uri },
-  });
-  await loaded.close();
-  return version;
-}
+const register = (model: string, bytes: Uint8Array): Promise<ModelVersion> => registerModelFile({ registry, bucket }, model, bytes);
 
 afterAll(async () => {
   await firestore.terminate();

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,8 +8,8 @@ import { TOPICS } from '../../infra/stack.js';
 import { FirestoreModelRegistry } from '../../shared/adapters/gcp/firestore-model-registry.js';
 import { LocalBucketArtifactStore } from '../../shared/adapters/local/local-bucket-artifact-store.js';
 import { LocalServingDeployer, type ServingNotice } from '../../shared/adapters/local/local-serving-deployer.js';
-import { OnnxModelRunner } from '../../shared/adapters/onnx/index.js';
 import { eventually, useEmulators } from '../support/environment.js';
+import { registerModelFile } from '../support/registered-model.js';
 import { binaryClassifierOnnx } from '../support/models.js';
 
 // Real serving revisions (functions/serve/server.ts) behind the local deployer, faulted by hand.
@@ -26,24 +25,7 @@ beforeAll(async () => {
   const bytes = binaryClassifierOnnx();
   const bucket = new LocalBucketArtifactStore({ root: join(dataDir, 'bucket'), bucket: 'mlops-artifacts' });
   const registry = new FirestoreModelRegistry({ projectId, client: firestore });
-  const object = await bucket.put('models/churn/a/model.onnx', bytes);
-  const loaded = await new OnnxModelRunner().load(bytes);
-  await registry.registerVersion({
-    model: 'churn',
-    registrationKey: `${object.uri}#${object.generation}`,
-    actor: 'test',
-    artifactUri: object.uri,
-    generation: object.generation,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
-    sizeBytes: bytes.byteLength,
-    signature: loaded.signature,
-    metrics: {},
-    params: {},
-    tags: {},
-    description: '',
-    lineage: { sourceUri: object.uri },
-  });
-  await loaded.close();
+  await registerModelFile({ registry, bucket }, 'churn', bytes);
   // Revisions log their predictions there.
   await pubsub.createTopic(TOPICS.predictions);
 }, 30_000);

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type DeployConfig, bucketOf } from '../../../infra/deploy-config.js';
+import type { DeployConfig } from '../../../infra/deploy-config.js';
+import { gcpEnvironment } from '../../../infra/plan-functions.js';
 import { freePort } from '../../../shared/adapters/local/processes.js';
 import { parseConfig } from '../../../shared/config/config.js';
 import { createPlatform, platform, type Platform } from '../../../shared/runtime/index.js';
@@ -17,18 +18,6 @@ export interface SmokeTarget {
 
 /** The client libraries read these themselves: a shell set up for the local platform would send the smoke to its emulators. */
 const EMULATOR_VARIABLES = ['PUBSUB_EMULATOR_HOST', 'FIRESTORE_EMULATOR_HOST'] as const;
-
-/** The settings the deployed functions run with, as variables of the gcp profile. */
-export function gcpEnvironment(config: DeployConfig): Record<string, string> {
-  return {
-    MLOPS_PROFILE: 'gcp',
-    GOOGLE_CLOUD_PROJECT: config.project,
-    MLOPS_REGION: config.region,
-    MLOPS_BUCKET: bucketOf(config),
-    MLOPS_BQ_DATASET: config.bigquery.dataset,
-    MLOPS_BQ_LOCATION: config.bigquery.location,
-  };
-}
 
 /**
  * The deployed platform: the gcp profile's adapters (GCS, Firestore, Pub/Sub, BigQuery) built from

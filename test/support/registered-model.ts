@@ -1,0 +1,32 @@
+import { createHash } from 'node:crypto';
+import type { FirestoreModelRegistry } from '../../shared/adapters/gcp/firestore-model-registry.js';
+import type { LocalBucketArtifactStore } from '../../shared/adapters/local/local-bucket-artifact-store.js';
+import { OnnxModelRunner } from '../../shared/adapters/onnx/index.js';
+import type { ModelVersion } from '../../shared/domain/registry.js';
+
+/** Puts a model file in the bucket and registers it as register-model would: signature, sha256, lineage. */
+export async function registerModelFile(
+  { registry, bucket }: { registry: FirestoreModelRegistry; bucket: LocalBucketArtifactStore },
+  model: string,
+  bytes: Uint8Array,
+): Promise<ModelVersion> {
+  const object = await bucket.put(`models/${model}/a/model.onnx`, bytes);
+  const loaded = await new OnnxModelRunner().load(bytes);
+  const { version } = await registry.registerVersion({
+    model,
+    registrationKey: `${object.uri}#${object.generation}`,
+    actor: 'test',
+    artifactUri: object.uri,
+    generation: object.generation,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    sizeBytes: bytes.byteLength,
+    signature: loaded.signature,
+    metrics: {},
+    params: {},
+    tags: {},
+    description: '',
+    lineage: { sourceUri: object.uri },
+  });
+  await loaded.close();
+  return version;
+}
