@@ -17,13 +17,18 @@ export function startWatchdog(owner: string): void {
   child.unref();
 }
 
-/** The watchdog's loop: poll the runner; when it is gone, stop its processes, gently then firmly. */
+/** The watchdog's loop: poll the runner; when it is gone, stop what is left of its processes, gently then firmly. */
 async function watch(runner: number, owner: string): Promise<void> {
-  while (isAlive(runner)) await new Promise((resolve) => setTimeout(resolve, 500));
-  for (const { pid } of markedProcesses(owner)) signal(pid, 'SIGTERM');
-  await new Promise((resolve) => setTimeout(resolve, 3000));
-  for (const { pid } of markedProcesses(owner)) signal(pid, 'SIGKILL');
+  while (isAlive(runner)) await sleep(200);
+  // After a clean stop nothing is left, and the watchdog is gone at once.
+  const left = markedProcesses(owner);
+  for (const { pid } of left) signal(pid, 'SIGTERM');
+  const deadline = Date.now() + 3000;
+  while (left.some(({ pid }) => isAlive(pid)) && Date.now() < deadline) await sleep(100);
+  for (const { pid } of left.filter((info) => isAlive(info.pid))) signal(pid, 'SIGKILL');
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 if (process.argv[1] === import.meta.filename) {
   const [runner, owner] = process.argv.slice(2);
