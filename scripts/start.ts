@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { portsFromFirebaseJson, startLocalPlatform } from './lib/local-platform.js';
 import { cleanLeftovers } from './lib/platform-lock.js';
 
@@ -7,7 +7,7 @@ const started = Date.now();
 // As on Google Cloud: Express under the Functions Framework puts stack traces with file paths in its
 // error pages (a malformed JSON body) unless NODE_ENV is production.
 process.env.NODE_ENV = 'production';
-const { values: flags } = parseArgs({
+const { values: flags } = parseFlags({
   options: {
     fresh: { type: 'boolean', default: false },
     'data-dir': { type: 'string' },
@@ -22,6 +22,16 @@ const { values: flags } = parseArgs({
     help: { type: 'boolean', default: false },
   },
 });
+
+/** Parses the flags, or exits 2 with node's own message (an unknown flag, a missing value) and where to look. */
+function parseFlags<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs<T>(config);
+  } catch (error) {
+    console.error(`${(error as Error).message}\nSee npm start -- --help.`);
+    process.exit(2);
+  }
+}
 if (flags.help) {
   console.log(`npm start [-- options]: the whole platform on this machine.
   --fresh                 start with empty state (empties the data folder; refused while another platform owns it)
@@ -37,6 +47,12 @@ if (flags.help) {
                           its entry point (as gen2's --target), serving revisions started with node server.js
   --bundles-dir DIR       where --as-deployed builds the bundles (default dist/functions)`);
   process.exit(0);
+}
+const exportEvery = flags['registry-export-every'];
+const exportEveryMs = exportEvery === undefined ? undefined : Number(exportEvery) * 1000;
+if (exportEveryMs !== undefined && !(exportEveryMs >= 1000)) {
+  console.error(`--registry-export-every expects a number of seconds, 1 or more (got "${exportEvery}").`);
+  process.exit(2);
 }
 const dataDir = resolve(flags['data-dir'] ?? process.env.MLOPS_DATA_DIR ?? '.mlops-data');
 const defaults = portsFromFirebaseJson();
@@ -64,7 +80,7 @@ try {
     dashboardPort,
     asDeployed: flags['as-deployed'],
     bundlesDir: flags['bundles-dir'] === undefined ? undefined : resolve(flags['bundles-dir']),
-    registryExportEveryMs: flags['registry-export-every'] === undefined ? undefined : Number(flags['registry-export-every']) * 1000,
+    registryExportEveryMs: exportEveryMs,
   });
   console.log(`Running ${local.code}:`);
   for (const fn of local.functions) console.log(`  ${fn.name.padEnd(20)} ${fn.url.padEnd(24)} (${fn.trigger})`);

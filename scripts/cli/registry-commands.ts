@@ -3,20 +3,10 @@ import { collect, need, refuseUnknownSubcommands, jsonOption } from './command.j
 import { UsageError } from './format.js';
 import { listModels, modelHistory, showModel } from './models.js';
 import { describeMove, promote, rollback } from './promote.js';
-import { upload } from './upload.js';
+import { type UploadOptions, upload } from './upload.js';
 
-/** Flags of `mlops upload` as commander parses them. */
-interface UploadFlags extends JsonOption {
-  name?: string;
-  runId?: string;
-  dataset?: string;
-  description?: string;
-  metric?: string[];
-  param?: string[];
-  tag?: string[];
-  wait: boolean;
-  timeout: string;
-}
+/** Flags of `mlops upload` as commander parses them: the upload's options before --name and --timeout are checked. */
+type UploadFlags = JsonOption & Omit<UploadOptions, 'name' | 'timeoutSeconds'> & { name?: string; timeout: string };
 
 /** `mlops upload <file.onnx> --name <model>`. */
 export const uploadCommand: CommandDefinition = (program, { context, io }) => {

@@ -149,9 +149,12 @@ export async function startLocalPlatform({
             closeServer(server),
       ),
     );
+    const bridges: (() => Promise<void>)[] = [];
+    // Drained all at once on stop: each waits for its own subscription to go quiet.
+    stops.push(async () => void (await Promise.all(bridges.map((closeBridge) => closeBridge()))));
     for (const sub of STACK.subscriptions.filter((candidate) => hosted.some((fn) => fn.spec.name === candidate.function))) {
       const url = hosted.find((fn) => fn.spec.name === sub.function)!.url;
-      stops.push(await bridgeSubscription(pubsub, projectId, sub, url, { deliveryToken }));
+      bridges.push(await bridgeSubscription(pubsub, projectId, sub, url, { deliveryToken }));
     }
     await (await local.warehouse()).ensureTables(STACK.tables);
     const dashboard = await startDashboard({

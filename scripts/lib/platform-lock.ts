@@ -1,6 +1,6 @@
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isAlive, markedProcesses, ownerPid, processInfo } from './process-table.js';
+import { isAlive, markedProcesses, ownerPid, processInfo, stopProcessGroups } from './process-table.js';
 
 /** The lock file a running platform keeps in its data folder. */
 export const LOCK_FILE = 'platform.lock';
@@ -68,21 +68,9 @@ function releaseIfOurs(path: string, owner: string): void {
  */
 export async function cleanLeftovers({ graceMs = 3000 } = {}): Promise<{ pid: number; command: string }[]> {
   const leftovers = markedProcesses().filter((info) => !isAlive(ownerPid(info.owner!)));
-  for (const { pid } of leftovers) signal(pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (leftovers.some(({ pid }) => isAlive(pid)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-  for (const { pid } of leftovers.filter((info) => isAlive(info.pid))) signal(pid, 'SIGKILL');
+  await stopProcessGroups(
+    leftovers.map(({ pid }) => pid),
+    graceMs,
+  );
   return leftovers.map(({ pid, command }) => ({ pid, command }));
-}
-
-/** Signals a process's group when it leads one (the platform starts children detached), else the process. */
-export function signal(pid: number, name: NodeJS.Signals): void {
-  for (const target of [-pid, pid]) {
-    try {
-      process.kill(target, name);
-      return;
-    } catch {
-      // Not a group leader, or already gone.
-    }
-  }
 }

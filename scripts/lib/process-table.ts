@@ -25,6 +25,26 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** Signals a process's group when it leads one (the platform starts children detached), else the process. */
+export function signal(pid: number, name: NodeJS.Signals): void {
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, name);
+      return;
+    } catch {
+      // Not a group leader, or already gone.
+    }
+  }
+}
+
+/** Stops processes with their groups: SIGTERM, then SIGKILL for any still there after `graceMs`. */
+export async function stopProcessGroups(pids: number[], graceMs: number): Promise<void> {
+  for (const pid of pids) signal(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (pids.some(isAlive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  for (const pid of pids.filter(isAlive)) signal(pid, 'SIGKILL');
+}
+
 /** The runner PID an owner mark names. */
 export function ownerPid(owner: string): number {
   return Number(owner.split(':')[0]);

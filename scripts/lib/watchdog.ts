@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { isAlive, markedProcesses } from './process-table.js';
-import { signal } from './platform-lock.js';
+import { isAlive, markedProcesses, stopProcessGroups } from './process-table.js';
 
 /**
  * Starts a watchdog for this runner: a detached process that, if the runner dies without stopping
@@ -19,16 +18,13 @@ export function startWatchdog(owner: string): void {
 
 /** The watchdog's loop: poll the runner; when it is gone, stop what is left of its processes, gently then firmly. */
 async function watch(runner: number, owner: string): Promise<void> {
-  while (isAlive(runner)) await sleep(200);
+  while (isAlive(runner)) await new Promise((resolve) => setTimeout(resolve, 200));
   // After a clean stop nothing is left, and the watchdog is gone at once.
-  const left = markedProcesses(owner);
-  for (const { pid } of left) signal(pid, 'SIGTERM');
-  const deadline = Date.now() + 3000;
-  while (left.some(({ pid }) => isAlive(pid)) && Date.now() < deadline) await sleep(100);
-  for (const { pid } of left.filter((info) => isAlive(info.pid))) signal(pid, 'SIGKILL');
+  await stopProcessGroups(
+    markedProcesses(owner).map(({ pid }) => pid),
+    3000,
+  );
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 if (process.argv[1] === import.meta.filename) {
   const [runner, owner] = process.argv.slice(2);

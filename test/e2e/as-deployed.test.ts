@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isAlive } from '../../scripts/lib/process-table.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../shared/adapters/local/processes.js';
 import type { Model } from '../../shared/domain/registry.js';
@@ -110,19 +111,10 @@ describe('npm start -- --as-deployed', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     // tsx's esbuild services notice their parent is gone a moment later; a revision left behind never goes.
-    await eventually(async () => (started.some(({ pid }) => isRunning(pid)) ? undefined : true), {
+    await eventually(async () => (started.some(({ pid }) => isAlive(pid)) ? undefined : true), {
       timeoutMs: 5000,
-      what: `these to stop: ${JSON.stringify(started.filter(({ pid }) => isRunning(pid)))}`,
+      what: `these to stop: ${JSON.stringify(started.filter(({ pid }) => isAlive(pid)))}`,
     });
     expect(existsSync(installedIn()!)).toBe(false);
   }, 30_000);
 });
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { stopProcessGroups } from '../process-table.js';
 
 /** Process ids of this process's children whose command line contains `text` (pgrep: Linux and macOS). */
 export function childProcessesRunning(text: string): number[] {
@@ -16,30 +17,5 @@ export function childProcessesRunning(text: string): number[] {
  * own composition root holds them, and this process cannot reach it to close them.
  */
 export async function stopChildProcesses(text: string, graceMs = 10_000): Promise<void> {
-  const pids = childProcessesRunning(text);
-  for (const pid of pids) signal(pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (pids.some(alive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-  for (const pid of pids.filter(alive)) signal(pid, 'SIGKILL');
-}
-
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, name); // Revisions lead their own process group.
-  } catch {
-    try {
-      process.kill(pid, name);
-    } catch {
-      // Already gone.
-    }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  await stopProcessGroups(childProcessesRunning(text), graceMs);
 }
