@@ -23,6 +23,18 @@ export async function bootServing(platform: Platform, env: NodeJS.ProcessEnv = p
   const target = parseServingTarget(env);
   const [registry, artifacts, runner] = await Promise.all([platform.registry(), platform.artifacts(), platform.modelRunner()]);
   const { version, loaded } = await loadServingModel(target, { registry, artifacts, runner, cacheDir: join(config.dataDir, 'model-cache') });
+  if (version.served && version.served.sha256 !== loaded.served.sha256) {
+    // The derivation (a ZipMap served as its tensor) changed since registration: same upload, newer platform.
+    log(
+      'WARNING',
+      `serving a graph derived differently from the one recorded at registration (sha256 ${loaded.served.sha256}, recorded ${version.served.sha256})`,
+      {
+        model: version.model,
+        version: version.version,
+        changes: loaded.served.changes,
+      },
+    );
+  }
   const predictionLog = new PredictionLog({
     bus: () => platform.eventBus(),
     maxBufferedBytes: config.serving.predictionLogBufferBytes,

@@ -1,5 +1,7 @@
 import { PlatformError } from '../../shared/domain/errors.js';
+import { describeTask } from '../../shared/domain/model-task.js';
 import { validateModelName } from '../../shared/domain/names.js';
+import { type ModelVersion, taskOf } from '../../shared/domain/registry.js';
 import type { CliContext } from './context.js';
 import { formatAliases, formatBytes, table } from './format.js';
 import { formatVersionRuns, runsOfVersions } from './runs.js';
@@ -60,8 +62,22 @@ export async function showModel(context: CliContext, name: string, { json }: { j
     ...header,
     '',
     table(['VERSION', 'STATUS', 'ALIASES', 'SHA256', 'SIZE', 'INPUTS', 'METRICS', 'RUN', 'CREATED'], rows),
+    '',
+    ...versions.flatMap(versionDetails),
     ...formatVersionRuns(runs),
   ].join('\n');
+}
+
+/** What a version predicts, which output means what, and what is served when the graph was derived from the upload. */
+function versionDetails(version: ModelVersion): string[] {
+  const outputs = version.signature.outputs.map((output) => `${output.name}:${output.type}[${output.shape.map((dim) => dim ?? '?').join(',')}]`);
+  const lines = [`v${version.version} task: ${describeTask(taskOf(version))}`, `v${version.version} outputs: ${outputs.join(' ')}`];
+  if (version.served?.derived) {
+    lines.push(
+      `v${version.version} serves a graph derived from the upload (sha256 ${version.served.sha256.slice(0, 12)}): ${version.served.changes.join('; ')}`,
+    );
+  }
+  return lines;
 }
 
 /** `mlops models history <name>`: every transition, oldest first, rejections included. */

@@ -1,3 +1,5 @@
+import { describeTask } from '../../shared/domain/model-task.js';
+import { taskOf } from '../../shared/domain/registry.js';
 import type { CommandDefinition, JsonOption } from './command.js';
 import { collect, need, refuseUnknownSubcommands, jsonOption } from './command.js';
 import { UsageError } from './format.js';
@@ -20,7 +22,7 @@ export const uploadCommand: CommandDefinition = (program, { context, io }) => {
     .option('--description <text>', 'what this version is')
     .option('--metric <key=value>', 'a metric of the version (repeatable)', collect)
     .option('--param <key=value>', 'a parameter of the version (repeatable)', collect)
-    .option('--tag <key=value>', 'a tag, such as drift.<feature>.method=ks (repeatable)', collect)
+    .option('--tag <key=value>', 'a tag, such as task=binary, output.label=<output name> or drift.<feature>.method=ks (repeatable)', collect)
     .option('--no-wait', 'return once uploaded, without waiting for the registration')
     .option('--timeout <seconds>', 'how long to wait for the registration', '30')
     .addOption(jsonOption())
@@ -33,7 +35,7 @@ export const uploadCommand: CommandDefinition = (program, { context, io }) => {
       else
         io.print(
           result.version
-            ? `registered ${result.version.model} version ${result.version.version} (sha256 ${result.version.sha256.slice(0, 12)})`
+            ? `registered ${result.version.model} version ${result.version.version} (sha256 ${result.version.sha256.slice(0, 12)}): ${describeTask(taskOf(result.version))}`
             : `uploaded ${result.uri}`,
         );
     });

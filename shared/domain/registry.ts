@@ -1,5 +1,6 @@
-import type { ModelSignature } from '../ports/model-runner.port.js';
+import type { ModelSignature, ServedGraph } from '../ports/model-runner.port.js';
 import { PlatformError } from './errors.js';
+import { type ModelTask, modelTask } from './model-task.js';
 
 /** Lifecycle of a model version. */
 export type VersionStatus = 'registering' | 'ready' | 'rejected';
@@ -22,6 +23,10 @@ export interface ModelVersion {
   sha256: string;
   sizeBytes: number;
   signature: ModelSignature;
+  /** What the model predicts and which output means what (absent on versions registered before it was recorded). */
+  task?: ModelTask;
+  /** The graph onnxruntime runs, when it was derived from the upload (absent: the upload itself). */
+  served?: ServedGraph;
   metrics: Record<string, number>;
   params: Record<string, string>;
   tags: Record<string, string>;
@@ -76,6 +81,16 @@ export interface PromotionRequest {
   reason: string;
   /** Idempotency key: the same request delivered twice is applied once. */
   requestId: string;
+}
+
+/** The version's task: as recorded at registration, else inferred from its signature and tags (a tag the model contradicts is then ignored). */
+export function taskOf(version: Pick<ModelVersion, 'signature' | 'tags' | 'task'>): ModelTask {
+  if (version.task) return version.task;
+  try {
+    return modelTask(version.signature, version.tags);
+  } catch {
+    return modelTask(version.signature);
+  }
 }
 
 /** Whether `version` held `alias` at any point, judged from the audit trail. */

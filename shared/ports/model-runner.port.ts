@@ -6,6 +6,15 @@ export interface TensorSpec {
   name: string;
   type: TensorElementType;
   shape: (number | null)[];
+  /**
+   * Class labels the model itself names for this output, as text: for probabilities, one per column
+   * in column order; for a predicted label, the labels it can take. Read from a ZipMap or a classifier node.
+   */
+  classes?: string[];
+  /** /predict answers each row of this output as an object keyed by class: the exported graph ended in a ZipMap. */
+  keyedByClass?: boolean;
+  /** The activation that produces this output, when it is one that makes probabilities. */
+  activation?: 'softmax' | 'sigmoid';
 }
 
 /** What a model accepts and returns, read from the model file itself. */
@@ -21,9 +30,21 @@ export interface Tensor {
   data: number[] | boolean[] | string[];
 }
 
+/** The graph a model is served from, when it differs from the uploaded file. */
+export interface ServedGraph {
+  /** sha256 of the bytes onnxruntime runs: the upload's own when nothing was derived. */
+  sha256: string;
+  /** True when the served graph was derived from the upload (the upload itself is never changed). */
+  derived: boolean;
+  /** What was changed, in words: e.g. "output_probability: ZipMap removed, serving its input probabilities". */
+  changes: string[];
+}
+
 /** A model loaded once and ready to run many times. */
 export interface LoadedModel {
   signature: ModelSignature;
+  /** What onnxruntime runs: the uploaded graph, or one derived from it so every output is a tensor. */
+  served: ServedGraph;
   /** The model file's own key/value metadata (ONNX metadata_props), e.g. `feature_names`. */
   metadata: Record<string, string>;
   /** Runs the model on named input tensors and returns every output tensor by name. */

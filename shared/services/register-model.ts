@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { TOPICS } from '../../infra/stack.js';
 import { isPlatformError } from '../domain/errors.js';
 import type { GcsObjectNotification, ModelRegistered } from '../domain/events.js';
+import { modelTask } from '../domain/model-task.js';
 import type { ModelVersion } from '../domain/registry.js';
+import { planInputs } from '../domain/serving/input-plan.js';
 import { decodeUploadMetadata, modelNameFromObject } from '../domain/upload-metadata.js';
 import type { ArtifactStore } from '../ports/artifact-store.port.js';
 import type { EventBus } from '../ports/event-bus.port.js';
@@ -21,8 +23,10 @@ export interface RegisterModelDeps {
 export type RegistrationOutcome = { kind: 'ignored'; reason: string } | { kind: 'registered'; version: ModelVersion; created: boolean };
 
 /**
- * Registers the model file a bucket notification names: proves it loads, reads its signature,
- * hashes it and takes the next version number. Keyed by bucket/object#generation, so a
+ * Registers the model file a bucket notification names: proves it loads and that /predict can feed
+ * it, reads its signature and task (what it predicts, which output is the label, the probabilities
+ * or the score), records what is served when the graph had to be derived (a ZipMap served as its
+ * probability tensor), hashes it and takes the next version number. Keyed by bucket/object#generation, so a
  * redelivered notification yields the same version. A file that is not a valid model is
  * recorded as rejected (no version number used) and the permanent error is rethrown.
  */
@@ -36,8 +40,10 @@ export async function registerModel(object: GcsObjectNotification, deps: Registe
   try {
     const bytes = await deps.artifacts.get(object.name, object.generation);
     const loaded = await deps.runner.load(bytes);
-    const signature = loaded.signature;
+    const { signature, served, metadata } = loaded;
     await loaded.close();
+    planInputs(signature, metadata);
+    const task = modelTask(signature, upload.tags);
     const { version, created } = await deps.registry.registerVersion({
       model,
       registrationKey,
@@ -47,6 +53,8 @@ export async function registerModel(object: GcsObjectNotification, deps: Registe
       sha256: createHash('sha256').update(bytes).digest('hex'),
       sizeBytes: bytes.byteLength,
       signature,
+      task,
+      served,
       metrics: upload.metrics,
       params: upload.params,
       tags: upload.tags,

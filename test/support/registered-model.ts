@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FirestoreModelRegistry } from '../../shared/adapters/gcp/firestore-model-registry.js';
 import type { LocalBucketArtifactStore } from '../../shared/adapters/local/local-bucket-artifact-store.js';
 import { OnnxModelRunner } from '../../shared/adapters/onnx/index.js';
+import { modelTask } from '../../shared/domain/model-task.js';
 import type { ModelVersion } from '../../shared/domain/registry.js';
 
 /** Puts a model file in the bucket and registers it as register-model would: signature, sha256, lineage. */
@@ -21,6 +22,8 @@ export async function registerModelFile(
     sha256: createHash('sha256').update(bytes).digest('hex'),
     sizeBytes: bytes.byteLength,
     signature: loaded.signature,
+    task: modelTask(loaded.signature),
+    served: loaded.served,
     metrics: {},
     params: {},
     tags: {},

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { OnnxModelRunner } from '../../shared/adapters/onnx/index.js';
+import { modelTask } from '../../shared/domain/model-task.js';
 import type { ModelVersion } from '../../shared/domain/registry.js';
 import type { LoadedModel } from '../../shared/ports/model-runner.port.js';
 
@@ -18,6 +19,8 @@ export async function versionOf(model: string, version: number, bytes: Uint8Arra
     sha256: createHash('sha256').update(bytes).digest('hex'),
     sizeBytes: bytes.byteLength,
     signature: loaded.signature,
+    task: modelTask(loaded.signature),
+    served: loaded.served,
     metrics: {},
     params: {},
     tags: {},

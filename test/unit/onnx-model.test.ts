@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { OnnxModelRunner } from '../../shared/adapters/onnx/index.js';
 import { isPlatformError } from '../../shared/domain/errors.js';
 import type { ErrorCode } from '../../shared/domain/errors.js';
-import { readFeatureNames, readModelMetadata } from '../../shared/model-export/onnx-reader.js';
+import { servableModel } from '../../shared/model-export/servable-graph.js';
 import { linearRegressionToOnnx, logisticRegressionToOnnx } from '../../shared/model-export/onnx-writer.js';
 import type { LoadedModel, Tensor, TensorElementType } from '../../shared/ports/model-runner.port.js';
 import { BINARY_CLASSIFIER, REGRESSOR, binaryClassifierOnnx, corruptOnnx, regressorOnnx } from '../support/models.js';
@@ -61,7 +61,7 @@ describe('logistic regression exported to ONNX', () => {
     expect(model.signature).toEqual({
       inputs: [{ name: 'features', type: 'float32', shape: [null, 4] }],
       outputs: [
-        { name: 'probability', type: 'float32', shape: [null, 1] },
+        { name: 'probability', type: 'float32', shape: [null, 1], activation: 'sigmoid' },
         { name: 'label', type: 'int64', shape: [null, 1] },
       ],
     });
@@ -130,16 +130,16 @@ describe('linear regression exported to ONNX', () => {
 
 describe('model metadata', () => {
   it('round-trips feature names through the model file', () => {
-    expect(readFeatureNames(binaryClassifierOnnx())).toEqual(['f0', 'f1', 'f2', 'f3']);
-    expect(readModelMetadata(regressorOnnx())).toEqual({ feature_names: '["x0","x1","x2"]' });
+    expect(servableModel(binaryClassifierOnnx()).metadata).toEqual({ feature_names: '["f0","f1","f2","f3"]' });
+    expect(servableModel(regressorOnnx()).metadata).toEqual({ feature_names: '["x0","x1","x2"]' });
   });
 
   it('reports no feature names when the exporter was given none', () => {
-    expect(readFeatureNames(linearRegressionToOnnx({ weights: [1], intercept: 0 }))).toBeUndefined();
+    expect(servableModel(linearRegressionToOnnx({ weights: [1], intercept: 0 })).metadata).toEqual({});
   });
 
   it('rejects bytes that are not a model', () => {
-    expect(() => readModelMetadata(new TextEncoder().encode('not a model'))).toThrow(/not a valid ONNX model/);
+    expect(() => servableModel(new TextEncoder().encode('not a model'))).toThrow(/not a valid ONNX model/);
   });
 });
 

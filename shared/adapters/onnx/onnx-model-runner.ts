@@ -1,7 +1,7 @@
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { PlatformError } from '../../domain/errors.js';
-import { readModelMetadata } from '../../model-export/onnx-reader.js';
-import type { LoadedModel, ModelRunner, ModelSignature, Tensor, TensorElementType, TensorSpec } from '../../ports/model-runner.port.js';
+import { type OutputFacts, servableModel } from '../../model-export/servable-graph.js';
+import type { LoadedModel, ModelRunner, ModelSignature, ServedGraph, Tensor, TensorElementType, TensorSpec } from '../../ports/model-runner.port.js';
 
 type TensorData = Tensor['data'];
 
@@ -32,12 +32,17 @@ const TO_ORT_DATA: { [T in TensorElementType]: (data: TensorData) => OrtTensor.D
   string: (data) => data as string[],
 };
 
-/** Loads ONNX model bytes into onnxruntime sessions and runs them on CPU. */
+/**
+ * Loads ONNX model bytes into onnxruntime sessions and runs them on CPU. The session runs the
+ * servable form of the upload (a ZipMap output served as its probability tensor); a model with
+ * tensors stored outside the file is refused before onnxruntime could read any other file.
+ */
 export class OnnxModelRunner implements ModelRunner {
   async load(bytes: Uint8Array): Promise<LoadedModel> {
-    const session = await createSession(bytes);
+    const servable = servableModel(bytes);
+    const session = await createSession(servable.bytes);
     try {
-      return new OnnxLoadedModel(session, readSignature(session), readModelMetadata(bytes));
+      return new OnnxLoadedModel(session, readSignature(session, servable.outputs), servable.metadata, servable.served);
     } catch (error) {
       await session.release();
       throw error;
@@ -50,6 +55,7 @@ class OnnxLoadedModel implements LoadedModel {
     private readonly session: InferenceSession,
     readonly signature: ModelSignature,
     readonly metadata: Record<string, string>,
+    readonly served: ServedGraph,
   ) {}
 
   async run(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>> {
@@ -84,8 +90,11 @@ async function runSession(session: InferenceSession, feeds: Record<string, OrtTe
   }
 }
 
-function readSignature(session: InferenceSession): ModelSignature {
-  return { inputs: session.inputMetadata.map(toTensorSpec), outputs: session.outputMetadata.map(toTensorSpec) };
+function readSignature(session: InferenceSession, facts: Record<string, OutputFacts>): ModelSignature {
+  return {
+    inputs: session.inputMetadata.map(toTensorSpec),
+    outputs: session.outputMetadata.map((metadata) => ({ ...toTensorSpec(metadata), ...facts[metadata.name] })),
+  };
 }
 
 function toTensorSpec(metadata: InferenceSession.ValueMetadata): TensorSpec {
