@@ -6,7 +6,7 @@ import { PlatformError } from '../../shared/domain/errors.js';
 import { predictionRecords } from '../../shared/domain/prediction-rows.js';
 import type { ModelVersion } from '../../shared/domain/registry.js';
 import { decodeInferRequest, encodeInferResponse, modelMetadataResponse } from '../../shared/domain/serving/open-inference.js';
-import { type InputPlan, featureNames, planInputs } from '../../shared/domain/serving/input-plan.js';
+import { type InputPlan, planInputs } from '../../shared/domain/serving/input-plan.js';
 import { decodeInstances, encodePredictions, outputsPerInstance } from '../../shared/domain/serving/predict-codec.js';
 import { requireApiKey } from '../../shared/http/auth.js';
 import { statusOf } from '../../shared/http/errors.js';
@@ -42,7 +42,8 @@ export function createServingApp({
 }: ServingAppOptions): Hono {
   const name = version.model;
   const plan: InputPlan = planInputs(loaded.signature, loaded.metadata);
-  const openApi = servingOpenApi(name, version.version, loaded.signature, featureNames(plan));
+  const served = { sha256: loaded.served.sha256, derived: loaded.served.derived };
+  const openApi = servingOpenApi(name, version.version, loaded.signature, plan);
   const metrics = new ServingMetrics();
   const app = new Hono();
 
@@ -54,12 +55,12 @@ export function createServingApp({
   app.onError((error, c) => errorResponse(error, c, projectId));
   app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}. See /docs.` }, 404));
 
-  app.get('/health', (c) => c.json({ status: 'ok', model: name, version: version.version }));
+  app.get('/health', (c) => c.json({ status: 'ok', model: name, version: version.version, served }));
   app.get('/v2/health/live', (c) => c.json({ live: true }));
   app.get('/v2/health/ready', (c) => c.json({ ready: true }));
   app.get('/openapi.json', (c) => c.json(openApi));
   app.get('/docs', (c) => c.html(docsPage(openApi)));
-  app.get('/metrics', (c) => c.text(renderMetrics(metrics, version, predictionLog), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+  app.get('/metrics', (c) => c.text(renderMetrics(metrics, version, served, predictionLog), 200, { 'content-type': 'text/plain; version=0.0.4' }));
 
   // hono/body-limit read the body through the full WHATWG Request, ~108 µs a request (BENCHMARKS.md);
   // the declared length is checked up front instead, and the text's length once read.
@@ -203,14 +204,14 @@ function traceOf(header: string | undefined, projectId?: string): string | undef
   return traceId && projectId ? `projects/${projectId}/traces/${traceId}` : undefined;
 }
 
-function renderMetrics(metrics: ServingMetrics, version: ModelVersion, predictionLog?: PredictionLog): string {
+function renderMetrics(metrics: ServingMetrics, version: ModelVersion, served: { sha256: string }, predictionLog?: PredictionLog): string {
   const stats = predictionLog?.stats;
   return metrics.render([
     {
       name: 'mlops_model_info',
       help: 'The model version this revision serves.',
       type: 'gauge',
-      samples: [{ labels: { model: version.model, version: String(version.version), sha256: version.sha256 }, value: 1 }],
+      samples: [{ labels: { model: version.model, version: String(version.version), sha256: version.sha256, served_sha256: served.sha256 }, value: 1 }],
     },
     {
       name: 'mlops_prediction_log_published_total',

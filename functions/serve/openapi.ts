@@ -1,4 +1,6 @@
-import type { ModelSignature } from '../../shared/ports/model-runner.port.js';
+import { type InputField, type InputPlan, type ValueRule, valueRule } from '../../shared/domain/serving/input-plan.js';
+import { DATATYPE_OF } from '../../shared/domain/serving/open-inference.js';
+import type { ModelSignature, TensorSpec } from '../../shared/ports/model-runner.port.js';
 
 const errorSchema = { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] };
 const json = (schema: object, example?: unknown) => ({ content: { 'application/json': { schema, ...(example === undefined ? {} : { example }) } } });
@@ -9,17 +11,33 @@ const failures = {
   '413': ok('The body is over the size limit.', errorSchema),
 };
 
-/** The OpenAPI 3.1 document of one serving revision, with examples built from its model's signature. */
-export function servingOpenApi(model: string, version: number, signature: ModelSignature, featureNames: string[]): Record<string, unknown> {
-  const exampleRow = featureNames.map(() => 0.5);
+// What each element kind accepts in JSON, as /predict casts it (input-plan.ts `coerce`), and a value to show.
+const VALUE_SCHEMA: Record<ValueRule['kind'], object> = {
+  float: { type: 'number' },
+  integer: { type: 'integer' },
+  boolean: { oneOf: [{ type: 'boolean' }, { enum: [0, 1] }] },
+  string: { type: ['string', 'number', 'boolean'] },
+};
+const EXAMPLE_VALUE: Record<ValueRule['kind'], unknown> = { float: 0.5, integer: 1, boolean: true, string: 'a' };
+
+/** The OpenAPI 3.1 document of one serving revision, with schemas and examples built from its model's signature and `/predict` plan. */
+export function servingOpenApi(model: string, version: number, signature: ModelSignature, plan: InputPlan): Record<string, unknown> {
   const v2 = `/v2/models/${model}`;
-  const inferExample = {
-    inputs: signature.inputs.map((input) => ({ name: input.name, shape: [1, featureNames.length], datatype: 'FP32', data: [exampleRow] })),
-  };
+  const inferExample = { inputs: signature.inputs.map(inferExampleInput) };
   const predictBody = {
     type: 'object',
     required: ['instances'],
-    properties: { instances: { type: 'array', minItems: 1, items: { oneOf: [{ type: 'array' }, { type: 'object' }] } } },
+    properties: { instances: { type: 'array', minItems: 1, items: { oneOf: [arrayInstanceSchema(plan), objectInstanceSchema(plan)] } } },
+  };
+  const predictExample = { instances: [plan.slots.map((slot) => EXAMPLE_VALUE[slot.rule.kind]), objectExample(plan.fields)] };
+  const predictResponse = {
+    type: 'object',
+    properties: {
+      predictions: { type: 'array', items: predictionSchema(signature) },
+      model: { type: 'string' },
+      version: { type: 'integer' },
+      ids: { type: 'array', items: { type: 'string' } },
+    },
   };
   return {
     openapi: '3.1.0',
@@ -33,11 +51,12 @@ export function servingOpenApi(model: string, version: number, signature: ModelS
       '/health': { get: { summary: 'Liveness, with the loaded model and version.', responses: { '200': ok('Alive.', {}, { status: 'ok', model, version }) } } },
       '/predict': {
         post: {
-          summary: 'Predict for a batch of instances (arrays in feature order, or objects by feature name).',
+          summary:
+            'Predict for a batch of instances: arrays of every value in input order, or objects keyed by feature name (by input name, an array for an input of several values, when the model has no feature names or several inputs).',
           security: [{ bearer: [] }, { apiKey: [] }],
-          requestBody: json(predictBody, { instances: [exampleRow, Object.fromEntries(featureNames.map((name) => [name, 0.5]))] }),
+          requestBody: json(predictBody, predictExample),
           responses: {
-            '200': ok('One prediction and one prediction id per instance.', {}, { predictions: ['...'], model, version, ids: ['...'] }),
+            '200': ok('One prediction and one prediction id per instance.', predictResponse, { predictions: ['...'], model, version, ids: ['...'] }),
             ...failures,
           },
         },
@@ -77,6 +96,52 @@ export function servingOpenApi(model: string, version: number, signature: ModelS
       '/docs': { get: { summary: 'Human-readable API documentation.', responses: { '200': { description: 'HTML.' } } } },
     },
   };
+}
+
+function arrayInstanceSchema({ slots }: InputPlan): object {
+  return { type: 'array', minItems: slots.length, maxItems: slots.length, prefixItems: slots.map((slot) => VALUE_SCHEMA[slot.rule.kind]) };
+}
+
+// A key of width 1 takes a scalar (a one-element array too); a key of width k an array of k values.
+function objectInstanceSchema({ fields }: InputPlan): object {
+  const properties = Object.fromEntries(
+    fields.map(({ key, rule, width }) => {
+      const value = VALUE_SCHEMA[rule.kind];
+      return [
+        key,
+        width === 1
+          ? { oneOf: [value, { type: 'array', minItems: 1, maxItems: 1, items: value }] }
+          : { type: 'array', minItems: width, maxItems: width, items: value },
+      ];
+    }),
+  );
+  return { type: 'object', properties, required: fields.map((field) => field.key), additionalProperties: false };
+}
+
+function objectExample(fields: readonly InputField[]): Record<string, unknown> {
+  return Object.fromEntries(
+    fields.map(({ key, rule, width }) => [key, width === 1 ? EXAMPLE_VALUE[rule.kind] : new Array(width).fill(EXAMPLE_VALUE[rule.kind])]),
+  );
+}
+
+// As encodePredictions shapes them: one output's row, or an object by output name; an output keyed by class is an object by class.
+function predictionSchema({ outputs }: ModelSignature): object {
+  const [only, ...others] = outputs;
+  if (only && others.length === 0) return outputRowSchema(only);
+  return { type: 'object', properties: Object.fromEntries(outputs.map((output) => [output.name, outputRowSchema(output)])) };
+}
+
+function outputRowSchema({ keyedByClass, classes, shape }: TensorSpec): object {
+  if (keyedByClass && classes && shape.length === 2 && shape[1] === classes.length) {
+    return { type: 'object', description: 'Probability by class.', properties: Object.fromEntries(classes.map((label) => [label, { type: 'number' }])) };
+  }
+  return shape.length === 1 || (shape.length === 2 && shape[1] === 1) ? {} : { type: 'array' };
+}
+
+function inferExampleInput({ name, type, shape }: TensorSpec): object {
+  const dimensions = shape.map((size) => size ?? 1);
+  const size = dimensions.reduce((product, dimension) => product * dimension, 1);
+  return { name, shape: dimensions, datatype: DATATYPE_OF[type], data: new Array(size).fill(EXAMPLE_VALUE[valueRule(type).kind]) };
 }
 
 /** A self-contained HTML page documenting the routes: no external scripts or fonts. */

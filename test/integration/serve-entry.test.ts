@@ -46,7 +46,7 @@ describe('the serve function under the Functions Framework', () => {
   });
 
   it('resolves the production alias at cold start and answers /predict through the framework', async () => {
-    expect(await (await fetch(`${url}/health`)).json()).toEqual({ status: 'ok', model: 'churn', version: 1 });
+    expect(await (await fetch(`${url}/health`)).json()).toMatchObject({ status: 'ok', model: 'churn', version: 1, served: { derived: false } });
     const response = await fetch(`${url}/predict`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

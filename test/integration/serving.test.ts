@@ -52,7 +52,12 @@ describe('serving on a real HTTP server with real ONNX models', () => {
     });
 
   it('answers /health with the loaded model and version', async () => {
-    expect(await (await fetch(`${classifier.url}/health`)).json()).toEqual({ status: 'ok', model: 'churn', version: 3 });
+    expect(await (await fetch(`${classifier.url}/health`)).json()).toEqual({
+      status: 'ok',
+      model: 'churn',
+      version: 3,
+      served: { sha256: expect.stringMatching(/^[0-9a-f]{64}$/), derived: false },
+    });
   });
 
   it('predicts a batch of arrays and of named objects alike, one id per instance', async () => {
@@ -250,7 +255,7 @@ describe('serving on a real HTTP server with real ONNX models', () => {
     expect(text).toMatch(/mlops_requests_total\{route="\/predict",status="400"\} \d+/);
     expect(text).toMatch(/mlops_request_duration_seconds_bucket\{route="\/predict",le="\+Inf"\} \d+/);
     expect(text).toMatch(/mlops_instances_predicted_total [1-9]\d*/);
-    expect(text).toMatch(/mlops_model_info\{model="churn",version="3",sha256="[0-9a-f]{64}"\} 1/);
+    expect(text).toMatch(/mlops_model_info\{model="churn",version="3",sha256="([0-9a-f]{64})",served_sha256="\1"\} 1/);
     expect(text).toMatch(/mlops_prediction_log_publish_failures_total 0/);
   });
 

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { isPlatformError } from '../../shared/domain/errors.js';
-import type { PlatformError } from '../../shared/domain/errors.js';
 import { GcsObjectNotification, ModelPromoted, ModelRegistered, PromotionRequested, parseEvent } from '../../shared/domain/events.js';
 import { objectFinalizeNotification } from '../../shared/domain/gcs-notification.js';
 import type { FinalizedObject } from '../../shared/domain/gcs-notification.js';
 import { decodeUploadMetadata, encodeUploadMetadata, modelNameFromObject } from '../../shared/domain/upload-metadata.js';
 import type { UploadMetadata } from '../../shared/domain/upload-metadata.js';
+import { platformError } from '../support/errors.js';
 
 const BUCKET = 'acme-ml-models';
 
@@ -94,17 +93,6 @@ const GCS_PAYLOADS = [
     upload: { description: 'LTV model, quarterly retrain', uploader: 'ci@acme.iam', metrics: {}, params: {}, tags: {} },
   },
 ];
-
-/** Runs `run` expecting a PlatformError and returns it. */
-function platformError(run: () => unknown): PlatformError {
-  try {
-    run();
-  } catch (error) {
-    if (isPlatformError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a PlatformError, nothing was thrown');
-}
 
 describe('GCS notification payloads', () => {
   it.each(GCS_PAYLOADS)('parses $why', ({ payload, model, upload }) => {

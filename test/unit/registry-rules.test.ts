@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { isPlatformError } from '../../shared/domain/errors.js';
 import type { ErrorCode } from '../../shared/domain/errors.js';
 import { parseVersionNumber, validateAliasName, validateModelName } from '../../shared/domain/names.js';
 import { applyPromotion, applyRollback, checkPromotion, hasHeld } from '../../shared/domain/registry.js';
 import type { AuditEntry, Model, ModelVersion, PromotionRequest, VersionStatus } from '../../shared/domain/registry.js';
+import { platformError } from '../support/errors.js';
 
 const AT = '2024-06-10T16:00:00.000Z';
 
@@ -40,13 +40,7 @@ function audit(action: AuditEntry['action'], alias: string, toVersion: number): 
 
 /** The code of the PlatformError `run` throws; fails the test when it throws nothing or something else. */
 function errorCode(run: () => unknown): ErrorCode {
-  try {
-    run();
-  } catch (error) {
-    if (isPlatformError(error)) return error.code;
-    throw error;
-  }
-  throw new Error('expected a PlatformError, nothing was thrown');
+  return platformError(run).code;
 }
 
 describe('validateModelName', () => {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { PlatformError } from '../../shared/domain/errors.js';
 import type { ErrorCode } from '../../shared/domain/errors.js';
 import { featureNames, planInputs } from '../../shared/domain/serving/input-plan.js';
 import { DATATYPE_OF, decodeInferRequest, elementTypeOf, encodeInferResponse, modelMetadataResponse } from '../../shared/domain/serving/open-inference.js';
 import { decodeInstances, encodePredictions, outputsPerInstance } from '../../shared/domain/serving/predict-codec.js';
 import type { ModelSignature, Tensor, TensorElementType } from '../../shared/ports/model-runner.port.js';
 import { BINARY_CLASSIFIER, REGRESSOR } from '../support/models.js';
+import { platformError } from '../support/errors.js';
 
 /** The signature `binaryClassifierOnnx()` loads with. */
 const CLASSIFIER: ModelSignature = {
@@ -37,25 +37,16 @@ const unnamedPlan = planInputs(CLASSIFIER, namesMetadata(BINARY_CLASSIFIER.featu
 const columnsPlan = planInputs(PER_COLUMN, {});
 const LIMITS = { maxBatch: 4 };
 
-function thrown(action: () => unknown): PlatformError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof PlatformError) return error;
-    throw error;
-  }
-  throw new Error('expected a PlatformError, nothing was thrown');
-}
-
 function expectRefused(action: () => unknown, code: ErrorCode, fragment: string): void {
-  const error = thrown(action);
+  const error = platformError(action);
   expect(error.code).toBe(code);
   expect(error.message).toContain(fragment);
 }
 
 describe('planInputs', () => {
   it('maps a [batch, F] input onto the feature names the model carries', () => {
-    expect(regressorPlan).toMatchObject({ layout: 'matrix', acceptsObjects: true, fixedBatch: undefined });
+    expect(regressorPlan).toMatchObject({ layout: 'matrix', objectsLogAsSent: true, fixedBatch: undefined });
+    expect(regressorPlan.fields.map((field) => field.key)).toEqual(['x0', 'x1', 'x2']);
     expect(featureNames(regressorPlan)).toEqual(['x0', 'x1', 'x2']);
   });
 
@@ -64,14 +55,14 @@ describe('planInputs', () => {
     ['names of the wrong length', namesMetadata(['a', 'b'])],
     ['names that are not JSON', { feature_names: 'a,b,c,d' }],
     ['duplicate names', namesMetadata(['a', 'a', 'b', 'c'])],
-  ])('falls back to f0..fN-1 and refuses objects given %s', (_why, metadata) => {
+  ])('falls back to f0..fN-1 and keys objects by the input name given %s', (_why, metadata) => {
     const plan = planInputs(CLASSIFIER, metadata);
-    expect(plan.acceptsObjects).toBe(false);
+    expect(plan.fields).toMatchObject([{ key: 'features', width: 4 }]);
     expect(featureNames(plan)).toEqual(['f0', 'f1', 'f2', 'f3']);
   });
 
   it('maps several [batch] or [batch, 1] inputs onto one key each', () => {
-    expect(columnsPlan).toMatchObject({ layout: 'columns', acceptsObjects: true });
+    expect(columnsPlan).toMatchObject({ layout: 'columns', objectsLogAsSent: true });
     expect(featureNames(columnsPlan)).toEqual(['age', 'income', 'country', 'is_member']);
   });
 
@@ -86,9 +77,14 @@ describe('planInputs', () => {
       "input 'image' has shape [?, 3, 224, 224]; its only input must be [batch, features], [batch] or [batch, 1]",
     ],
     [
-      'a wide input among several',
-      [spec('a', [null]), spec('b', [null, 3])],
-      "input 'b' has shape [?, 3]; with several inputs, each must be [batch] or [batch, 1]",
+      'a dynamic width among several inputs',
+      [spec('a', [null]), spec('b', [null, null])],
+      "input 'b' has shape [?, ?]; with several inputs, each must be [batch], [batch, 1] or [batch, k] with k fixed",
+    ],
+    [
+      'an image among several inputs',
+      [spec('a', [null]), spec('image', [null, 3, 8, 8])],
+      "input 'image' has shape [?, 3, 8, 8]; with several inputs, each must be [batch], [batch, 1] or [batch, k] with k fixed",
     ],
     ['inputs with different fixed batches', [spec('a', [1]), spec('b', [2])], 'its inputs disagree on the batch dimension (1 vs 2)'],
   ])('refuses a model with %s', (_why, inputs, fragment) => {
@@ -221,13 +217,24 @@ describe('decodeInstances', () => {
       { instances: [[2 ** 60, 1, 'FR', true]] },
       "instances[0][0] (feature 'age'): expected an integer from -9007199254740991",
     ],
-    ['a number for a string input', columnsPlan, { instances: [{ ...columnsRow, country: 33 }] }, 'instances[0].country: expected a string, got 33'],
-    ['1 for a bool input', columnsPlan, { instances: [{ ...columnsRow, is_member: 1 }] }, 'instances[0].is_member: expected true or false (bool), got 1'],
     [
-      'objects for a model without feature_names',
+      'null for a string input',
+      columnsPlan,
+      { instances: [{ ...columnsRow, country: null }] },
+      'instances[0].country: expected a string, or a number or boolean taken as its text (string), got null',
+    ],
+    ['2 for a bool input', columnsPlan, { instances: [{ ...columnsRow, is_member: 2 }] }, 'instances[0].is_member: expected true, false, 0 or 1 (bool), got 2'],
+    [
+      'the string "true" for a bool input',
+      columnsPlan,
+      { instances: [{ ...columnsRow, is_member: 'true' }] },
+      'instances[0].is_member: expected true, false, 0 or 1 (bool), got the string "true" (send values as JSON numbers or booleans, not strings)',
+    ],
+    [
+      'objects by column name for a model without feature_names',
       unnamedPlan,
-      { instances: [{ f0: 1, f1: 2, f2: 3, f3: 4 }] },
-      'instances[0] is an object, but this model carries no feature names to match its keys against; send each instance as an array of 4 values',
+      { instances: [{ f0: 1, f1: 2, f2: 3, f9: 4 }] },
+      "instances[0] is missing 'features' and has unknown key(s) 'f0', 'f1', 'f2', 'f9'; each object needs exactly the keys 'features' (4 values) (this model carries no feature names, so an object takes the whole row under the input's name",
     ],
   ])('refuses %s', (_why, plan, body, fragment) => {
     expectRefused(() => decodeInstances(plan, body, LIMITS), 'MODEL.INVALID_INPUT', fragment);
@@ -366,8 +373,8 @@ describe('Open Inference Protocol', () => {
       requestedOutputs: ['output0'],
       count: 2,
       features: [
-        { input0: [1, 2], input1: true },
-        { input0: [3, 4], input1: false },
+        { input0_0: 1, input0_1: 2, input1: true },
+        { input0_0: 3, input0_1: 4, input1: false },
       ],
     });
   });

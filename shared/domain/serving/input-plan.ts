@@ -12,11 +12,23 @@ export interface ValueRule {
   max: number;
 }
 
-/** One value of an instance: the name it is keyed by, its rule, and which planned tensor receives it. */
+/** One value of a flat instance: its log name, its rule, and where it goes (planned tensor, column of that tensor's row). */
 export interface InputSlot {
   name: string;
   rule: ValueRule;
   tensor: number;
+  column: number;
+  /** How an error message names it: `feature 'x1'` or `x_cat[1]`. */
+  label: string;
+}
+
+/** One key of an object instance: a scalar for width 1, an array of `width` values otherwise, filling slots `first`..`first + width - 1`. */
+export interface InputField {
+  key: string;
+  rule: ValueRule;
+  tensor: number;
+  width: number;
+  first: number;
 }
 
 /** A tensor assembled from instances: rank 1 is [count], rank 2 is [count, width]. */
@@ -29,15 +41,17 @@ export interface PlannedTensor {
 
 /**
  * How `/predict` instances map onto a model's inputs, computed once per model.
- * `matrix`: one [batch, F] input, one slot per feature; `columns`: one [batch] or [batch, 1] input per slot.
+ * `matrix`: one [batch, F] input; `columns`: several inputs (or one [batch]), each [batch], [batch, 1] or [batch, k].
  */
 export interface InputPlan {
   layout: 'matrix' | 'columns';
-  /** One slot per value of an instance, in array order. */
+  /** One slot per value of a flat instance, in array order; their names are the instance's keys in the prediction log. */
   slots: readonly InputSlot[];
+  /** The keys of an object instance: feature names of a matrix that has them, else input names. */
+  fields: readonly InputField[];
   tensors: readonly PlannedTensor[];
-  /** False for a matrix model without usable `feature_names`: its instances must be arrays. */
-  acceptsObjects: boolean;
+  /** True when every field is one slot of the same name, so an object instance is logged as it was sent. */
+  objectsLogAsSent: boolean;
   /** Set when the model's batch dimension is fixed: each request must then carry exactly that many instances. */
   fixedBatch: number | undefined;
 }
@@ -50,17 +64,20 @@ const INTEGER_RANGES: Partial<Record<TensorElementType, readonly [number, number
   int32: [-2147483648, 2147483647],
   int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
 };
+// Characters a log name may not carry: monitoring reads only keys of letters, digits, _ - : (isMonitorableKey in drift/sql-dialect.ts).
+const UNMONITORABLE = /[^A-Za-z0-9_\-:]/g;
 
 /** Works out once how instances fill the model's inputs; throws MODEL.LOAD_FAILED for a model `/predict` cannot feed. */
 export function planInputs(signature: ModelSignature, metadata: Record<string, string>): InputPlan {
   const [first, ...others] = signature.inputs;
   if (!first) throw notServable('the model declares no inputs');
   const fixedBatch = commonFixedBatch(signature.inputs);
-  if (others.length === 0 && first.shape.length === 2) return { ...matrixPlan(first, metadata), fixedBatch };
-  return { ...columnsPlan(signature.inputs), fixedBatch };
+  const plan = others.length === 0 && first.shape.length === 2 ? matrixPlan(first, metadata) : columnsPlan(signature.inputs);
+  const objectsLogAsSent = plan.fields.every((field) => field.width === 1 && plan.slots[field.first]!.name === field.key);
+  return { ...plan, objectsLogAsSent, fixedBatch };
 }
 
-/** The names instances are keyed by, for logging: feature names, input names, or f0..fN-1. */
+/** The keys each instance's features are logged under: feature names (f0..fN-1 without them), input names, `<input>_<index>` for a wide input. */
 export function featureNames(plan: InputPlan): string[] {
   return plan.slots.map((slot) => slot.name);
 }
@@ -74,17 +91,20 @@ export function valueRule(type: TensorElementType): ValueRule {
   return { type, kind: 'integer', min, max };
 }
 
-/** True when `value` may be stored as an element under `rule`. NaN fails the range comparison. */
-export function accepts(rule: ValueRule, value: unknown): boolean {
+/**
+ * The element `value` is stored as under `rule`, or undefined when it is refused. NaN fails the range comparison.
+ * Category codes sent as numbers reach a string input as their JSON text; 0 and 1 reach a bool input as false and true.
+ */
+export function coerce(rule: ValueRule, value: unknown): number | boolean | string | undefined {
   switch (rule.kind) {
     case 'float':
-      return typeof value === 'number' && value >= rule.min && value <= rule.max;
+      return typeof value === 'number' && value >= rule.min && value <= rule.max ? value : undefined;
     case 'integer':
-      return typeof value === 'number' && Number.isInteger(value) && value >= rule.min && value <= rule.max;
+      return typeof value === 'number' && Number.isInteger(value) && value >= rule.min && value <= rule.max ? value : undefined;
     case 'boolean':
-      return typeof value === 'boolean';
+      return typeof value === 'boolean' ? value : value === 0 ? false : value === 1 ? true : undefined;
     default:
-      return typeof value === 'string';
+      return typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
   }
 }
 
@@ -113,7 +133,7 @@ export function listNames(names: readonly string[]): string {
 function expectation({ type, kind, min, max }: ValueRule): string {
   if (kind === 'float') return `a number within ${type} range (±${max})`;
   if (kind === 'integer') return `an integer from ${min} to ${max} (${type})`;
-  return kind === 'boolean' ? 'true or false (bool)' : 'a string';
+  return kind === 'boolean' ? 'true, false, 0 or 1 (bool)' : 'a string, or a number or boolean taken as its text (string)';
 }
 
 function hint({ kind }: ValueRule, value: unknown): string {
@@ -123,30 +143,68 @@ function hint({ kind }: ValueRule, value: unknown): string {
   return '';
 }
 
-function matrixPlan(input: TensorSpec, metadata: Record<string, string>): Omit<InputPlan, 'fixedBatch'> {
+type PlanShape = Pick<InputPlan, 'layout' | 'slots' | 'fields' | 'tensors'>;
+
+// With feature names each feature is a key of its own; without them an object takes the whole row under the input's name.
+function matrixPlan(input: TensorSpec, metadata: Record<string, string>): PlanShape {
   const width = input.shape[1];
   if (width === null || width === undefined) {
     throw notServable(`input '${input.name}' has a dynamic feature dimension ${shapeText(input)}; it needs a fixed number of features`);
   }
-  if (input.type === 'string') throw notServable(`input '${input.name}' is a string matrix; string features are supported only as one input per feature`);
+  if (input.type === 'string')
+    throw notServable(`input '${input.name}' is a string matrix; a model whose only input holds strings must take one per row ([batch] or [batch, 1])`);
   const names = readFeatureNames(metadata, width);
   const rule = valueRule(input.type);
-  const slots = Array.from({ length: width }, (_, index) => ({ name: names?.[index] ?? `f${index}`, rule, tensor: 0 }));
-  return { layout: 'matrix', slots, tensors: [{ name: input.name, type: input.type, rank: 2, width }], acceptsObjects: names !== undefined };
+  const slots = Array.from({ length: width }, (_, column) => {
+    const name = names?.[column] ?? `f${column}`;
+    return { name, rule, tensor: 0, column, label: `feature '${name}'` };
+  });
+  const fields = names
+    ? names.map((key, column) => ({ key, rule, tensor: 0, width: 1, first: column }))
+    : [{ key: input.name, rule, tensor: 0, width, first: 0 }];
+  return { layout: 'matrix', slots, fields, tensors: [{ name: input.name, type: input.type, rank: 2, width }] };
 }
 
-function columnsPlan(inputs: readonly TensorSpec[]): Omit<InputPlan, 'fixedBatch'> {
-  for (const input of inputs) {
-    const { length: rank } = input.shape;
-    if (rank !== 1 && !(rank === 2 && input.shape[1] === 1)) {
-      const why =
-        inputs.length > 1 ? 'with several inputs, each must be [batch] or [batch, 1]' : 'its only input must be [batch, features], [batch] or [batch, 1]';
-      throw notServable(`input '${input.name}' has shape ${shapeText(input)}; ${why}`);
-    }
+function columnsPlan(inputs: readonly TensorSpec[]): PlanShape {
+  const slots: InputSlot[] = [];
+  const fields: InputField[] = [];
+  const tensors: PlannedTensor[] = [];
+  inputs.forEach((input, tensor) => {
+    const width = columnWidth(input, inputs.length);
+    const rule = valueRule(input.type);
+    fields.push({ key: input.name, rule, tensor, width, first: slots.length });
+    tensors.push({ name: input.name, type: input.type, rank: input.shape.length === 1 ? 1 : 2, width });
+    if (width === 1) slots.push({ name: input.name, rule, tensor, column: 0, label: `feature '${input.name}'` });
+    else
+      for (let column = 0; column < width; column++)
+        slots.push({ name: wideLogName(input.name, column), rule, tensor, column, label: `${input.name}[${column}]` });
+  });
+  checkLogNamesUnique(slots);
+  return { layout: 'columns', slots, fields, tensors };
+}
+
+function columnWidth(input: TensorSpec, inputCount: number): number {
+  const [, width = 1, ...rest] = input.shape;
+  if (typeof width === 'number' && width >= 1 && rest.length === 0) return width;
+  const why =
+    inputCount > 1
+      ? 'with several inputs, each must be [batch], [batch, 1] or [batch, k] with k fixed'
+      : 'its only input must be [batch, features], [batch] or [batch, 1]';
+  throw notServable(`input '${input.name}' has shape ${shapeText(input)}; ${why}`);
+}
+
+// The log is flat scalar keys: value `column` of a wide input is logged as `<input>_<column>`, in characters monitoring reads.
+function wideLogName(input: string, column: number): string {
+  return `${input.replace(UNMONITORABLE, '_')}_${column}`;
+}
+
+function checkLogNamesUnique(slots: readonly InputSlot[]): void {
+  const seen = new Map<string, string>();
+  for (const { name, label } of slots) {
+    const earlier = seen.get(name);
+    if (earlier) throw notServable(`${earlier} and ${label} would both be logged as '${name}'; rename one of the inputs when exporting the model`);
+    seen.set(name, label);
   }
-  const slots = inputs.map((input, tensor) => ({ name: input.name, rule: valueRule(input.type), tensor }));
-  const tensors = inputs.map(({ name, type, shape }) => ({ name, type, rank: shape.length === 1 ? (1 as const) : (2 as const), width: 1 }));
-  return { layout: 'columns', slots, tensors, acceptsObjects: true };
 }
 
 function commonFixedBatch(inputs: readonly TensorSpec[]): number | undefined {

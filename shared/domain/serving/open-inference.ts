@@ -1,6 +1,6 @@
 import type { ModelSignature, Tensor, TensorElementType, TensorSpec } from '../../ports/model-runner.port.js';
 import { PlatformError } from '../errors.js';
-import { accepts, describeValue, featureNames, listNames, refusal, valueRule } from './input-plan.js';
+import { coerce, describeValue, listNames, planInputs, refusal, valueRule } from './input-plan.js';
 import type { InputPlan, ValueRule } from './input-plan.js';
 
 /** Open Inference Protocol tensor datatypes, by the element type the port names them. */
@@ -57,7 +57,10 @@ export interface InferRequest {
 export interface DecodeInferRequestOptions {
   /** Most rows (shape[0]) one request may carry. */
   maxBatch: number;
-  /** The model's `/predict` plan, whose feature names label a single [batch, F] input's columns in the log (f0..fN-1 without it). */
+  /**
+   * The model's `/predict` plan: each instance is logged under its flat names (`featureNames(plan)`), as /predict logs it.
+   * Without it the plan is worked out per request, and a model /predict cannot feed logs each input's row under the input's name.
+   */
   plan?: InputPlan;
 }
 
@@ -106,7 +109,8 @@ export function decodeInferRequest(signature: ModelSignature, body: unknown, { m
   if (parameters !== undefined) objectOrThrow(parameters, '"parameters" must be an object');
   const { inputs, count } = decodeInputs(signature, entries, maxBatch);
   const requestedOutputs = readRequestedOutputs(signature, outputs);
-  const features = featuresOf(signature, inputs, count, plan?.layout === 'matrix' ? featureNames(plan) : undefined);
+  const logPlan = plan ?? planOrUndefined(signature);
+  const features = logPlan ? planRecords(logPlan, inputs, count) : inputRecords(signature, inputs, count);
   return { ...(id === undefined ? {} : { id }), inputs, ...(requestedOutputs ? { requestedOutputs } : {}), count, features };
 }
 
@@ -196,17 +200,23 @@ function checkShape(spec: TensorSpec, shape: unknown, maxBatch: number): number[
   return shape as number[];
 }
 
-// Flat data is checked in place and used as is; nested data must follow the shape level by level.
+// Flat data is checked in place and used as is, copied only when a value is converted (a number for BYTES, 0 or 1 for
+// BOOL, as /predict takes them); nested data must follow the shape level by level.
 function flatten(spec: TensorSpec, shape: number[], data: unknown): Tensor['data'] {
   if (!Array.isArray(data)) throw invalid(`Input '${spec.name}' needs "data" as an array, got ${describeValue(data)}.`);
   const rule = valueRule(spec.type);
   if (shape.length > 1 && Array.isArray(data[0])) return collect(spec.name, rule, data, shape, 0, 'data', []) as Tensor['data'];
   const size = shape.reduce((product, dimension) => product * dimension, 1);
   if (data.length !== size) throw invalid(`Input '${spec.name}' has ${data.length} values in "data" but shape [${shape.join(', ')}] needs ${size}.`);
+  let stored: unknown[] = data;
   for (let index = 0; index < data.length; index++) {
-    if (!accepts(rule, data[index])) throw invalid(`Input '${spec.name}' data[${index}]: ${refusal(rule, data[index])}.`);
+    const value = coerce(rule, data[index]);
+    if (value === undefined) throw invalid(`Input '${spec.name}' data[${index}]: ${refusal(rule, data[index])}.`);
+    if (value === data[index]) continue;
+    if (stored === data) stored = data.slice();
+    stored[index] = value;
   }
-  return data as Tensor['data'];
+  return stored as Tensor['data'];
 }
 
 function collect(name: string, rule: ValueRule, level: unknown, shape: number[], axis: number, path: string, out: unknown[]): unknown[] {
@@ -215,9 +225,13 @@ function collect(name: string, rule: ValueRule, level: unknown, shape: number[],
   }
   const leaf = axis === shape.length - 1;
   for (let index = 0; index < level.length; index++) {
-    if (!leaf) collect(name, rule, level[index], shape, axis + 1, `${path}[${index}]`, out);
-    else if (accepts(rule, level[index])) out.push(level[index]);
-    else throw invalid(`Input '${name}' ${path}[${index}]: ${refusal(rule, level[index])}.`);
+    if (!leaf) {
+      collect(name, rule, level[index], shape, axis + 1, `${path}[${index}]`, out);
+      continue;
+    }
+    const value = coerce(rule, level[index]);
+    if (value === undefined) throw invalid(`Input '${name}' ${path}[${index}]: ${refusal(rule, level[index])}.`);
+    out.push(value);
   }
   return out;
 }
@@ -237,26 +251,35 @@ function readRequestedOutputs(signature: ModelSignature, outputs: unknown): stri
   return names.length > 0 ? [...new Set(names as string[])] : undefined;
 }
 
-function featuresOf(signature: ModelSignature, inputs: Record<string, Tensor>, count: number, names: readonly string[] | undefined): Record<string, unknown>[] {
-  const [only, ...others] = signature.inputs;
-  if (only && others.length === 0 && only.shape.length === 2) return rowRecords(inputs[only.name]!, count, names);
-  const records: Record<string, unknown>[] = [];
-  for (let index = 0; index < count; index++) {
+function planOrUndefined(signature: ModelSignature): InputPlan | undefined {
+  try {
+    return planInputs(signature, {});
+  } catch {
+    return undefined;
+  }
+}
+
+// The same flat keys /predict logs: slot `s` of row `r` is element `r * width + column` of its tensor.
+function planRecords({ slots, tensors }: InputPlan, inputs: Record<string, Tensor>, count: number): Record<string, unknown>[] {
+  const data = tensors.map(({ name }) => inputs[name]!.data);
+  const records: Record<string, unknown>[] = new Array(count);
+  for (let row = 0; row < count; row++) {
     const record: Record<string, unknown> = {};
-    for (const { name } of signature.inputs) record[name] = rowOf(inputs[name]!, index, count);
-    records.push(record);
+    for (let position = 0; position < slots.length; position++) {
+      const { name, tensor, column } = slots[position]!;
+      record[name] = data[tensor]![row * tensors[tensor]!.width + column];
+    }
+    records[row] = record;
   }
   return records;
 }
 
-function rowRecords({ data, shape }: Tensor, count: number, columnNames: readonly string[] | undefined): Record<string, unknown>[] {
-  const width = shape[1]!;
-  const names = columnNames?.length === width ? columnNames : Array.from({ length: width }, (_, column) => `f${column}`);
-  const records: Record<string, unknown>[] = [];
+function inputRecords(signature: ModelSignature, inputs: Record<string, Tensor>, count: number): Record<string, unknown>[] {
+  const records: Record<string, unknown>[] = new Array(count);
   for (let index = 0; index < count; index++) {
     const record: Record<string, unknown> = {};
-    for (let column = 0; column < width; column++) record[names[column]!] = data[index * width + column];
-    records.push(record);
+    for (const { name } of signature.inputs) record[name] = rowOf(inputs[name]!, index, count);
+    records[index] = record;
   }
   return records;
 }

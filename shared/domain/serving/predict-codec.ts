@@ -1,7 +1,7 @@
-import type { ModelSignature, Tensor } from '../../ports/model-runner.port.js';
+import type { ModelSignature, Tensor, TensorSpec } from '../../ports/model-runner.port.js';
 import { PlatformError } from '../errors.js';
-import type { InputPlan } from './input-plan.js';
-import { accepts, describeValue, listNames, refusal } from './input-plan.js';
+import type { InputField, InputPlan } from './input-plan.js';
+import { coerce, describeValue, listNames, refusal } from './input-plan.js';
 
 /** Options for decoding a `/predict` body. */
 export interface DecodeInstancesOptions {
@@ -37,20 +37,23 @@ export function decodeInstances(plan: InputPlan, body: unknown, { maxBatch }: De
   return { inputs, count, features };
 }
 
-/** One prediction per instance: a scalar for a single output of width 1, an array for width k, an object by output name for several outputs. */
+/**
+ * One prediction per instance: a scalar for a single output of width 1, an array for width k, an object by class for an
+ * output keyed by class (a ZipMap's probabilities), an object by output name for several outputs.
+ */
 export function encodePredictions(signature: ModelSignature, outputs: Record<string, Tensor>, count: number): unknown[] {
   const [only, ...others] = signature.outputs;
-  if (only && others.length === 0) return rowsOf(only.name, outputs, count);
+  if (only && others.length === 0) return rowsOf(only, outputs, count);
   return outputsPerInstance(signature, outputs, count);
 }
 
-/** Each instance's outputs keyed by output name, for the prediction log. */
+/** Each instance's outputs keyed by output name, each shaped as `encodePredictions` shapes it, for the prediction log. */
 export function outputsPerInstance(signature: ModelSignature, outputs: Record<string, Tensor>, count: number): Record<string, unknown>[] {
   const records: Record<string, unknown>[] = new Array(count);
   for (let index = 0; index < count; index++) records[index] = {};
-  for (const { name } of signature.outputs) {
-    const rows = rowsOf(name, outputs, count);
-    for (let index = 0; index < count; index++) records[index]![name] = rows[index];
+  for (const spec of signature.outputs) {
+    const rows = rowsOf(spec, outputs, count);
+    for (let index = 0; index < count; index++) records[index]![spec.name] = rows[index];
   }
   return records;
 }
@@ -79,7 +82,7 @@ function instanceAt(instances: unknown[], index: number, arrays: boolean): Insta
   const instance = instances[index];
   const isArray = Array.isArray(instance);
   if (!isArray && (typeof instance !== 'object' || instance === null)) {
-    throw invalid(`instances[${index}] is ${describeValue(instance)}; each instance must be an array of values or an object keyed by feature name.`);
+    throw invalid(`instances[${index}] is ${describeValue(instance)}; each instance must be an array of values or an object keyed by feature or input name.`);
   }
   if (isArray !== arrays) {
     const [kind, firstKind] = arrays ? ['an object', 'an array'] : ['an array', 'an object'];
@@ -88,9 +91,9 @@ function instanceAt(instances: unknown[], index: number, arrays: boolean): Insta
   return instance as Instance;
 }
 
-function readArray({ slots }: InputPlan, instance: unknown[], index: number, columns: unknown[][]): Record<string, unknown> {
+function readArray({ layout, slots, fields }: InputPlan, instance: unknown[], index: number, columns: unknown[][]): Record<string, unknown> {
   if (instance.length !== slots.length) {
-    const names = listNames(slots.map((slot) => slot.name));
+    const names = layout === 'matrix' ? listNames(slots.map((slot) => slot.name)) : describeFields(fields);
     throw invalid(
       `instances[${index}] has ${instance.length} values but the model takes ${slots.length} (${names}); send arrays of exactly ${slots.length} values in that order.`,
     );
@@ -98,47 +101,120 @@ function readArray({ slots }: InputPlan, instance: unknown[], index: number, col
   const record: Record<string, unknown> = {};
   for (let position = 0; position < slots.length; position++) {
     const slot = slots[position]!;
-    const value = instance[position];
-    if (!accepts(slot.rule, value)) throw invalid(`instances[${index}][${position}] (feature '${slot.name}'): ${refusal(slot.rule, value)}.`);
+    const value = coerce(slot.rule, instance[position]);
+    if (value === undefined) throw invalid(`instances[${index}][${position}] (${slot.label}): ${refusal(slot.rule, instance[position])}.`);
     columns[slot.tensor]!.push(value);
     record[slot.name] = value;
   }
   return record;
 }
 
-// The instance itself becomes the log record: it has been checked to hold exactly the model's features.
 function readObject(plan: InputPlan, instance: Record<string, unknown>, index: number, columns: unknown[][]): Record<string, unknown> {
-  const { slots } = plan;
-  if (!plan.acceptsObjects) {
-    throw invalid(
-      `instances[${index}] is an object, but this model carries no feature names to match its keys against; send each instance as an array of ${slots.length} values in training column order.`,
-    );
+  if (!plan.objectsLogAsSent && !Object.hasOwn(instance, plan.fields[0]!.key) && Object.hasOwn(instance, plan.slots[0]!.name)) {
+    return readLogged(plan, instance, index, columns);
   }
-  for (const slot of slots) {
-    const value = instance[slot.name];
-    if (!accepts(slot.rule, value)) throw objectRefusal(plan, instance, index, slot.name, slot.rule, value);
-    columns[slot.tensor]!.push(value);
-  }
-  if (countKeys(instance) !== slots.length) throw keyMismatch(plan, instance, index);
-  return instance;
+  const record = plan.objectsLogAsSent ? readAsSent(plan, instance, index, columns) : readIntoRecord(plan, instance, index, columns);
+  if (countKeys(instance) !== plan.fields.length) throw keyMismatch(plan, instance, index);
+  return record;
 }
 
-function objectRefusal(
+// Every key is its own log name, so the instance itself becomes the log record (it is checked to hold exactly the
+// model's keys), copied only when a value had to be converted.
+function readAsSent(plan: InputPlan, instance: Record<string, unknown>, index: number, columns: unknown[][]): Record<string, unknown> {
+  let record = instance;
+  for (let position = 0; position < plan.fields.length; position++) {
+    const field = plan.fields[position]!;
+    const value = readScalar(plan, instance, index, field, columns);
+    if (value === instance[field.key]) continue;
+    if (record === instance) record = { ...instance };
+    record[field.key] = value;
+  }
+  return record;
+}
+
+// Keyed by the flat names the prediction log uses (`x_num_0`, …, or f0..fN-1): a logged row, or an
+// offline_features row loaded from a CSV, can be scored again as it is.
+function readLogged(plan: InputPlan, instance: Record<string, unknown>, index: number, columns: unknown[][]): Record<string, unknown> {
+  const { slots } = plan;
+  const record: Record<string, unknown> = {};
+  for (let position = 0; position < slots.length; position++) {
+    const slot = slots[position]!;
+    const value = coerce(slot.rule, instance[slot.name]);
+    if (value === undefined) {
+      if (!Object.hasOwn(instance, slot.name)) throw keyMismatch(plan, instance, index);
+      throw invalid(`instances[${index}].${slot.name}: ${refusal(slot.rule, instance[slot.name])}.`);
+    }
+    columns[slot.tensor]!.push(value);
+    record[slot.name] = value;
+  }
+  if (countKeys(instance) !== slots.length) throw keyMismatch(plan, instance, index);
+  return record;
+}
+
+function readIntoRecord(plan: InputPlan, instance: Record<string, unknown>, index: number, columns: unknown[][]): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  for (let position = 0; position < plan.fields.length; position++) {
+    const field = plan.fields[position]!;
+    if (field.width === 1) record[plan.slots[field.first]!.name] = readScalar(plan, instance, index, field, columns);
+    else readWide(plan, instance, index, field, columns, record);
+  }
+  return record;
+}
+
+// A key of width 1 takes a scalar, or a one-element array.
+function readScalar(plan: InputPlan, instance: Record<string, unknown>, index: number, field: InputField, columns: unknown[][]): unknown {
+  const sent = instance[field.key];
+  const value = coerce(field.rule, sent) ?? (Array.isArray(sent) && sent.length === 1 ? coerce(field.rule, sent[0]) : undefined);
+  if (value === undefined) throw objectRefusal(plan, instance, index, field, sent);
+  columns[field.tensor]!.push(value);
+  return value;
+}
+
+function readWide(
   plan: InputPlan,
   instance: Record<string, unknown>,
   index: number,
-  name: string,
-  ...[rule, value]: Parameters<typeof refusal>
-): PlatformError {
-  return Object.hasOwn(instance, name) ? invalid(`instances[${index}].${name}: ${refusal(rule, value)}.`) : keyMismatch(plan, instance, index);
+  field: InputField,
+  columns: unknown[][],
+  record: Record<string, unknown>,
+): void {
+  const { key, rule, width, first, tensor } = field;
+  const sent = instance[key];
+  if (!Array.isArray(sent) || sent.length !== width) {
+    if (!Object.hasOwn(instance, key)) throw keyMismatch(plan, instance, index);
+    throw invalid(
+      `instances[${index}].${key} is ${describeValue(sent)} but input '${key}' takes ${width} values; send "${key}" as an array of ${width} values.`,
+    );
+  }
+  const column = columns[tensor]!;
+  for (let position = 0; position < width; position++) {
+    const value = coerce(rule, sent[position]);
+    if (value === undefined) throw invalid(`instances[${index}].${key}[${position}]: ${refusal(rule, sent[position])}.`);
+    column.push(value);
+    record[plan.slots[first + position]!.name] = value;
+  }
 }
 
-function keyMismatch({ slots }: InputPlan, instance: Record<string, unknown>, index: number): PlatformError {
-  const names = slots.map((slot) => slot.name);
+function objectRefusal(plan: InputPlan, instance: Record<string, unknown>, index: number, { key, rule }: InputField, value: unknown): PlatformError {
+  return Object.hasOwn(instance, key) ? invalid(`instances[${index}].${key}: ${refusal(rule, value)}.`) : keyMismatch(plan, instance, index);
+}
+
+function keyMismatch(plan: InputPlan, instance: Record<string, unknown>, index: number): PlatformError {
+  const names = plan.fields.map((field) => field.key);
   const missing = names.filter((name) => !Object.hasOwn(instance, name));
   const unknown = Object.keys(instance).filter((key) => !names.includes(key));
   const problems = [missing.length > 0 ? `is missing ${listNames(missing)}` : '', unknown.length > 0 ? `has unknown key(s) ${listNames(unknown)}` : ''];
-  return invalid(`instances[${index}] ${problems.filter(Boolean).join(' and ')}; each object needs exactly the keys ${listNames(names)}.`);
+  const unnamed = plan.layout === 'matrix' && plan.fields.length === 1 && plan.slots.length > 1;
+  const why = unnamed
+    ? ` (this model carries no feature names, so an object takes the whole row under the input's name; or send the instance as an array of ${plan.slots.length} values in training column order)`
+    : '';
+  return invalid(`instances[${index}] ${problems.filter(Boolean).join(' and ')}; each object needs exactly the keys ${describeFields(plan.fields)}${why}.`);
+}
+
+// Names each key of an instance, with its width when it takes several values: 'x_num' (3 values), 'x_cat' (2 values).
+function describeFields(fields: readonly InputField[]): string {
+  if (fields.every((field) => field.width === 1)) return listNames(fields.map((field) => field.key));
+  return fields.map(({ key, width }) => (width === 1 ? `'${key}'` : `'${key}' (${width} values)`)).join(', ');
 }
 
 function countKeys(object: Record<string, unknown>): number {
@@ -147,17 +223,38 @@ function countKeys(object: Record<string, unknown>): number {
   return count;
 }
 
-function rowsOf(name: string, outputs: Record<string, Tensor>, count: number): unknown[] {
+function rowsOf(spec: TensorSpec, outputs: Record<string, Tensor>, count: number): unknown[] {
+  const { name } = spec;
   const tensor = outputs[name];
   if (!tensor) throw new Error(`The model returned no output '${name}'.`);
   const [batch, ...inner] = tensor.shape;
   if (batch !== count) throw new Error(`Output '${name}' has shape [${tensor.shape.join(', ')}] but ${count} instance(s) were sent.`);
   const width = inner.reduce((product, size) => product * size, 1);
   const { data } = tensor;
+  const classes = inner.length === 1 ? keyingClasses(spec, width) : undefined;
+  if (classes) return keyedRows(data, classes, count);
   const rows: unknown[] = new Array(count);
   for (let index = 0; index < count; index++) {
     const start = index * width;
     rows[index] = inner.length === 0 || (inner.length === 1 && width === 1) ? data[start] : nest(data, start, inner);
+  }
+  return rows;
+}
+
+// Labels that cannot all be distinct keys of a plain object leave the rows as arrays rather than lose a column.
+function keyingClasses({ keyedByClass, classes }: TensorSpec, width: number): readonly string[] | undefined {
+  if (!keyedByClass || classes?.length !== width || classes.includes('__proto__')) return undefined;
+  return new Set(classes).size === width ? classes : undefined;
+}
+
+// What predict_proba gives through a ZipMap: one object per row, `{ "<class>": probability }` in column order.
+function keyedRows(data: Tensor['data'], classes: readonly string[], count: number): Record<string, unknown>[] {
+  const width = classes.length;
+  const rows: Record<string, unknown>[] = new Array(count);
+  for (let index = 0, start = 0; index < count; index++, start += width) {
+    const row: Record<string, unknown> = {};
+    for (let column = 0; column < width; column++) row[classes[column]!] = data[start + column];
+    rows[index] = row;
   }
   return rows;
 }
