@@ -1,8 +1,18 @@
-import { type Comparison, datasetSource, keysQuery, type PredictionWindow, predictionWindowSource, type SampleSource } from '../domain/drift/drift-queries.js';
+import {
+  type Comparison,
+  datasetSource,
+  keyShapesQuery,
+  keysQuery,
+  type PredictionWindow,
+  predictionWindowSource,
+  type SampleSource,
+} from '../domain/drift/drift-queries.js';
 import { DATASET_FEATURE, datasetDrift, type FeatureDrift, type SkippedFeature } from '../domain/drift/drift-result.js';
 import type { DriftSettings } from '../domain/drift/methods.js';
 import { isMonitorableKey, monitoringDialect } from '../domain/drift/sql-dialect.js';
-import type { ModelVersion } from '../domain/registry.js';
+import type { ModelTask } from '../domain/model-task.js';
+import { type OutputLayout, outputLayout } from '../domain/monitoring/performance.js';
+import { type ModelVersion, taskOf } from '../domain/registry.js';
 import type { Warehouse } from '../ports/warehouse.port.js';
 import { DEFAULT_LIMITS, type FeatureKey, type MeasureLimits, measureDrift } from './drift-measures.js';
 
@@ -16,12 +26,15 @@ export interface VersionDrift {
 }
 
 const OUTPUT_PREFIX = 'outputs.';
+/** A multiclass model's probabilities are drifted per class for at most this many classes. */
+export const MAX_DRIFTED_CLASSES = 20;
 
 /**
  * Compares the current window of a version's predictions with its reference, per input feature
  * (reference: the offline_features dataset of the version's lineage when it holds rows, else the
  * first full window after the version's first prediction) and per model output (always against that
- * launch window, since a dataset has no outputs).
+ * launch window, since a dataset has no outputs). Outputs are read by their role in the version's task:
+ * the label as categories, the score and each class's probability as numbers.
  */
 export async function computeVersionDrift(
   warehouse: Warehouse,
@@ -44,7 +57,9 @@ export async function computeVersionDrift(
   }
   if (launch) {
     const comparison = { reference: predictionWindowSource('reference', launch, 'outputs'), current: predictionWindowSource('current', current, 'outputs') };
-    const measured = await measureDrift(warehouse, comparison, await featureKeys(warehouse, comparison, OUTPUT_PREFIX, skipped), settings, limits);
+    const task = taskOf(version);
+    const keys = await outputKeys(warehouse, comparison, task, outputLayout(version.signature.outputs, task), skipped);
+    const measured = await measureDrift(warehouse, comparison, keys, settings, limits);
     features.push(...measured.results);
     skipped.push(...measured.skipped);
   } else skipped.push({ feature: OUTPUT_PREFIX.slice(0, -1), reason: 'the first full window after launch has not ended yet' });
@@ -88,6 +103,59 @@ async function featureKeys(warehouse: Warehouse, comparison: Comparison, prefix:
   for (const key of keys.filter((candidate) => !isMonitorableKey(candidate)))
     skipped.push({ feature: prefix + key, reason: 'name is not monitorable (letters, digits, _ - : only)' });
   return keys.filter(isMonitorableKey).map((key) => ({ key, name: prefix + key }));
+}
+
+/**
+ * The output features of a comparison: the label (categorical), the score, and the probability of each
+ * class (a binary model's positive class only; at most MAX_DRIFTED_CLASSES), as `outputs.<output>.<class>`;
+ * other scalar outputs as they are. An object or array output with no role is skipped.
+ */
+async function outputKeys(
+  warehouse: Warehouse,
+  comparison: Comparison,
+  task: ModelTask,
+  layout: OutputLayout,
+  skipped: SkippedFeature[],
+): Promise<FeatureKey[]> {
+  const dialect = monitoringDialect(warehouse.dialect);
+  const nested = new Map<string, boolean>();
+  for (const source of [comparison.reference, comparison.current]) {
+    const query = keyShapesQuery(dialect, source);
+    for (const row of await warehouse.query<{ key: string; nested: number }>(query.sql, query.params))
+      nested.set(row.key, (nested.get(row.key) ?? false) || Number(row.nested) === 1);
+  }
+  const features: FeatureKey[] = [];
+  for (const key of [...nested.keys()].sort()) {
+    const name = OUTPUT_PREFIX + key;
+    if (!isMonitorableKey(key)) skipped.push({ feature: name, reason: 'name is not monitorable (letters, digits, _ - : only)' });
+    else if (key === task.probabilities && task.kind !== 'regression' && task.kind !== 'other')
+      features.push(...classProbabilities(task, key, layout, skipped));
+    else if (nested.get(key))
+      skipped.push({ feature: name, reason: 'an object or array output with no role in the task; declare it with an output.<role> tag to drift it' });
+    else features.push({ key, name, ...(key === task.label ? { kind: 'categorical' as const } : {}) });
+  }
+  return features;
+}
+
+/** One numeric feature per class of the probabilities output, read by class label (keyed) or column index (array). */
+function classProbabilities(task: ModelTask, output: string, { keyedProbabilities }: OutputLayout, skipped: SkippedFeature[]): FeatureKey[] {
+  const name = OUTPUT_PREFIX + output;
+  if (!task.classes) {
+    skipped.push({ feature: name, reason: 'the class of each probability is unknown (declare it with the classes tag)' });
+    return [];
+  }
+  const indexed = task.classes.map((label, index) => ({ label, index }));
+  const chosen = task.kind === 'binary' ? indexed.slice(1, 2) : indexed.slice(0, MAX_DRIFTED_CLASSES);
+  if (chosen.length < indexed.length && task.kind !== 'binary')
+    skipped.push({ feature: name, reason: `${indexed.length} classes: only the first ${MAX_DRIFTED_CLASSES} are drifted` });
+  const features: FeatureKey[] = [];
+  for (const { label, index } of chosen) {
+    const feature = `${name}.${label}`;
+    if (keyedProbabilities && !isMonitorableKey(label))
+      skipped.push({ feature, reason: 'the output is keyed by class and this class label cannot be named in a JSONPath (letters, digits, _ - : only)' });
+    else features.push({ key: [output, keyedProbabilities ? label : index], name: feature });
+  }
+  return features;
 }
 
 /** The drift_metrics rows of a version's window, the dataset row included. */

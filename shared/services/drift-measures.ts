@@ -11,7 +11,7 @@ import {
 import type { FeatureDrift, SkippedFeature } from '../domain/drift/drift-result.js';
 import { ksTwoSampleTest } from '../domain/drift/kolmogorov-smirnov.js';
 import { type DriftMethod, type DriftSettings, defaultMethod, type FeatureKind, isDrifted, METHODS, settingsFor } from '../domain/drift/methods.js';
-import { type MonitoringDialect, monitoringDialect } from '../domain/drift/sql-dialect.js';
+import { type JsonPath, type MonitoringDialect, monitoringDialect } from '../domain/drift/sql-dialect.js';
 import type { Warehouse } from '../ports/warehouse.port.js';
 
 /** Limits that keep every query's memory bounded; tests lower them to force a path. */
@@ -33,10 +33,12 @@ export const DEFAULT_LIMITS: MeasureLimits = { exactDistinctValues: 100_000, cdf
 const FEW_VALUES = 100;
 const DEFAULT_BINS = 10;
 
-/** A feature to measure: its JSON key in the sample and the name it is reported under. */
+/** A feature to measure: where it sits in the sample's JSON, the name it is reported under, and its kind when known beforehand. */
 export interface FeatureKey {
-  key: string;
+  key: JsonPath;
   name: string;
+  /** Set for a classifier's predicted label: class ids are categories even when they are numbers. */
+  kind?: FeatureKind;
 }
 
 interface SideProfile {
@@ -61,7 +63,7 @@ interface FeatureContext {
   warehouse: Warehouse;
   dialect: MonitoringDialect;
   comparison: Comparison;
-  key: string;
+  key: JsonPath;
   kind: FeatureKind;
   reference: SideProfile;
   current: SideProfile;
@@ -91,12 +93,12 @@ export async function measureDrift(
     features.map(({ key }) => key),
   );
   const rows = await warehouse.query(profile.sql, profile.params);
-  for (const [index, { key, name }] of features.entries()) {
+  for (const [index, feature] of features.entries()) {
     const [reference, current] = (['reference', 'current'] as const).map((side) => sideProfile(rows.find((row) => row.side === side) ?? {}, index)) as [
       SideProfile,
       SideProfile,
     ];
-    const outcome = await measureFeature(warehouse, dialect, comparison, { key, name }, reference, current, settings, limits);
+    const outcome = await measureFeature(warehouse, dialect, comparison, feature, reference, current, settings, limits);
     if ('reason' in outcome) skipped.push(outcome);
     else results.push(outcome);
   }
@@ -119,14 +121,14 @@ async function measureFeature(
   warehouse: Warehouse,
   dialect: MonitoringDialect,
   comparison: Comparison,
-  { key, name }: FeatureKey,
+  { key, name, kind: knownKind }: FeatureKey,
   reference: SideProfile,
   current: SideProfile,
   settings: DriftSettings,
   limits: MeasureLimits,
 ): Promise<FeatureDrift | SkippedFeature> {
   if (reference.text === 0 || current.text === 0) return { feature: name, reason: `no values in the ${reference.text === 0 ? 'reference' : 'current window'}` };
-  const kind: FeatureKind = reference.numbers === reference.text && current.numbers === current.text ? 'numeric' : 'categorical';
+  const kind: FeatureKind = knownKind ?? (reference.numbers === reference.text && current.numbers === current.text ? 'numeric' : 'categorical');
   const context: FeatureContext = { warehouse, dialect, comparison, key, kind, reference, current, bins: DEFAULT_BINS, limits };
   if (kind === 'categorical' || Math.max(reference.distinct, current.distinct) <= FEW_VALUES) {
     const query = categoryCountsQuery(dialect, comparison, key, kind === 'numeric', limits.maxCategories + 1);

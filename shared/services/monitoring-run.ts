@@ -5,7 +5,8 @@ import { DATASET_FEATURE, DATASET_METHOD } from '../domain/drift/drift-result.js
 import { driftSettingsFromTags } from '../domain/drift/methods.js';
 import { PlatformError } from '../domain/errors.js';
 import type { DriftAlert, VersionMonitoring } from '../domain/monitoring-events.js';
-import type { Model } from '../domain/registry.js';
+import { outputLayout } from '../domain/monitoring/performance.js';
+import { type Model, taskOf } from '../domain/registry.js';
 import { type Clock, systemClock } from '../ports/clock.port.js';
 import type { EventBus } from '../ports/event-bus.port.js';
 import type { ModelRegistry } from '../ports/model-registry.port.js';
@@ -76,7 +77,8 @@ async function monitorVersion(deps: MonitoringDependencies, model: Model, aliase
   if (!version) throw new PlatformError('REGISTRY.VERSION_NOT_FOUND', `Model "${window.model}" has no version ${window.version}.`, { permanent: false });
   const settings = driftSettingsFromTags({ ...model.tags, ...version.tags });
   const drift = await computeVersionDrift(warehouse, version, window, settings, deps.limits);
-  const performance = await measurePerformance(warehouse, window);
+  const task = taskOf(version);
+  const performance = await measurePerformance(warehouse, window, task, outputLayout(version.signature.outputs, task));
   const health = await measureHealth(warehouse, window);
   const computedAt = clock.now().toISOString();
   const slice = { model: window.model, version: window.version, window_start: window.start.toISOString(), window_end: window.end.toISOString() };

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TABLES } from '../../infra/tables.js';
 import { DuckDbWarehouse } from '../../shared/adapters/local/duckdb-warehouse.js';
 import type { DriftAlert, VersionMonitoring } from '../../shared/domain/monitoring-events.js';
+import type { TensorSpec } from '../../shared/ports/model-runner.port.js';
 import type { Row } from '../../shared/ports/warehouse.port.js';
 import { latestMonitoring } from '../../shared/services/monitoring-report.js';
 import { runMonitoring } from '../../shared/services/monitoring-run.js';
@@ -23,6 +24,8 @@ const drifted = (version: VersionMonitoring) =>
     .sort();
 const methods = (version: VersionMonitoring) =>
   Object.fromEntries(version.features.filter((feature) => !feature.feature.startsWith('outputs.')).map((feature) => [feature.feature, feature.method]));
+
+const REGRESSOR_OUTPUTS: TensorSpec[] = [{ name: 'value', type: 'float32', shape: [null] }];
 
 /** numpy's default (linear) percentile. */
 function percentile(sorted: number[], q: number): number {
@@ -177,7 +180,7 @@ describe('monitoring runs over DuckDB', () => {
         observed_time: at(2 * DAY).toISOString(),
       })),
     );
-    const registry = registryWith('price', [{ version: 1, aliases: ['production'] }]);
+    const registry = registryWith('price', [{ version: 1, aliases: ['production'], outputs: REGRESSOR_OUTPUTS }]);
     const report = await runMonitoring({ registry, warehouse, bus: recordingBus(), clock }, { windowHours: 24, windowEnd: at(2 * DAY) });
     const errors = rows.map((_, index) => index * 2 + 1 - (index * 2 + (index % 3) - 1));
     const actual = rows.map((_, index) => index * 2 + (index % 3) - 1);

@@ -1,3 +1,4 @@
+import type { TensorSpec } from '../../shared/ports/model-runner.port.js';
 import type { Model, ModelVersion } from '../../shared/domain/registry.js';
 import type { EventBus } from '../../shared/ports/event-bus.port.js';
 import type { ModelRegistry } from '../../shared/ports/model-registry.port.js';
@@ -101,10 +102,16 @@ export function datasetRows(random: () => number, dataset: string, count: number
   }));
 }
 
-/** A registry holding one model whose versions hold the given aliases. */
+/** The outputs of the platform's own classifier export, which predictionRows logs: the task reads label and score (binary). */
+export const CLASSIFIER_OUTPUTS: TensorSpec[] = [
+  { name: 'label', type: 'int64', shape: [null] },
+  { name: 'probability', type: 'float32', shape: [null] },
+];
+
+/** A registry holding one model whose versions hold the given aliases, each with these signature outputs (the classifier's by default). */
 export function registryWith(
   model: string,
-  versions: { version: number; aliases: string[]; datasetId?: string; tags?: Record<string, string> }[],
+  versions: { version: number; aliases: string[]; datasetId?: string; tags?: Record<string, string>; outputs?: TensorSpec[] }[],
 ): ModelRegistry {
   const record: Model = {
     name: model,
@@ -124,7 +131,7 @@ export function registryWith(
     generation: '1',
     sha256: '0'.repeat(64),
     sizeBytes: 1,
-    signature: { inputs: [], outputs: [] },
+    signature: { inputs: [], outputs: entry.outputs ?? CLASSIFIER_OUTPUTS },
     metrics: {},
     params: {},
     tags: entry.tags ?? {},

@@ -7,7 +7,7 @@ import type { ModelRegistry } from '../../../shared/ports/model-registry.port.js
 import type { TrackingStore } from '../../../shared/ports/tracking-store.port.js';
 import type { Warehouse } from '../../../shared/ports/warehouse.port.js';
 import { modelDetails, modelRuns } from './dashboard-registry.js';
-import { driftSeries, performanceSeries, trafficSeries, versionTotals } from './dashboard-queries.js';
+import { driftSeries, performanceSeries, predictedColumns, trafficSeries, versionTotals } from './dashboard-queries.js';
 
 /** What the dashboard reads: the runner's own adapters (only its process may open the DuckDB file). */
 export interface DashboardOptions {
@@ -39,9 +39,15 @@ export function createDashboardApp({ registry, warehouse, tracking }: DashboardO
   app.get('/api/health', (c) => c.json({ status: 'ok' }));
   app.get('/api/models', async (c) => c.json(await (await registry()).listModels()));
   app.get('/api/models/:name', async (c) => c.json(await modelDetails(await registry(), c.req.param('name'))));
-  app.get('/api/models/:name/summary', async (c) => c.json({ versions: await versionTotals(await warehouse(), c.req.param('name')) }));
+  // Each version's label and value are read by the roles of its task, so every converter's naming counts.
+  const predicted = async (name: string) => predictedColumns(await (await registry()).listVersions(name));
+  app.get('/api/models/:name/summary', async (c) =>
+    c.json({ versions: await versionTotals(await warehouse(), c.req.param('name'), await predicted(c.req.param('name'))) }),
+  );
   app.get('/api/models/:name/traffic', async (c) => c.json(await trafficSeries(await warehouse(), c.req.param('name'))));
-  app.get('/api/models/:name/performance', async (c) => c.json(await performanceSeries(await warehouse(), c.req.param('name'))));
+  app.get('/api/models/:name/performance', async (c) =>
+    c.json(await performanceSeries(await warehouse(), c.req.param('name'), await predicted(c.req.param('name')))),
+  );
   app.get('/api/models/:name/drift', async (c) => c.json(await driftSeries(await warehouse(), c.req.param('name'))));
   app.get('/api/models/:name/runs', async (c) => c.json(await modelRuns(await registry(), await tracking(), c.req.param('name'))));
   for (const [path, file] of Object.entries(FILES)) {

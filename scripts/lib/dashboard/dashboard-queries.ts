@@ -1,3 +1,5 @@
+import { isMonitorableKey } from '../../../shared/domain/drift/sql-dialect.js';
+import { type ModelVersion, taskOf } from '../../../shared/domain/registry.js';
 import type { Warehouse } from '../../../shared/ports/warehouse.port.js';
 
 // The dashboard runs inside the local runner, so these queries speak DuckDB's SQL; on Google Cloud
@@ -56,6 +58,35 @@ export interface VersionTotals {
   accuracy: number | null;
 }
 
+/** SQL reading each version's predicted label and regression value out of `p.outputs`, by the roles of its task. */
+export interface PredictedColumns {
+  label: string;
+  value: string;
+}
+
+/** The predicted label and value of every version, whatever its converter named them (`output_label`, `label`, `variable`, …). */
+export function predictedColumns(versions: readonly Pick<ModelVersion, 'version' | 'signature' | 'tags' | 'task'>[]): PredictedColumns {
+  const byVersion = (pick: (version: (typeof versions)[number]) => string | undefined, cast: (path: string) => string) => {
+    const cases = versions.flatMap((version) => {
+      const output = pick(version);
+      return output !== undefined && isMonitorableKey(output)
+        ? [`WHEN ${Number(version.version)} THEN ${cast(`json_extract_string(p.outputs, '$."${output}"')`)}`]
+        : [];
+    });
+    return cases.length > 0 ? `CASE p.version ${cases.join(' ')} END` : 'NULL';
+  };
+  return {
+    label: byVersion(
+      (version) => taskOf(version).label,
+      (text) => text,
+    ),
+    value: byVersion(
+      (version) => (taskOf(version).kind === 'regression' ? taskOf(version).score : undefined),
+      (text) => `TRY_CAST(${text} AS DOUBLE)`,
+    ),
+  };
+}
+
 const nullableNumber = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
 const bucketOf = (column: string, bucketMs: number) => `CAST(floor(epoch_ms(${column}) / ${bucketMs}) AS BIGINT) * ${bucketMs}`;
@@ -91,13 +122,17 @@ export async function trafficSeries(warehouse: Warehouse, model: string): Promis
 }
 
 /** Accuracy against ground truth, by the time the predictions were made. */
-export async function performanceSeries(warehouse: Warehouse, model: string): Promise<{ bucketMs: number; points: PerformancePoint[] }> {
+export async function performanceSeries(
+  warehouse: Warehouse,
+  model: string,
+  predicted: PredictedColumns,
+): Promise<{ bucketMs: number; points: PerformancePoint[] }> {
   const bucketMs = bucketSizeFor(await spanOf(warehouse, model));
   const rows = await warehouse.query(
     `SELECT ${bucketOf('p.request_time', bucketMs)} AS t, p.version, COUNT(*) AS labelled,
-       COUNT(*) FILTER (WHERE g.label IS NOT NULL AND json_extract_string(p.outputs, '$.label') = g.label) AS correct,
+       COUNT(*) FILTER (WHERE g.label IS NOT NULL AND ${predicted.label} = g.label) AS correct,
        COUNT(g.label) AS with_label,
-       AVG(abs(g.value - CAST(json_extract_string(p.outputs, '$.value') AS DOUBLE))) AS mae
+       AVG(abs(g.value - ${predicted.value})) AS mae
      FROM {{ground_truth}} g JOIN {{predictions}} p USING (prediction_id)
      WHERE p.model = @model GROUP BY ALL ORDER BY t, p.version`,
     { model },
@@ -140,11 +175,11 @@ export async function driftSeries(warehouse: Warehouse, model: string): Promise<
 }
 
 /** Predictions and ground truth per version, straight from the warehouse. */
-export async function versionTotals(warehouse: Warehouse, model: string): Promise<VersionTotals[]> {
+export async function versionTotals(warehouse: Warehouse, model: string, predicted: PredictedColumns): Promise<VersionTotals[]> {
   const rows = await warehouse.query(
     `SELECT p.version, COUNT(*) AS predictions, COUNT(*) FILTER (WHERE p.source = 'online') AS online,
        COUNT(g.label) AS labelled,
-       COUNT(*) FILTER (WHERE g.label IS NOT NULL AND json_extract_string(p.outputs, '$.label') = g.label) AS correct
+       COUNT(*) FILTER (WHERE g.label IS NOT NULL AND ${predicted.label} = g.label) AS correct
      FROM {{predictions}} p LEFT JOIN {{ground_truth}} g USING (prediction_id)
      WHERE p.model = @model GROUP BY p.version ORDER BY p.version`,
     { model },

@@ -1,4 +1,4 @@
-import type { MonitoringDialect } from './sql-dialect.js';
+import type { JsonPath, MonitoringDialect } from './sql-dialect.js';
 
 /**
  * The drift SQL: every query reduces a window of rows to a bounded summary inside the warehouse
@@ -50,8 +50,13 @@ export function keysQuery(dialect: MonitoringDialect, source: SampleSource, samp
   return { sql: `${dialect.keys(`${source.sql} LIMIT ${sampleRows}`)} ORDER BY key`, params: source.params };
 }
 
+/** The top-level keys seen in the first `sampleRows` rows of a source, each with `nested` 1 when it held an object or array. */
+export function keyShapesQuery(dialect: MonitoringDialect, source: SampleSource, sampleRows = 1000): Query {
+  return { sql: `${dialect.keyShapes(`${source.sql} LIMIT ${sampleRows}`)} ORDER BY key`, params: source.params };
+}
+
 /** Per side and key: non-null values, numeric values, approximate distinct values, min, max and population std (one scan per side). */
-export function profileQuery(dialect: MonitoringDialect, comparison: Comparison, keys: string[]): Query {
+export function profileQuery(dialect: MonitoringDialect, comparison: Comparison, keys: JsonPath[]): Query {
   const texts = dialect.jsonTexts('doc', keys);
   const values = keys.flatMap((_, i) => [`${texts.item(i)} AS t${i}`, `${dialect.toDouble(texts.item(i))} AS x${i}`]).join(', ');
   const stats = keys
@@ -74,7 +79,7 @@ function stacked({ reference, current }: Comparison, value: string): string {
 }
 
 /** Counts per distinct value on each side, at most `limit` values (categories, or few-valued numbers). */
-export function categoryCountsQuery(dialect: MonitoringDialect, comparison: Comparison, key: string, numeric: boolean, limit: number): Query {
+export function categoryCountsQuery(dialect: MonitoringDialect, comparison: Comparison, key: JsonPath, numeric: boolean, limit: number): Query {
   const value = numeric ? dialect.jsonNumber('doc', key) : dialect.jsonText('doc', key);
   return {
     sql: `SELECT v AS value, SUM(r) AS reference, SUM(c) AS current FROM (${stacked(comparison, value)}) AS u GROUP BY v ORDER BY v LIMIT ${limit}`,
@@ -89,7 +94,7 @@ const cumulative = (column: string, order: string) => `SUM(${column}) OVER (ORDE
  * CDFs at every distinct value (running counts in one window pass), D = max |F_r − F_c| and
  * W1 = Σ |F_r − F_c|·(next value − value). Memory follows the number of distinct values, not rows.
  */
-export function exactCdfQuery(dialect: MonitoringDialect, comparison: Comparison, key: string): Query {
+export function exactCdfQuery(dialect: MonitoringDialect, comparison: Comparison, key: JsonPath): Query {
   return {
     sql:
       `WITH counts AS (SELECT v, SUM(r) AS r, SUM(c) AS c FROM (${stacked(comparison, dialect.jsonNumber('doc', key))}) AS u GROUP BY v), ` +
@@ -109,7 +114,7 @@ export function exactCdfQuery(dialect: MonitoringDialect, comparison: Comparison
 export function binnedCdfQuery(
   dialect: MonitoringDialect,
   comparison: Comparison,
-  key: string,
+  key: JsonPath,
   { lo, hi, bins }: { lo: number; hi: number; bins: number },
 ): Query {
   const width = hi > lo ? (hi - lo) / bins : 1;
@@ -130,7 +135,7 @@ export function binnedCdfQuery(
 export function referenceQuantilesQuery(
   dialect: MonitoringDialect,
   reference: SampleSource,
-  key: string,
+  key: JsonPath,
   { bins, exact }: { bins: number; exact: boolean },
 ): Query & { read(row: Record<string, unknown>): number[] } {
   const probabilities = Array.from({ length: bins - 1 }, (_, index) => (index + 1) / bins);
@@ -143,7 +148,7 @@ export function referenceQuantilesQuery(
 }
 
 /** Counts per bin on each side, bin i holding edges[i−1] <= v < edges[i] (numpy's searchsorted 'right'). */
-export function binCountsQuery(dialect: MonitoringDialect, comparison: Comparison, key: string, edges: number[]): Query {
+export function binCountsQuery(dialect: MonitoringDialect, comparison: Comparison, key: JsonPath, edges: number[]): Query {
   const cases = edges.map((_, i) => `WHEN v < @edge_${i} THEN ${i}`).join(' ');
   const bin = edges.length > 0 ? `CASE ${cases} ELSE ${edges.length} END` : '0';
   return {

@@ -10,25 +10,35 @@ export interface QuantilesExpression {
   read(row: Record<string, unknown>): number[];
 }
 
+/**
+ * Where a value sits in a JSON document: a top-level key, or a key followed by object keys and array
+ * indices (`['output_probability', '1']` is `$."output_probability"."1"`, `['probabilities', 1]` is `$."probabilities"[1]`).
+ */
+export type JsonPath = string | readonly (string | number)[];
+
 /** The SQL pieces that differ between DuckDB and BigQuery, for the monitoring queries. */
 export interface MonitoringDialect {
-  /** A top-level JSON value of `doc` as text (numbers and booleans as their JSON text), NULL if absent or null. */
-  jsonText(doc: string, key: string): string;
-  /** A top-level JSON value of `doc` as a double, NULL unless it reads as a number. */
-  jsonNumber(doc: string, key: string): string;
+  /** A JSON value of `doc` as text (numbers and booleans as their JSON text), NULL if absent, null, an object or an array. */
+  jsonText(doc: string, key: JsonPath): string;
+  /** A JSON value of `doc` as a double, NULL unless it reads as a number. */
+  jsonNumber(doc: string, key: JsonPath): string;
   /** A text expression as a double, NULL unless it reads as a number. */
   toDouble(text: string): string;
   /**
    * Several top-level values of `doc` as text, parsing each document once: `select` goes in an inner
    * select list (as column `l` or the document itself), `item(i)` reads key i in the query around it.
    */
-  jsonTexts(doc: string, keys: string[]): { select: string; item(index: number): string };
+  jsonTexts(doc: string, keys: JsonPath[]): { select: string; item(index: number): string };
   /** The distinct top-level keys (column `key`) of the `doc` column of `source`. */
   keys(source: string): string;
+  /** The distinct top-level keys (column `key`) of `source`'s `doc`, with `nested` 1 when some row holds an object or array there. */
+  keyShapes(source: string): string;
   /** Quantiles of `column`: exact (memory grows with the rows, so only for bounded samples) or approximate (bounded). */
   quantiles(column: string, probabilities: number[], exact: boolean): QuantilesExpression;
   /** The 64-bit float type. */
   double: string;
+  /** The text type. */
+  text: string;
   /** A 64-bit integer expression from a double, truncated toward minus infinity. */
   floorToInteger(expression: string): string;
   /** Ground truth observed since `@{since}`, one row per prediction id (BigQuery's streaming dedupe is best effort). */
@@ -43,10 +53,22 @@ export function isMonitorableKey(key: string): boolean {
   return SAFE_KEY.test(key);
 }
 
-function path(key: string): string {
-  if (!isMonitorableKey(key))
+/** True when every key of a path is monitorable and every index a non-negative integer. */
+export function isMonitorablePath(path: JsonPath): boolean {
+  const segments = typeof path === 'string' ? [path] : path;
+  return (
+    segments.length > 0 &&
+    typeof segments[0] === 'string' &&
+    segments.every((segment) => (typeof segment === 'number' ? Number.isSafeInteger(segment) && segment >= 0 : isMonitorableKey(segment)))
+  );
+}
+
+/** A JSONPath literal both warehouses read alike: quoted keys, bracketed indices (`'$."probabilities"[1]'`). */
+function path(key: JsonPath): string {
+  if (!isMonitorablePath(key))
     throw new PlatformError('EVENT.INVALID', `Feature name ${JSON.stringify(key)} cannot be monitored (letters, digits, _ - : only).`);
-  return `'$."${key}"'`;
+  const segments = typeof key === 'string' ? [key] : key;
+  return `'$${segments.map((segment) => (typeof segment === 'number' ? `[${segment}]` : `."${segment}"`)).join('')}'`;
 }
 
 const list = (values: number[]): string => `[${values.map((value) => String(value)).join(', ')}]`;
@@ -61,12 +83,15 @@ const DUCKDB: MonitoringDialect = {
   // One json_extract_string over a list of paths parses the document once (2.5x faster than one call per key).
   jsonTexts: (doc, keys) => ({ select: `json_extract_string(${doc}, [${keys.map(path).join(', ')}]) AS l`, item: (index) => `l[${index + 1}]` }),
   keys: (source) => `SELECT DISTINCT unnest(json_keys(doc)) AS key FROM (${source}) AS s`,
+  keyShapes: (source) =>
+    `SELECT e.key AS key, MAX(CASE WHEN e.type IN ('OBJECT', 'ARRAY') THEN 1 ELSE 0 END) AS nested FROM (${source}) AS s, json_each(s.doc) AS e GROUP BY e.key`,
   quantiles: (column, probabilities, exact) => ({
     select: `${exact ? 'quantile_cont' : 'approx_quantile'}(${column}, ${list(probabilities)}) AS q`,
     aggregate: true,
     read: (row) => ((row.q as unknown[] | null) ?? []).map(Number),
   }),
   double: 'DOUBLE',
+  text: 'VARCHAR',
   floorToInteger: (expression) => `CAST(FLOOR(${expression}) AS BIGINT)`,
   // The primary key already makes each prediction id unique.
   groundTruth: (since) => `(SELECT prediction_id, label, value FROM {{ground_truth}} WHERE observed_time >= @${since})`,
@@ -79,6 +104,9 @@ const BIGQUERY: MonitoringDialect = {
   // A JSON column is stored parsed: reading several keys costs no extra parse.
   jsonTexts: (doc, keys) => ({ select: `${doc} AS doc`, item: (index) => `JSON_VALUE(doc, ${path(keys[index]!)})` }),
   keys: (source) => `SELECT DISTINCT key FROM (${source}) AS s CROSS JOIN UNNEST(JSON_KEYS(doc, 1)) AS key`,
+  // The JSON subscript operator takes a field name held in a column, where a JSONPath must be a literal.
+  keyShapes: (source) =>
+    `SELECT key, MAX(CASE WHEN JSON_TYPE(doc[key]) IN ('object', 'array') THEN 1 ELSE 0 END) AS nested FROM (${source}) AS s CROSS JOIN UNNEST(JSON_KEYS(doc, 1)) AS key GROUP BY key`,
   quantiles: (column, probabilities, exact) =>
     exact
       ? {
@@ -92,6 +120,7 @@ const BIGQUERY: MonitoringDialect = {
           read: (row) => probabilities.map((probability) => Number((row.q as unknown[])[Math.round(probability * APPROX_RESOLUTION)])),
         },
   double: 'FLOAT64',
+  text: 'STRING',
   floorToInteger: (expression) => `CAST(FLOOR(${expression}) AS INT64)`,
   groundTruth: (since) =>
     `(SELECT prediction_id, ANY_VALUE(label) AS label, ANY_VALUE(value) AS value FROM {{ground_truth}} WHERE observed_time >= @${since} GROUP BY prediction_id)`,
