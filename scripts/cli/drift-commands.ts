@@ -118,32 +118,38 @@ async function reportDrift(context: CliContext, name: string, flags: JsonOption,
   const model = validateModelName(name);
   const report = await callFunction<{ model: string; versions: VersionReport[] }>(context, 'monitoring-api', `/drift/${model}`);
   if (flags.json) return io.print(JSON.stringify(report, null, 2));
-  if (report.versions.length === 0) return io.print(`no drift results for ${model} yet: run "mlops drift run --model ${model}"`);
-  for (const version of report.versions) {
-    io.print(`${model} v${version.version}: window ${version.windowStart} to ${version.windowEnd} (computed ${version.computedAt})`);
-    io.print(
-      table(
-        ['FEATURE', 'METHOD', 'VALUE', 'THRESHOLD', 'DRIFT', 'REFERENCE', 'CURRENT'],
-        version.drift.map((row) => [
-          row.feature,
-          row.method,
-          formatNumber(row.value),
-          row.threshold,
-          row.drifted ? 'DRIFT' : 'ok',
-          row.reference_size,
-          row.current_size,
-        ]),
-      ),
+  if (report.versions.length === 0)
+    return io.print(
+      `no monitoring results for ${model} yet: run "mlops drift run --model ${model}" ` +
+        `(it monitors the versions that hold an alias; "mlops promote ${model} <version> --to <alias>" gives one)`,
     );
-    const metrics = Object.entries(version.performance).map(([metric, value]) => `${metric} ${formatNumber(value)}`);
-    if (metrics.length > 0) io.print(`performance (${version.labelled ?? 0} labelled): ${metrics.join(', ')}`);
-    if (version.health) {
-      const health = version.health;
-      io.print(
-        `health: ${health.predictions} predictions, latency p50/p95/p99 ${[health.latency_p50_ms, health.latency_p95_ms, health.latency_p99_ms].map((value) => formatNumber(value as number | null)).join('/')} ms, error rate n/a`,
-      );
-    }
-    if (version.openAlerts.length > 0) io.print(`open alerts: ${version.openAlerts.map((alert) => `${alert.feature} (since ${alert.opened_at})`).join(', ')}`);
-    io.print('');
-  }
+  for (const version of report.versions) printReport(model, version, io);
+}
+
+/** One version's latest window: the parts that have data, then why each other part is still empty. */
+function printReport(model: string, version: VersionReport, io: CliIo): void {
+  io.print(`${model} v${version.version}: window ${version.windowStart} to ${version.windowEnd} (computed ${version.computedAt})`);
+  const driftRows = version.drift.map((row) => [
+    row.feature,
+    row.method,
+    formatNumber(row.value),
+    row.threshold,
+    row.drifted ? 'DRIFT' : 'ok',
+    row.reference_size,
+    row.current_size,
+  ]);
+  if (driftRows.length > 0) io.print(table(['FEATURE', 'METHOD', 'VALUE', 'THRESHOLD', 'DRIFT', 'REFERENCE', 'CURRENT'], driftRows));
+  const metrics = Object.entries(version.performance).map(([metric, value]) => `${metric} ${formatNumber(value)}`);
+  if (metrics.length > 0) io.print(`performance (${version.labelled ?? 0} labelled): ${metrics.join(', ')}`);
+  if (version.health) io.print(healthLine(version.health));
+  if (version.openAlerts.length > 0) io.print(`open alerts: ${version.openAlerts.map((alert) => `${alert.feature} (since ${alert.opened_at})`).join(', ')}`);
+  // A monitoring API older than the waiting list answers without one.
+  for (const waiting of version.waiting ?? []) io.print(`waiting: ${waiting.part}: ${waiting.reason}`);
+  io.print('');
+}
+
+function healthLine(health: Record<string, unknown>): string {
+  const latency = [health.latency_p50_ms, health.latency_p95_ms, health.latency_p99_ms].map((value) => formatNumber(value as number | null)).join('/');
+  const errorRate = typeof health.error_rate === 'number' ? `${(health.error_rate * 100).toFixed(2)}%` : 'n/a';
+  return `health: ${health.predictions} predictions, latency p50/p95/p99 ${latency} ms, error rate ${errorRate}`;
 }
