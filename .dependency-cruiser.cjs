@@ -30,6 +30,20 @@ module.exports = {
       to: { path: '^shared/adapters' },
     },
     {
+      name: 'shared-never-imports-infra',
+      comment: 'infra/ is the deployable stack built from shared facts (topics, tables); shared never reads infra back.',
+      severity: 'error',
+      from: { path: '^shared' },
+      to: { path: '^infra' },
+    },
+    {
+      name: 'domain-never-imports-ports',
+      comment: 'Ports are declared in terms of domain types; the domain never depends on a port.',
+      severity: 'error',
+      from: { path: '^shared/domain' },
+      to: { path: '^shared/ports' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

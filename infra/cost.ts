@@ -1,9 +1,10 @@
 import { parseCron } from '../shared/domain/cron.js';
+import { TOPICS } from '../shared/domain/topics.js';
 import type { DeployConfig } from './deploy-config.js';
 import { scheduleOf } from './plan-scheduler.js';
 import type { Stack } from './plan-steps.js';
 import { type CostAssumptions, PRICES_AS_OF, type PriceName, pricesWith, type UnitPrice } from './prices.js';
-import { type FunctionSpec, TOPICS } from './stack.js';
+import type { FunctionSpec } from './stack.js';
 
 /** A month, for the estimate: 30 days. */
 export const DAYS_PER_MONTH = 30;

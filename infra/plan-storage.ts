@@ -1,9 +1,9 @@
 import { tableResource } from '../shared/adapters/gcp/bigquery-requests.js';
+import type { TableSchema } from '../shared/domain/tables.js';
 import { bucketOf, type DeployConfig, firestoreLocationOf } from './deploy-config.js';
 import { bindingStep } from './plan-iam.js';
 import { apiCall, gcloud, type Stack, type Step, variable } from './plan-steps.js';
 import type { Component } from './stack.js';
-import type { TableSchema } from './tables.js';
 
 /**
  * The component each table serves. A table infra/ adds without an entry here is `core`: always

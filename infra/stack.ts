@@ -1,25 +1,9 @@
-import { TABLES } from './tables.js';
+import { BUCKET_NOTIFICATION } from '../shared/domain/gcs-notification.js';
+import { TABLES } from '../shared/domain/tables.js';
+import { deadLetterTopicOf, TOPICS, type TopicName } from '../shared/domain/topics.js';
 
 /** Components a deployment can switch on or off; every resource belongs to one. */
 export type Component = 'registry' | 'serving' | 'prediction-log' | 'monitoring' | 'batch-scoring' | 'tracking';
-
-/** Every Pub/Sub topic of the platform, named once. */
-export const TOPICS = {
-  modelArtifacts: 'model-artifacts',
-  modelRegistered: 'model-registered',
-  modelPromotions: 'model-promotions',
-  modelPromoted: 'model-promoted',
-  predictions: 'predictions',
-  groundTruth: 'ground-truth',
-  monitorSchedule: 'monitor-schedule',
-  driftAlerts: 'drift-alerts',
-  batchScoring: 'batch-scoring',
-  batchScored: 'batch-scored',
-  driftComputed: 'drift-computed',
-} as const;
-
-/** A topic name from TOPICS. */
-export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
 
 /** How a function is invoked: by messages on a topic, or over HTTPS. */
 export type Trigger = { type: 'topic'; topic: TopicName } | { type: 'http' };
@@ -203,9 +187,6 @@ export interface SubscriptionSpec {
   ackDeadlineSeconds: number;
 }
 
-/** The dead-letter topic of a source topic. */
-export const deadLetterTopicOf = (topic: string): string => `${topic}-dead-letter`;
-
 /** Subscriptions derived from the functions' topic triggers, so the topology is stated once. */
 export const SUBSCRIPTIONS: SubscriptionSpec[] = FUNCTIONS.flatMap((spec) =>
   spec.trigger.type === 'topic'
@@ -237,14 +218,6 @@ export interface SchedulerJobSpec {
 export const SCHEDULER_JOBS: SchedulerJobSpec[] = [
   { name: 'monitor-hourly', schedule: '0 * * * *', topic: TOPICS.monitorSchedule, message: { trigger: 'schedule' }, component: 'monitoring' },
 ];
-
-/** The artifact bucket notifies model-artifacts when an object under models/ is finalized. */
-export const BUCKET_NOTIFICATION = {
-  topic: TOPICS.modelArtifacts,
-  objectNamePrefix: 'models/',
-  eventTypes: ['OBJECT_FINALIZE'],
-  payloadFormat: 'JSON_API_V1',
-} as const;
 
 /** The whole stack as data, read by both the deploy and the local runner. */
 export const STACK = {

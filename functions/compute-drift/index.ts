@@ -1,8 +1,8 @@
 import * as ff from '@google-cloud/functions-framework';
-import { TOPICS } from '../../infra/stack.js';
 import { parseMonitoringConfig } from '../../shared/config/monitoring-config.js';
 import { isPlatformError } from '../../shared/domain/errors.js';
 import { type DriftComputed, DriftRunRequested, requestedWindow } from '../../shared/domain/monitoring-events.js';
+import { TOPICS } from '../../shared/domain/topics.js';
 import { log, platform, topicHandler } from '../../shared/runtime/index.js';
 import { runMonitoring } from '../../shared/services/monitoring-run.js';
 

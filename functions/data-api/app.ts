@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
-import { TOPICS } from '../../infra/stack.js';
 import { PlatformError } from '../../shared/domain/errors.js';
 import { GroundTruthRecord, type GroundTruthReceived } from '../../shared/domain/events.js';
+import { TOPICS } from '../../shared/domain/topics.js';
 import { requireApiKey } from '../../shared/http/auth.js';
 import { onError } from '../../shared/http/errors.js';
 import type { EventBus } from '../../shared/ports/event-bus.port.js';

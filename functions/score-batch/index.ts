@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import * as ff from '@google-cloud/functions-framework';
-import { TOPICS } from '../../infra/stack.js';
 import { isPlatformError } from '../../shared/domain/errors.js';
 import { type BatchScored, BatchScoringRequested } from '../../shared/domain/events.js';
+import { TOPICS } from '../../shared/domain/topics.js';
 import { log, platform, topicHandler } from '../../shared/runtime/index.js';
 import { scoreBatch } from '../../shared/services/score-batch.js';
 import { loadServingModel } from '../../shared/services/serving-model.js';

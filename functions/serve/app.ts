@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { PlatformError } from '../../shared/domain/errors.js';
+import type { Tensor } from '../../shared/domain/model-signature.js';
 import { predictionRecords } from '../../shared/domain/prediction-rows.js';
 import type { ModelVersion } from '../../shared/domain/registry.js';
 import { decodeInferRequest, encodeInferResponse, modelMetadataResponse } from '../../shared/domain/serving/open-inference.js';
@@ -11,7 +12,7 @@ import { decodeInstances, encodePredictions, outputsPerInstance } from '../../sh
 import { requireApiKey } from '../../shared/http/auth.js';
 import { statusOf } from '../../shared/http/errors.js';
 import { ServingMetrics } from '../../shared/http/metrics.js';
-import type { LoadedModel, Tensor } from '../../shared/ports/model-runner.port.js';
+import type { LoadedModel } from '../../shared/ports/model-runner.port.js';
 import { log } from '../../shared/runtime/logger.js';
 import type { PredictionLog } from '../../shared/services/prediction-log.js';
 import { docsPage, servingOpenApi } from './openapi.js';

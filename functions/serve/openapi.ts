@@ -1,6 +1,6 @@
+import type { ModelSignature, TensorSpec } from '../../shared/domain/model-signature.js';
 import { type InputField, type InputPlan, type ValueRule, valueRule } from '../../shared/domain/serving/input-plan.js';
 import { DATATYPE_OF } from '../../shared/domain/serving/open-inference.js';
-import type { ModelSignature, TensorSpec } from '../../shared/ports/model-runner.port.js';
 
 const errorSchema = { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] };
 const json = (schema: object, example?: unknown) => ({ content: { 'application/json': { schema, ...(example === undefined ? {} : { example }) } } });

@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { STACK, TOPICS } from '../../infra/stack.js';
+import { STACK } from '../../infra/stack.js';
 import { freePort } from '../../shared/adapters/local/processes.js';
 import type { ModelVersion } from '../../shared/domain/registry.js';
+import { TOPICS } from '../../shared/domain/topics.js';
 import { runCaptured } from '../cli/main.js';
 import { type RunningEmulator, locateEmulators, startPubSubEmulator } from '../lib/emulators.js';
 import { type LocalPlatform, startLocalPlatform } from '../lib/local-platform.js';

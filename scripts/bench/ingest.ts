@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { TABLES } from '../../infra/tables.js';
 import { DuckDbWarehouse } from '../../shared/adapters/local/duckdb-warehouse.js';
 import type { PredictionRecord } from '../../shared/domain/events.js';
 import { predictionRow } from '../../shared/domain/prediction-rows.js';
+import { TABLES } from '../../shared/domain/tables.js';
 import { platform } from '../../shared/runtime/index.js';
 import { PredictionLog } from '../../shared/services/prediction-log.js';
 import type { BenchContext } from './context.js';

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
+import type { ModelSignature } from '../../shared/domain/model-signature.js';
 import type { ModelVersion } from '../../shared/domain/registry.js';
 import { FEATURE_NAMES_METADATA_KEY, logisticRegressionToOnnx } from '../../shared/model-export/onnx-writer.js';
-import type { ModelSignature } from '../../shared/ports/model-runner.port.js';
 
 const { onnx } = onnxProto;
 const { DataType } = onnx.TensorProto;

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { PubSub } from '@google-cloud/pubsub';
-import { TOPICS } from '../../infra/stack.js';
 import { PlatformError } from '../../shared/domain/errors.js';
 import { DriftComputed, type DriftRunRequested, MAX_WINDOW_HOURS, type VersionMonitoring } from '../../shared/domain/monitoring-events.js';
 import { validateModelName } from '../../shared/domain/names.js';
+import { TOPICS } from '../../shared/domain/topics.js';
 import type { VersionReport } from '../../shared/services/monitoring-report.js';
 import type { CliIo, CommandDefinition, JsonOption } from './command.js';
 import { refuseUnknownSubcommands, jsonOption } from './command.js';

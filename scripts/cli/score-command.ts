@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { PubSub } from '@google-cloud/pubsub';
-import { TOPICS } from '../../infra/stack.js';
 import { PlatformError } from '../../shared/domain/errors.js';
 import { BatchScored, type BatchScoringRequested } from '../../shared/domain/events.js';
 import { validateModelName } from '../../shared/domain/names.js';
+import { TOPICS } from '../../shared/domain/topics.js';
 import type { CommandDefinition, JsonOption } from './command.js';
 import { need, jsonOption } from './command.js';
 import type { CliContext } from './context.js';

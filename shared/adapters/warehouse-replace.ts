@@ -1,5 +1,5 @@
-import type { ColumnType, TableSchema } from '../../infra/tables.js';
 import { PlatformError } from '../domain/errors.js';
+import type { ColumnType, TableSchema } from '../domain/tables.js';
 import type { Row } from '../ports/warehouse.port.js';
 import { parseTimestamp } from './warehouse-rows.js';
 

@@ -1,5 +1,5 @@
-import type { ColumnSchema, ColumnType, TableSchema } from '../../infra/tables.js';
 import { PlatformError } from '../domain/errors.js';
+import type { ColumnSchema, ColumnType, TableSchema } from '../domain/tables.js';
 import type { Row } from '../ports/warehouse.port.js';
 
 const INT64_MIN = -(2n ** 63n);

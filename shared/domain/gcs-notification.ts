@@ -1,3 +1,13 @@
+import { TOPICS } from './topics.js';
+
+/** The artifact bucket notifies model-artifacts when an object under models/ is finalized. */
+export const BUCKET_NOTIFICATION = {
+  topic: TOPICS.modelArtifacts,
+  objectNamePrefix: 'models/',
+  eventTypes: ['OBJECT_FINALIZE'],
+  payloadFormat: 'JSON_API_V1',
+} as const;
+
 /** The object fields a GCS OBJECT_FINALIZE notification carries. */
 export interface FinalizedObject {
   bucket: string;

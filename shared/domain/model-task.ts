@@ -1,5 +1,5 @@
-import type { ModelSignature, TensorSpec } from '../ports/model-runner.port.js';
 import { PlatformError } from './errors.js';
+import type { ModelSignature, TensorSpec } from './model-signature.js';
 
 /** What a model predicts. */
 export type TaskKind = 'binary' | 'multiclass' | 'regression' | 'other';

@@ -1,5 +1,5 @@
-import type { ModelSignature, ServedGraph } from '../ports/model-runner.port.js';
 import { PlatformError } from './errors.js';
+import type { ModelSignature, ServedGraph } from './model-signature.js';
 import { type ModelTask, modelTask } from './model-task.js';
 
 /** Lifecycle of a model version. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import { PlatformError } from '../domain/errors.js';
-import type { ServedGraph } from '../ports/model-runner.port.js';
+import type { ServedGraph } from '../domain/model-signature.js';
 
 const { onnx } = onnxProto;
 

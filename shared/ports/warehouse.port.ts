@@ -1,4 +1,5 @@
-import type { TableSchema } from '../../infra/tables.js';
+import type { SqlDialect } from '../domain/sql.js';
+import type { TableSchema } from '../domain/tables.js';
 
 /** A row as the platform writes it: column name to value (objects go to JSON columns). */
 export type Row = Record<string, unknown>;
@@ -10,9 +11,6 @@ export interface InsertResult {
   /** Rows whose key was already present (a redelivery), so nothing was written for them. */
   duplicates: number;
 }
-
-/** The SQL dialect a warehouse speaks, so SQL builders in the domain can target both. */
-export type SqlDialect = 'duckdb' | 'bigquery';
 
 /** The analytical store for predictions, ground truth, features and monitoring: BigQuery or DuckDB. */
 export interface Warehouse {

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
-import { BUCKET_NOTIFICATION } from '../../infra/stack.js';
 import { PubSubEventBus } from '../adapters/gcp/pubsub-event-bus.js';
 import type { PlatformConfig } from '../config/config.js';
 import { objectFinalizeNotification } from '../domain/gcs-notification.js';
+import { BUCKET_NOTIFICATION } from '../domain/gcs-notification.js';
 import type { ArtifactStore, StoredObject } from '../ports/artifact-store.port.js';
 import type { EventBus } from '../ports/event-bus.port.js';
 import type { ModelRegistry } from '../ports/model-registry.port.js';

@@ -1,8 +1,8 @@
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { z } from 'zod';
-import { deadLetterTopicOf } from '../../infra/stack.js';
 import { isPlatformError } from '../domain/errors.js';
 import { parseEvent } from '../domain/events.js';
+import { deadLetterTopicOf } from '../domain/topics.js';
 import type { BusMessage } from '../ports/event-bus.port.js';
 import { log } from './logger.js';
 import type { Platform } from './platform.js';

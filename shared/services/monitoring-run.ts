@@ -1,4 +1,3 @@
-import { TOPICS } from '../../infra/stack.js';
 import { type AlertState, nextAlertStates, type Observation } from '../domain/drift/alert-state.js';
 import type { PredictionWindow } from '../domain/drift/drift-queries.js';
 import { DATASET_FEATURE, DATASET_METHOD } from '../domain/drift/drift-result.js';
@@ -7,6 +6,7 @@ import { PlatformError } from '../domain/errors.js';
 import type { DriftAlert, VersionMonitoring } from '../domain/monitoring-events.js';
 import { outputLayout } from '../domain/monitoring/performance.js';
 import { type Model, taskOf } from '../domain/registry.js';
+import { TOPICS } from '../domain/topics.js';
 import { type Clock, systemClock } from '../ports/clock.port.js';
 import type { EventBus } from '../ports/event-bus.port.js';
 import type { ModelRegistry } from '../ports/model-registry.port.js';

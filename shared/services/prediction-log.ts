@@ -1,5 +1,5 @@
-import { TOPICS } from '../../infra/stack.js';
 import type { PredictionRecord, PredictionsLogged } from '../domain/events.js';
+import { TOPICS } from '../domain/topics.js';
 import type { EventBus } from '../ports/event-bus.port.js';
 
 /** What the log reports: a slow drain (warning) or records it had to give up (error). */

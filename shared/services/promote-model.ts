@@ -1,7 +1,7 @@
-import { TOPICS } from '../../infra/stack.js';
 import type { ModelPromoted } from '../domain/events.js';
 import { validateAliasName, validateModelName } from '../domain/names.js';
 import type { PromotionPolicy, PromotionRequest } from '../domain/registry.js';
+import { TOPICS } from '../domain/topics.js';
 import type { EventBus } from '../ports/event-bus.port.js';
 import type { AliasMove, ModelRegistry } from '../ports/model-registry.port.js';
 

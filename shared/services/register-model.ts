@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { TOPICS } from '../../infra/stack.js';
 import { isPlatformError } from '../domain/errors.js';
 import type { GcsObjectNotification, ModelRegistered } from '../domain/events.js';
 import { modelTask } from '../domain/model-task.js';
 import type { ModelVersion } from '../domain/registry.js';
 import { planInputs } from '../domain/serving/input-plan.js';
+import { TOPICS } from '../domain/topics.js';
 import { decodeUploadMetadata, modelNameFromObject } from '../domain/upload-metadata.js';
 import type { ArtifactStore } from '../ports/artifact-store.port.js';
 import type { EventBus } from '../ports/event-bus.port.js';

@@ -2,9 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TABLES } from '../../infra/tables.js';
 import { PlatformError } from '../../shared/domain/errors.js';
 import { DuckDbWarehouse } from '../../shared/adapters/local/duckdb-warehouse.js';
+import { TABLES } from '../../shared/domain/tables.js';
 import type { Row, Warehouse } from '../../shared/ports/warehouse.port.js';
 
 /** A warehouse under test, a way to open it again on the same storage, and its cleanup. */

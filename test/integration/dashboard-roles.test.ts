@@ -2,10 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TABLES } from '../../infra/tables.js';
 import { performanceSeries, predictedColumns, versionTotals } from '../../scripts/lib/dashboard/dashboard-queries.js';
 import { DuckDbWarehouse } from '../../shared/adapters/local/duckdb-warehouse.js';
-import type { ModelSignature } from '../../shared/ports/model-runner.port.js';
+import type { ModelSignature } from '../../shared/domain/model-signature.js';
+import { TABLES } from '../../shared/domain/tables.js';
 
 // Three versions of one model, each exported by another converter: the dashboard must read each one's label or value.
 const SKL2ONNX: ModelSignature = {

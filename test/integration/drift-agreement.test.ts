@@ -3,7 +3,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TABLES } from '../../infra/tables.js';
 import { DuckDbWarehouse } from '../../shared/adapters/local/duckdb-warehouse.js';
 import {
   binCountsQuery,
@@ -16,6 +15,7 @@ import {
 import type { FeatureDrift } from '../../shared/domain/drift/drift-result.js';
 import { type DriftMethod, driftSettingsFromTags } from '../../shared/domain/drift/methods.js';
 import { monitoringDialect } from '../../shared/domain/drift/sql-dialect.js';
+import { TABLES } from '../../shared/domain/tables.js';
 import { DEFAULT_LIMITS, measureDrift } from '../../shared/services/drift-measures.js';
 
 /** Written by scripts/fixtures/drift_reference.py with SciPy; see that script for how each number is defined. */

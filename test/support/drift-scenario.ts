@@ -1,4 +1,4 @@
-import type { TensorSpec } from '../../shared/ports/model-runner.port.js';
+import type { TensorSpec } from '../../shared/domain/model-signature.js';
 import type { Model, ModelVersion } from '../../shared/domain/registry.js';
 import type { EventBus } from '../../shared/ports/event-bus.port.js';
 import type { ModelRegistry } from '../../shared/ports/model-registry.port.js';

@@ -1,4 +1,4 @@
-import type { TableSchema } from '../../infra/tables.js';
+import type { TableSchema } from '../../shared/domain/tables.js';
 
 /** Words of BigQuery SQL that are neither tables nor columns (functions are recognised by their parenthesis). */
 const KEYWORDS = new Set(

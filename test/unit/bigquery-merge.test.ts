@@ -1,9 +1,9 @@
 import type { BigQuery } from '@google-cloud/bigquery';
 import { describe, expect, it } from 'vitest';
-import { tableSchema } from '../../infra/tables.js';
 import { replaceStatement } from '../../shared/adapters/gcp/bigquery-merge.js';
 import { BigQueryWarehouse } from '../../shared/adapters/gcp/bigquery-warehouse.js';
 import { PlatformError } from '../../shared/domain/errors.js';
+import { tableSchema } from '../../shared/domain/tables.js';
 
 const driftMetrics = tableSchema('drift_metrics');
 const slice = { model: 'churn', version: 3, window_start: '2026-01-01T00:00:00Z', window_end: new Date('2026-01-02T00:00:00Z') };

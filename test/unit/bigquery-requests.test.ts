@@ -1,8 +1,8 @@
 import { type BigQuery, BigQueryTimestamp } from '@google-cloud/bigquery';
 import { describe, expect, it } from 'vitest';
-import { TABLES, tableSchema } from '../../infra/tables.js';
 import { dedupedSelect, fromBigQueryRow, inBatches, insertAllRows, qualify, tableResource } from '../../shared/adapters/gcp/bigquery-requests.js';
 import { BigQueryWarehouse } from '../../shared/adapters/gcp/bigquery-warehouse.js';
+import { TABLES, tableSchema } from '../../shared/domain/tables.js';
 
 const predictions = tableSchema('predictions');
 const driftMetrics = tableSchema('drift_metrics');

@@ -5,10 +5,10 @@ import { TABLE_COMPONENTS } from '../../infra/plan-storage.js';
 import { serviceAccountId } from '../../infra/plan-iam.js';
 import type { Step, StepKind } from '../../infra/plan-steps.js';
 import { FUNCTIONS, SCHEDULER_JOBS, STACK, SUBSCRIPTIONS } from '../../infra/stack.js';
-import { TABLES } from '../../infra/tables.js';
 import { planTeardown } from '../../infra/teardown.js';
 import { applyPlan, runTeardown } from '../../scripts/lib/deploy/apply-plan.js';
 import { formatPlan } from '../../scripts/lib/deploy/print-plan.js';
+import { TABLES } from '../../shared/domain/tables.js';
 import { ACME_CONFIG } from '../support/deploy-config.js';
 import { FakeCloud } from '../support/fake-cloud.js';
 

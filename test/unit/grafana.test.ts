@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TABLES } from '../../infra/tables.js';
+import { TABLES } from '../../shared/domain/tables.js';
 import { sqlReferences } from '../support/sql-references.js';
 
 const GRAFANA = join(import.meta.dirname, '../../infra/grafana');
@@ -72,7 +72,7 @@ describe.each(dashboards)('dashboard $file', ({ dashboard }) => {
     }
   });
 
-  it('names only tables and columns that infra/tables.ts defines', () => {
+  it('names only tables and columns that shared/domain/tables.ts defines', () => {
     for (const { where, sql } of queriesOf(dashboard)) {
       const references = sqlReferences(sql, TABLES);
       expect(references.tables.length, `${where} reads no mlops table`).toBeGreaterThan(0);

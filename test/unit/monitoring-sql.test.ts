@@ -17,7 +17,7 @@ import { isMonitorableKey, isMonitorablePath, monitoringDialect } from '../../sh
 import { latencyQuery, volumeQuery } from '../../shared/domain/monitoring/health.js';
 import type { ModelTask } from '../../shared/domain/model-task.js';
 import { binaryScoresQuery, classCountsQuery, oneVsRestScoresQuery, outputReading, performanceQuery } from '../../shared/domain/monitoring/performance.js';
-import type { SqlDialect } from '../../shared/ports/warehouse.port.js';
+import type { SqlDialect } from '../../shared/domain/sql.js';
 
 const window: PredictionWindow = { model: 'churn', version: 3, start: new Date('2026-01-01T00:00:00Z'), end: new Date('2026-01-02T00:00:00Z') };
 /** The tasks the lead's inference gives the platform's own writer, skl2onnx, onnxmltools and a probabilities-only export. */

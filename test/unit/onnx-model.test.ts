@@ -3,9 +3,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { OnnxModelRunner } from '../../shared/adapters/onnx/index.js';
 import { isPlatformError } from '../../shared/domain/errors.js';
 import type { ErrorCode } from '../../shared/domain/errors.js';
+import type { Tensor, TensorElementType } from '../../shared/domain/model-signature.js';
 import { servableModel } from '../../shared/model-export/servable-graph.js';
 import { linearRegressionToOnnx, logisticRegressionToOnnx } from '../../shared/model-export/onnx-writer.js';
-import type { LoadedModel, Tensor, TensorElementType } from '../../shared/ports/model-runner.port.js';
+import type { LoadedModel } from '../../shared/ports/model-runner.port.js';
 import { BINARY_CLASSIFIER, REGRESSOR, binaryClassifierOnnx, corruptOnnx, regressorOnnx } from '../support/models.js';
 
 const { onnx } = onnxProto;

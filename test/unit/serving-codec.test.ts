@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ErrorCode } from '../../shared/domain/errors.js';
+import type { ModelSignature, Tensor, TensorElementType } from '../../shared/domain/model-signature.js';
 import { featureNames, planInputs } from '../../shared/domain/serving/input-plan.js';
 import { DATATYPE_OF, decodeInferRequest, elementTypeOf, encodeInferResponse, modelMetadataResponse } from '../../shared/domain/serving/open-inference.js';
 import { decodeInstances, encodePredictions, outputsPerInstance } from '../../shared/domain/serving/predict-codec.js';
-import type { ModelSignature, Tensor, TensorElementType } from '../../shared/ports/model-runner.port.js';
 import { BINARY_CLASSIFIER, REGRESSOR } from '../support/models.js';
 import { platformError } from '../support/errors.js';
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { servingOpenApi } from '../../functions/serve/openapi.js';
 import { isMonitorableKey } from '../../shared/domain/drift/sql-dialect.js';
+import type { ModelSignature, Tensor, TensorSpec } from '../../shared/domain/model-signature.js';
 import { featureNames, planInputs } from '../../shared/domain/serving/input-plan.js';
 import { decodeInferRequest, encodeInferResponse, modelMetadataResponse } from '../../shared/domain/serving/open-inference.js';
 import { decodeInstances, encodePredictions, outputsPerInstance } from '../../shared/domain/serving/predict-codec.js';
-import type { ModelSignature, Tensor, TensorSpec } from '../../shared/ports/model-runner.port.js';
 import { platformError } from '../support/errors.js';
 
 // Signatures as the common converters export them, with the outputs the ONNX adapter serves.

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { TABLES } from '../../../infra/tables.js';
 import { DuckDbWarehouse } from '../../../shared/adapters/local/duckdb-warehouse.js';
 import { driftSettingsFromTags } from '../../../shared/domain/drift/methods.js';
+import { TABLES } from '../../../shared/domain/tables.js';
 import { computeVersionDrift } from '../../../shared/services/compute-drift.js';
 import { benchVersion, smallModelOnnx } from '../models.js';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { TABLES } from '../../../infra/tables.js';
 import { DuckDbWarehouse } from '../../../shared/adapters/local/duckdb-warehouse.js';
 import { OnnxModelRunner } from '../../../shared/adapters/onnx/index.js';
+import { TABLES } from '../../../shared/domain/tables.js';
 import { scoreBatch } from '../../../shared/services/score-batch.js';
 import { benchVersion, smallModelOnnx } from '../models.js';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { TOPICS } from '../../../infra/stack.js';
 import type { PromotionRequested } from '../../../shared/domain/events.js';
+import { TOPICS } from '../../../shared/domain/topics.js';
 import { encodeUploadMetadata } from '../../../shared/domain/upload-metadata.js';
 import { logisticRegressionToOnnx } from '../../../shared/model-export/onnx-writer.js';
 import { SmokeFailure, type SmokeStep, pollUntil } from './smoke-step.js';

@@ -1,4 +1,4 @@
-import type { ColumnType, TableSchema } from '../../../infra/tables.js';
+import type { ColumnType, TableSchema } from '../../domain/tables.js';
 import type { Row } from '../../ports/warehouse.port.js';
 import { checkReplace } from '../warehouse-replace.js';
 import { parseTimestamp } from '../warehouse-rows.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BigQueryDate, BigQueryDatetime, BigQueryTime, BigQueryTimestamp, type TableMetadata } from '@google-cloud/bigquery';
-import type { ColumnType, TableSchema } from '../../../infra/tables.js';
+import type { ColumnType, TableSchema } from '../../domain/tables.js';
 import type { Row } from '../../ports/warehouse.port.js';
 import { parseTimestamp, rowKey } from '../warehouse-rows.js';
 

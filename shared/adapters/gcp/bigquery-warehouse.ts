@@ -1,5 +1,5 @@
 import { BigQuery } from '@google-cloud/bigquery';
-import { tableSchema, type TableSchema } from '../../../infra/tables.js';
+import { tableSchema, type TableSchema } from '../../domain/tables.js';
 import type { InsertResult, Row, Warehouse } from '../../ports/warehouse.port.js';
 import { dedupeByKey, validateRows } from '../warehouse-rows.js';
 import { replaceStatement } from './bigquery-merge.js';

@@ -13,7 +13,7 @@ import {
   type DuckDBValueConverter,
   type JS,
 } from '@duckdb/node-api';
-import { tableSchema, type ColumnType, type TableSchema } from '../../../infra/tables.js';
+import { tableSchema, type ColumnType, type TableSchema } from '../../domain/tables.js';
 import type { InsertResult, Row, Warehouse } from '../../ports/warehouse.port.js';
 import { checkReplace } from '../warehouse-replace.js';
 import { dedupeByKey, parseTimestamp, validateRows } from '../warehouse-rows.js';

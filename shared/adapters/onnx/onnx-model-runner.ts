@@ -1,7 +1,8 @@
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { PlatformError } from '../../domain/errors.js';
+import type { ModelSignature, ServedGraph, Tensor, TensorElementType, TensorSpec } from '../../domain/model-signature.js';
 import { type OutputFacts, servableModel } from '../../model-export/servable-graph.js';
-import type { LoadedModel, ModelRunner, ModelSignature, ServedGraph, Tensor, TensorElementType, TensorSpec } from '../../ports/model-runner.port.js';
+import type { LoadedModel, ModelRunner } from '../../ports/model-runner.port.js';
 
 type TensorData = Tensor['data'];
 

@@ -1,5 +1,5 @@
-import type { SqlDialect } from '../../ports/warehouse.port.js';
 import { PlatformError } from '../errors.js';
+import type { SqlDialect } from '../sql.js';
 
 /** Quantiles as SQL select-list items, and how to read the requested ones out of the result row. */
 export interface QuantilesExpression {

@@ -1,5 +1,5 @@
-import type { ModelSignature, TensorElementType, TensorSpec } from '../../ports/model-runner.port.js';
 import { PlatformError } from '../errors.js';
+import type { ModelSignature, TensorElementType, TensorSpec } from '../model-signature.js';
 
 // Same key as shared/model-export/onnx-writer.ts, which the domain may not import (it pulls in onnx-proto).
 const FEATURE_NAMES_KEY = 'feature_names';

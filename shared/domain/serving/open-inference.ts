@@ -1,5 +1,5 @@
-import type { ModelSignature, Tensor, TensorElementType, TensorSpec } from '../../ports/model-runner.port.js';
 import { PlatformError } from '../errors.js';
+import type { ModelSignature, Tensor, TensorElementType, TensorSpec } from '../model-signature.js';
 import { coerce, describeValue, listNames, planInputs, refusal, valueRule } from './input-plan.js';
 import type { InputPlan, ValueRule } from './input-plan.js';
 

@@ -1,5 +1,5 @@
-import type { ModelSignature, Tensor, TensorSpec } from '../../ports/model-runner.port.js';
 import { PlatformError } from '../errors.js';
+import type { ModelSignature, Tensor, TensorSpec } from '../model-signature.js';
 import type { InputField, InputPlan } from './input-plan.js';
 import { coerce, describeValue, listNames, refusal } from './input-plan.js';
 

@@ -150,9 +150,9 @@ export const TABLES: TableSchema[] = [
   },
 ];
 
-/** Looks a table up by name; throws when infra/ does not define it. */
+/** Looks a table up by name; throws when the platform does not define it. */
 export function tableSchema(name: string): TableSchema {
   const table = TABLES.find((candidate) => candidate.name === name);
-  if (!table) throw new Error(`No table named "${name}" in infra/tables.ts`);
+  if (!table) throw new Error(`No table named "${name}" in shared/domain/tables.ts`);
   return table;
 }
