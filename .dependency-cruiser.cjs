@@ -44,6 +44,20 @@ module.exports = {
       to: { path: '^shared/ports' },
     },
     {
+      name: 'backend-through-its-index',
+      comment: 'Each backend folder under shared/adapters shows its public face in index.ts; other code imports only that.',
+      severity: 'error',
+      from: { pathNot: '^shared/adapters/' },
+      to: { path: '^shared/adapters/[^/]+/', pathNot: '^shared/adapters/[^/]+/index\\.ts$' },
+    },
+    {
+      name: 'backends-stay-apart',
+      comment: 'A backend reaches another backend only through its index.',
+      severity: 'error',
+      from: { path: '^(shared/adapters/[^/]+)/' },
+      to: { path: '^shared/adapters/[^/]+/', pathNot: ['^$1/', '^shared/adapters/[^/]+/index\\.ts$'] },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

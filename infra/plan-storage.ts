@@ -1,4 +1,4 @@
-import { tableResource } from '../shared/adapters/gcp/bigquery-requests.js';
+import { tableResource } from '../shared/adapters/bigquery/index.js';
 import type { TableSchema } from '../shared/domain/tables.js';
 import { bucketOf, type DeployConfig, firestoreLocationOf } from './deploy-config.js';
 import { bindingStep } from './plan-iam.js';

@@ -1,4 +1,4 @@
-import { BUCKET_NOTIFICATION } from '../shared/domain/gcs-notification.js';
+import { BUCKET_NOTIFICATION } from '../shared/adapters/gcs-notification/index.js';
 import { TABLES } from '../shared/domain/tables.js';
 import { deadLetterTopicOf, TOPICS, type TopicName } from '../shared/domain/topics.js';
 

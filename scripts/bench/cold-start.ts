@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { build } from 'esbuild';
-import { freePort, startProcess } from '../../shared/adapters/local/processes.js';
+import { freePort, startProcess } from '../../shared/processes/index.js';
 import { MODELS } from './context.js';
 import { awaitQuiet, cpuSnapshot, othersCores, ownPids } from './cpu.js';
 import { predictBody } from './models.js';

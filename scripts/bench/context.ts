@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STACK } from '../../infra/stack.js';
-import { freePort } from '../../shared/adapters/local/processes.js';
+import { freePort } from '../../shared/processes/index.js';
 import type { ModelVersion } from '../../shared/domain/registry.js';
 import { TOPICS } from '../../shared/domain/topics.js';
 import { runCaptured } from '../cli/main.js';

@@ -17,7 +17,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DuckDbWarehouse } from '../../shared/adapters/local/duckdb-warehouse.js';
+import { DuckDbWarehouse } from '../../shared/adapters/duckdb/index.js';
 import { TABLES } from '../../shared/domain/tables.js';
 import type { EventBus } from '../../shared/ports/event-bus.port.js';
 import type { ModelRegistry } from '../../shared/ports/model-registry.port.js';

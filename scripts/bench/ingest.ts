@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { DuckDbWarehouse } from '../../shared/adapters/local/duckdb-warehouse.js';
+import { DuckDbWarehouse } from '../../shared/adapters/duckdb/index.js';
 import type { PredictionRecord } from '../../shared/domain/events.js';
 import { predictionRow } from '../../shared/domain/prediction-rows.js';
 import { TABLES } from '../../shared/domain/tables.js';

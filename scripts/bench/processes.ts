@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
-import { type ManagedProcess, freePort, startProcess, waitForHttp } from '../../shared/adapters/local/processes.js';
+import { type ManagedProcess, freePort, startProcess, waitForHttp } from '../../shared/processes/index.js';
 import { awaitQuiet, cpuSnapshot, othersCores, ownPids } from './cpu.js';
 
 /** Variables worth printing in a reproduce command: the ones a reader would set by hand. */

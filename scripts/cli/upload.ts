@@ -3,7 +3,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { PlatformError } from '../../shared/domain/errors.js';
 import { validateModelName } from '../../shared/domain/names.js';
 import type { ModelVersion } from '../../shared/domain/registry.js';
-import { encodeUploadMetadata } from '../../shared/domain/upload-metadata.js';
+import { encodeUploadMetadata, newModelObjectName } from '../../shared/domain/upload-metadata.js';
 import type { CliContext } from './context.js';
 import { formatBytes, keyValues, UsageError } from './format.js';
 
@@ -42,7 +42,7 @@ export async function upload(
     params: keyValues(options.param, 'param'),
     tags: keyValues(options.tag, 'tag'),
   });
-  const objectName = `models/${name}/${new Date().toISOString().replace(/[-:.]/g, '')}-${randomUUID().slice(0, 8)}/model.onnx`;
+  const objectName = newModelObjectName(name, randomUUID().slice(0, 8));
   const store = await context.platform.artifacts();
   const object = await store.put(objectName, createReadStream(file), {
     contentType: 'application/octet-stream',

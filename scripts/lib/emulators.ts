@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { type ManagedProcess, startProcess, waitForHttp } from '../../shared/adapters/local/processes.js';
+import { type ManagedProcess, startProcess, waitForHttp } from '../../shared/processes/index.js';
 
 /** A running emulator: its host:port and how to stop it. */
 export interface RunningEmulator {

@@ -6,7 +6,7 @@ import { PubSub } from '@google-cloud/pubsub';
 import { STACK, type FunctionSpec } from '../../infra/stack.js';
 import { parseConfig } from '../../shared/config/config.js';
 import { parseCron } from '../../shared/domain/cron.js';
-import { ensureTopic } from '../../shared/adapters/gcp/pubsub-topology.js';
+import { ensureTopic } from './pubsub-topology.js';
 import { platform } from '../../shared/runtime/index.js';
 import { startDashboard } from './dashboard/dashboard-server.js';
 import { type RunningEmulator, locateEmulators, startFirestoreEmulator, startPubSubEmulator } from './emulators.js';
@@ -15,7 +15,7 @@ import { acquirePlatformLock, LOCK_FILE } from './platform-lock.js';
 import { describeHolder, OWNER_VARIABLE } from './process-table.js';
 import { bridgeSubscription, DELIVERY_TOKEN_HEADER } from './pull-bridge.js';
 import { startWatchdog } from './watchdog.js';
-import { requireFreePort } from '../../shared/adapters/local/processes.js';
+import { requireFreePort } from '../../shared/processes/index.js';
 
 /** Ports of the local platform; firebase.json names the defaults. */
 export interface LocalPorts {
@@ -295,7 +295,7 @@ function restoreServing(local: ReturnType<typeof platform>): Promise<{ model: st
 
 /** Polls the bucket folder so a file copied in by hand is finalized and notified like an upload. */
 async function watchBucket(local: ReturnType<typeof platform>): Promise<() => Promise<void>> {
-  const { LocalBucketArtifactStore } = await import('../../shared/adapters/local/local-bucket-artifact-store.js');
+  const { LocalBucketArtifactStore } = await import('../../shared/adapters/local-bucket/index.js');
   const store = await local.artifacts();
   if (!(store instanceof LocalBucketArtifactStore)) return async () => {};
   let running: Promise<unknown> = Promise.resolve();

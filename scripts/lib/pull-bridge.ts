@@ -1,6 +1,6 @@
 import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
 import { MAX_DELIVERY_ATTEMPTS, type SubscriptionSpec } from '../../infra/stack.js';
-import { ensureTopic, pushEndpointFor } from '../../shared/adapters/gcp/pubsub-topology.js';
+import { ensureTopic, pushEndpointFor } from './pubsub-topology.js';
 
 /** The header that proves a delivery comes from the runner: topic functions refuse requests without it. */
 export const DELIVERY_TOKEN_HEADER = 'x-mlops-delivery-token';

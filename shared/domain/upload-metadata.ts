@@ -51,6 +51,17 @@ function parseMetric(key: string, value: string): number {
   return number;
 }
 
+/** Where model files go in the artifact bucket; the bucket notifies register-model of every object under it. */
+export const MODEL_OBJECT_PREFIX = 'models/';
+
+/**
+ * The object path of a new upload of a model: `models/<name>/<UTC timestamp>-<unique>/model.onnx`,
+ * unique per upload so a re-upload never overwrites the file an earlier version points to.
+ */
+export function newModelObjectName(name: string, unique: string, now: Date = new Date()): string {
+  return `${MODEL_OBJECT_PREFIX}${validateModelName(name)}/${now.toISOString().replace(/[-:.]/g, '')}-${unique}/model.onnx`;
+}
+
 /**
  * Reads the model name from an object path `models/<name>/...`. Returns undefined for objects
  * that are not model files (no .onnx suffix), which register-model ignores.
@@ -58,7 +69,7 @@ function parseMetric(key: string, value: string): number {
 export function modelNameFromObject(objectName: string): string | undefined {
   if (!objectName.endsWith('.onnx')) return undefined;
   const [root, name, ...rest] = objectName.split('/');
-  if (root !== 'models' || name === undefined || rest.length === 0) {
+  if (`${root}/` !== MODEL_OBJECT_PREFIX || name === undefined || rest.length === 0) {
     throw new PlatformError('NAME.INVALID', `Object ${objectName} is not under models/<name>/: upload model files as models/<name>/<any>/model.onnx.`);
   }
   return validateModelName(name);

@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
-import { PubSubEventBus } from '../adapters/gcp/pubsub-event-bus.js';
+import { PubSubEventBus } from '../adapters/pubsub/index.js';
 import type { PlatformConfig } from '../config/config.js';
-import { objectFinalizeNotification } from '../domain/gcs-notification.js';
-import { BUCKET_NOTIFICATION } from '../domain/gcs-notification.js';
+import { bucketNotificationFor } from '../adapters/gcs-notification/index.js';
 import type { ArtifactStore, StoredObject } from '../ports/artifact-store.port.js';
 import type { EventBus } from '../ports/event-bus.port.js';
 import type { ModelRegistry } from '../ports/model-registry.port.js';
@@ -32,29 +31,29 @@ type Factory<C, T> = (config: C, platform: Platform) => Promise<T>;
 // function never pays for an SDK it does not use.
 const ARTIFACT_STORES: { [K in PlatformConfig['artifacts']['type']]: Factory<Extract<PlatformConfig['artifacts'], { type: K }>, ArtifactStore> } = {
   local: async ({ root, bucket }, platform) => {
-    const { LocalBucketArtifactStore } = await import('../adapters/local/local-bucket-artifact-store.js');
+    const { LocalBucketArtifactStore } = await import('../adapters/local-bucket/index.js');
     return new LocalBucketArtifactStore({ root, bucket, onFinalize: (object) => notifyFinalize(platform, object) });
   },
   gcs: async ({ bucket }) => {
-    const { GcsArtifactStore } = await import('../adapters/gcp/gcs-artifact-store.js');
+    const { GcsArtifactStore } = await import('../adapters/gcs/index.js');
     return new GcsArtifactStore({ bucket });
   },
 };
 
 const WAREHOUSES: { [K in PlatformConfig['warehouse']['type']]: Factory<Extract<PlatformConfig['warehouse'], { type: K }>, Warehouse> } = {
   duckdb: async ({ path, dataset, memoryLimit }) => {
-    const { DuckDbWarehouse } = await import('../adapters/local/duckdb-warehouse.js');
+    const { DuckDbWarehouse } = await import('../adapters/duckdb/index.js');
     return new DuckDbWarehouse({ path, dataset, memoryLimit });
   },
   bigquery: async ({ dataset, location }, platform) => {
-    const { BigQueryWarehouse } = await import('../adapters/gcp/bigquery-warehouse.js');
+    const { BigQueryWarehouse } = await import('../adapters/bigquery/index.js');
     return new BigQueryWarehouse({ projectId: platform.config.projectId, dataset, location });
   },
 };
 
 const SERVING_DEPLOYERS: Record<PlatformConfig['serving']['deployer'], Factory<PlatformConfig, ServingDeployer>> = {
   local: async (_config, platform) => {
-    const { LocalServingDeployer } = await import('../adapters/local/local-serving-deployer.js');
+    const { LocalServingDeployer } = await import('../adapters/local-serving/index.js');
     // A model keeps its local URL across restarts when that port is still free.
     const preferredPort = async (model: string) => {
       const url = (await (await platform.registry()).getModel(model))?.serving?.url;
@@ -63,16 +62,15 @@ const SERVING_DEPLOYERS: Record<PlatformConfig['serving']['deployer'], Factory<P
     return new LocalServingDeployer({ projectRoot: resolve(import.meta.dirname, '../..'), env: process.env, preferredPort });
   },
   'cloud-run': async (config) => {
-    const { CloudRunServingDeployer } = await import('../adapters/gcp/cloud-run-serving-deployer.js');
+    const { CloudRunServingDeployer } = await import('../adapters/cloud-run/index.js');
     return new CloudRunServingDeployer({ projectId: config.projectId, region: config.region });
   },
 };
 
 /** The local bucket notifies as GCS does: only for objects under the notification's prefix. */
 async function notifyFinalize(platform: Platform, object: StoredObject): Promise<void> {
-  if (!object.name.startsWith(BUCKET_NOTIFICATION.objectNamePrefix)) return;
-  const { data, attributes } = objectFinalizeNotification(object, `projects/_/buckets/${object.bucket}/notificationConfigs/1`);
-  await platform.eventBus().publish(BUCKET_NOTIFICATION.topic, data, attributes);
+  const notification = bucketNotificationFor(object);
+  if (notification) await platform.eventBus().publish(notification.topic, notification.data, notification.attributes);
 }
 
 /** Builds the composition root for a configuration. Nothing connects until first used. */
@@ -97,7 +95,7 @@ export function createPlatform(config: PlatformConfig): Platform {
       return bus;
     },
     registry: once(async () => {
-      const { FirestoreModelRegistry } = await import('../adapters/gcp/firestore-model-registry.js');
+      const { FirestoreModelRegistry } = await import('../adapters/firestore/index.js');
       return new FirestoreModelRegistry({ projectId: config.projectId, databaseId: config.registry.databaseId });
     }),
     artifacts: once(() => (ARTIFACT_STORES[config.artifacts.type] as Factory<PlatformConfig['artifacts'], ArtifactStore>)(config.artifacts, platform)),
@@ -108,7 +106,7 @@ export function createPlatform(config: PlatformConfig): Platform {
     }),
     servingDeployer: once(() => SERVING_DEPLOYERS[config.serving.deployer](config, platform)),
     trackingStore: once(async () => {
-      const { FirestoreTrackingStore } = await import('../adapters/gcp/firestore-tracking-store.js');
+      const { FirestoreTrackingStore } = await import('../adapters/firestore/index.js');
       return new FirestoreTrackingStore({ projectId: config.projectId, databaseId: config.registry.databaseId });
     }),
     close: async () => {

@@ -5,6 +5,7 @@ import { basename, join, relative, sep } from 'node:path';
 import { isPlatformError, PlatformError } from '../domain/errors.js';
 import { validateModelName } from '../domain/names.js';
 import type { ModelVersion } from '../domain/registry.js';
+import { newModelObjectName } from '../domain/upload-metadata.js';
 import {
   type MetricPoint,
   mergeParams,
@@ -160,7 +161,7 @@ export class TrackedRun {
     if (!(await stat(file).catch(() => undefined))?.isFile()) throw new PlatformError('ARTIFACT.NOT_FOUND', `Cannot read model file ${file}.`);
     await this.flush();
     const run = await this.deps.store.getRun(this.id);
-    const objectName = `models/${name}/${new Date().toISOString().replace(/[-:.]/g, '')}-${randomUUID().slice(0, 8)}/model.onnx`;
+    const objectName = newModelObjectName(name, randomUUID().slice(0, 8));
     const object = await (await this.deps.artifacts()).put(objectName, createReadStream(file), {
       contentType: 'application/octet-stream',
       metadata: lineageMetadata({ runId: this.id, uploader: this.deps.actor, description, params: run?.params ?? {}, metrics: run?.metrics ?? {} }),

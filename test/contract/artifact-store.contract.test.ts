@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LocalBucketArtifactStore } from '../../shared/adapters/local/local-bucket-artifact-store.js';
+import { LocalBucketArtifactStore } from '../../shared/adapters/local-bucket/local-bucket-artifact-store.js';
 import type { ArtifactStore, StoredObject } from '../../shared/ports/artifact-store.port.js';
 
 interface Created {

@@ -1,6 +1,6 @@
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PubSubEventBus } from '../../shared/adapters/gcp/pubsub-event-bus.js';
+import { PubSubEventBus } from '../../shared/adapters/pubsub/pubsub-event-bus.js';
 import type { EventBus } from '../../shared/ports/event-bus.port.js';
 import { useEmulators } from '../support/environment.js';
 

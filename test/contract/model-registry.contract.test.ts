@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Firestore } from '@google-cloud/firestore';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FirestoreModelRegistry } from '../../shared/adapters/gcp/firestore-model-registry.js';
+import { FirestoreModelRegistry } from '../../shared/adapters/firestore/firestore-model-registry.js';
 import type { ModelRegistry, RegistrationRequest } from '../../shared/ports/model-registry.port.js';
 import { useEmulators } from '../support/environment.js';
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Firestore } from '@google-cloud/firestore';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FirestoreModelRegistry } from '../../shared/adapters/gcp/firestore-model-registry.js';
-import { FirestoreTrackingStore } from '../../shared/adapters/gcp/firestore-tracking-store.js';
+import { FirestoreModelRegistry } from '../../shared/adapters/firestore/firestore-model-registry.js';
+import { FirestoreTrackingStore } from '../../shared/adapters/firestore/firestore-tracking-store.js';
 import type { MetricPoint } from '../../shared/domain/tracking.js';
 import type { TrackingStore } from '../../shared/ports/tracking-store.port.js';
 import { useEmulators } from '../support/environment.js';

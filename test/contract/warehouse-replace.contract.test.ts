@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DuckDbWarehouse } from '../../shared/adapters/local/duckdb-warehouse.js';
+import { DuckDbWarehouse } from '../../shared/adapters/duckdb/duckdb-warehouse.js';
 import { PlatformError } from '../../shared/domain/errors.js';
 import { TABLES } from '../../shared/domain/tables.js';
 import type { Row, Warehouse } from '../../shared/ports/warehouse.port.js';

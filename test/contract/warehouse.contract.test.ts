@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PlatformError } from '../../shared/domain/errors.js';
-import { DuckDbWarehouse } from '../../shared/adapters/local/duckdb-warehouse.js';
+import { DuckDbWarehouse } from '../../shared/adapters/duckdb/duckdb-warehouse.js';
 import { TABLES } from '../../shared/domain/tables.js';
 import type { Row, Warehouse } from '../../shared/ports/warehouse.port.js';
 
@@ -202,7 +202,7 @@ describe.each(creators)('Warehouse contract: $name', ({ create, reportsCrossBatc
 
 describe('DuckDB memory limit', () => {
   it('applies MLOPS_DUCKDB_MEMORY_LIMIT to the database, so scans cannot grow the cache past it', async () => {
-    const { DuckDbWarehouse } = await import('../../shared/adapters/local/duckdb-warehouse.js');
+    const { DuckDbWarehouse } = await import('../../shared/adapters/duckdb/duckdb-warehouse.js');
     const limited = new DuckDbWarehouse({ path: ':memory:', dataset: 'mlops', memoryLimit: '128MB' });
     try {
       const [row] = await limited.query<{ limit: string }>("SELECT current_setting('memory_limit') AS limit");

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isAlive } from '../../scripts/lib/process-table.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../shared/adapters/local/processes.js';
+import { freePort } from '../../shared/processes/processes.js';
 import type { Model } from '../../shared/domain/registry.js';
 import { mlops } from '../support/cli.js';
 import { eventually } from '../support/environment.js';

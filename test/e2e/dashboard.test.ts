@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalPlatform, startLocalPlatform } from '../../scripts/lib/local-platform.js';
 import { type DemoResult, runDemo } from '../../scripts/lib/demo/run-demo.js';
-import { freePort } from '../../shared/adapters/local/processes.js';
+import { freePort } from '../../shared/processes/processes.js';
 import { launchChromium } from '../support/browser.js';
 
 const SCREENSHOT = join(import.meta.dirname, '../../test-artifacts/dashboard.png');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { markedProcesses } from '../../scripts/lib/process-table.js';
-import { freePort } from '../../shared/adapters/local/processes.js';
+import { freePort } from '../../shared/processes/processes.js';
 import { eventually } from '../support/environment.js';
 import { type StartedPlatform, startPlatformProcess } from '../support/local-process.js';
 import { binaryClassifierOnnx } from '../support/models.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACK } from '../../infra/stack.js';
 import { type LocalPlatform, startLocalPlatform } from '../../scripts/lib/local-platform.js';
-import { freePort } from '../../shared/adapters/local/processes.js';
+import { freePort } from '../../shared/processes/processes.js';
 import type { DriftComputed } from '../../shared/domain/monitoring-events.js';
 import type { Warehouse } from '../../shared/ports/warehouse.port.js';
 import { platform } from '../../shared/runtime/index.js';

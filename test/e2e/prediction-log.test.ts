@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalPlatform, startLocalPlatform } from '../../scripts/lib/local-platform.js';
-import { freePort } from '../../shared/adapters/local/processes.js';
+import { freePort } from '../../shared/processes/processes.js';
 import type { Model } from '../../shared/domain/registry.js';
 import type { Warehouse } from '../../shared/ports/warehouse.port.js';
 import { platform } from '../../shared/runtime/index.js';

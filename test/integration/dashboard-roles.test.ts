@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { performanceSeries, predictedColumns, versionTotals } from '../../scripts/lib/dashboard/dashboard-queries.js';
-import { DuckDbWarehouse } from '../../shared/adapters/local/duckdb-warehouse.js';
+import { DuckDbWarehouse } from '../../shared/adapters/duckdb/duckdb-warehouse.js';
 import type { ModelSignature } from '../../shared/domain/model-signature.js';
 import { TABLES } from '../../shared/domain/tables.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMonitoringApi } from '../../functions/monitoring-api/app.js';
-import { DuckDbWarehouse } from '../../shared/adapters/local/duckdb-warehouse.js';
+import { DuckDbWarehouse } from '../../shared/adapters/duckdb/duckdb-warehouse.js';
 import { TABLES } from '../../shared/domain/tables.js';
 import { latestMonitoring, type VersionReport } from '../../shared/services/monitoring-report.js';
 import { runMonitoring } from '../../shared/services/monitoring-run.js';

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DuckDbWarehouse } from '../../shared/adapters/local/duckdb-warehouse.js';
+import { DuckDbWarehouse } from '../../shared/adapters/duckdb/duckdb-warehouse.js';
 import type { TensorSpec } from '../../shared/domain/model-signature.js';
 import type { DriftAlert, VersionMonitoring } from '../../shared/domain/monitoring-events.js';
 import { TABLES } from '../../shared/domain/tables.js';

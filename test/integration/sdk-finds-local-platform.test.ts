@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../../shared/adapters/local/processes.js';
+import { freePort } from '../../shared/processes/processes.js';
 import { parseConfig } from '../../shared/config/config.js';
 import { createPlatform } from '../../shared/runtime/platform.js';
 import { createTracking } from '../../shared/sdk/index.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type Server, createServer, request } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { type ManagedProcess, startProcess } from '../../shared/adapters/local/processes.js';
+import { type ManagedProcess, startProcess } from '../../shared/processes/processes.js';
 
 // The stable URL as the local platform runs it (its own process, the deployer's defaults), in
 // front of a stand-in revision that counts the bytes it is sent.

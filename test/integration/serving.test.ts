@@ -1,7 +1,7 @@
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServingApp } from '../../functions/serve/app.js';
-import { PubSubEventBus } from '../../shared/adapters/gcp/pubsub-event-bus.js';
+import { PubSubEventBus } from '../../shared/adapters/pubsub/pubsub-event-bus.js';
 import type { PredictionsLogged } from '../../shared/domain/events.js';
 import { hashApiKey } from '../../shared/http/auth.js';
 import { PredictionLog } from '../../shared/services/prediction-log.js';

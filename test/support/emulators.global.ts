@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { locateEmulators, startFirestoreEmulator, startPubSubEmulator } from '../../scripts/lib/emulators.js';
-import { freePort } from '../../shared/adapters/local/processes.js';
+import { freePort } from '../../shared/processes/processes.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

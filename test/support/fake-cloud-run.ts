@@ -1,4 +1,4 @@
-import type { CloudRunService } from '../../shared/adapters/gcp/cloud-run-requests.js';
+import type { CloudRunService } from '../../shared/adapters/cloud-run/cloud-run-requests.js';
 
 /** Where the fake's services live. */
 export const PROJECT = 'demo-mlops';

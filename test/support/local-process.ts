@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../shared/adapters/local/processes.js';
+import { freePort } from '../../shared/processes/processes.js';
 
 /** `npm start` as a user runs it, in its own process on free ports with a fresh data folder. */
 export interface StartedPlatform {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { FirestoreModelRegistry } from '../../shared/adapters/gcp/firestore-model-registry.js';
-import type { LocalBucketArtifactStore } from '../../shared/adapters/local/local-bucket-artifact-store.js';
+import type { FirestoreModelRegistry } from '../../shared/adapters/firestore/firestore-model-registry.js';
+import type { LocalBucketArtifactStore } from '../../shared/adapters/local-bucket/local-bucket-artifact-store.js';
 import { OnnxModelRunner } from '../../shared/adapters/onnx/index.js';
 import { modelTask } from '../../shared/domain/model-task.js';
 import type { ModelVersion } from '../../shared/domain/registry.js';

@@ -1,5 +1,5 @@
 import { Agent } from 'node:http';
-import { ServingRouter } from '../../shared/adapters/local/serving-router.js';
+import { ServingRouter } from '../../shared/adapters/local-serving/serving-router.js';
 
 // A model's stable URL in a process of its own, with the deployer's defaults, in front of the
 // revision on ROUTER_UPSTREAM_PORT: a test can watch its memory and its sockets apart from its own.

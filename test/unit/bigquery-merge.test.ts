@@ -1,7 +1,7 @@
 import type { BigQuery } from '@google-cloud/bigquery';
 import { describe, expect, it } from 'vitest';
-import { replaceStatement } from '../../shared/adapters/gcp/bigquery-merge.js';
-import { BigQueryWarehouse } from '../../shared/adapters/gcp/bigquery-warehouse.js';
+import { replaceStatement } from '../../shared/adapters/bigquery/bigquery-merge.js';
+import { BigQueryWarehouse } from '../../shared/adapters/bigquery/bigquery-warehouse.js';
 import { PlatformError } from '../../shared/domain/errors.js';
 import { tableSchema } from '../../shared/domain/tables.js';
 

@@ -1,7 +1,7 @@
 import { type BigQuery, BigQueryTimestamp } from '@google-cloud/bigquery';
 import { describe, expect, it } from 'vitest';
-import { dedupedSelect, fromBigQueryRow, inBatches, insertAllRows, qualify, tableResource } from '../../shared/adapters/gcp/bigquery-requests.js';
-import { BigQueryWarehouse } from '../../shared/adapters/gcp/bigquery-warehouse.js';
+import { dedupedSelect, fromBigQueryRow, inBatches, insertAllRows, qualify, tableResource } from '../../shared/adapters/bigquery/bigquery-requests.js';
+import { BigQueryWarehouse } from '../../shared/adapters/bigquery/bigquery-warehouse.js';
 import { TABLES, tableSchema } from '../../shared/domain/tables.js';
 
 const predictions = tableSchema('predictions');

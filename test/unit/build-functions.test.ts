@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS } from '../../infra/stack.js';
 import { type BundleReport, buildFunctions, formatBundleTable } from '../../scripts/lib/deploy/build-functions.js';
-import { freePort } from '../../shared/adapters/local/processes.js';
+import { freePort } from '../../shared/processes/processes.js';
 import { eventually } from '../support/environment.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -66,9 +66,9 @@ describe(`bundling ${SPEC.name}`, () => {
 
   it('reports each chunk that stands in for a left-out local adapter, and that chunk only throws', () => {
     expect(bundle.localOnlyChunks.map((chunk) => chunk.adapter).sort()).toEqual([
-      'shared/adapters/local/duckdb-warehouse.ts',
-      'shared/adapters/local/local-bucket-artifact-store.ts',
-      'shared/adapters/local/local-serving-deployer.ts',
+      'shared/adapters/duckdb/index.ts',
+      'shared/adapters/local-bucket/index.ts',
+      'shared/adapters/local-serving/index.ts',
     ]);
     for (const { chunk, adapter } of bundle.localOnlyChunks) {
       expect(bundle.files.map((file) => file.path)).toContain(chunk);

@@ -13,8 +13,8 @@ import {
   revisionName,
   serviceIdFor,
   serviceName,
-} from '../../shared/adapters/gcp/cloud-run-requests.js';
-import { CloudRunServingDeployer } from '../../shared/adapters/gcp/cloud-run-serving-deployer.js';
+} from '../../shared/adapters/cloud-run/cloud-run-requests.js';
+import { CloudRunServingDeployer } from '../../shared/adapters/cloud-run/cloud-run-serving-deployer.js';
 import { baseService, FakeCloudRun, PARENT, PROJECT, REGION } from '../support/fake-cloud-run.js';
 
 const VALID_REVISION = /^[a-z](?:[a-z0-9-]*[a-z0-9])?$/;

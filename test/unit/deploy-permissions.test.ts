@@ -4,7 +4,7 @@ import { planDeployment } from '../../infra/plan.js';
 import { serviceAccountEmail, serviceAccountId } from '../../infra/plan-iam.js';
 import type { Stack } from '../../infra/plan-steps.js';
 import { type FunctionSpec, STACK } from '../../infra/stack.js';
-import { CloudRunServingDeployer } from '../../shared/adapters/gcp/cloud-run-serving-deployer.js';
+import { CloudRunServingDeployer } from '../../shared/adapters/cloud-run/cloud-run-serving-deployer.js';
 import { baseService, FakeCloudRun, PARENT, PROJECT, REGION, type Recorded } from '../support/fake-cloud-run.js';
 import { covers, ROLE_PERMISSIONS } from '../support/role-permissions.js';
 

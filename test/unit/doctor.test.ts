@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../shared/adapters/local/processes.js';
+import { freePort } from '../../shared/processes/processes.js';
 import { OWNER_VARIABLE } from '../../scripts/lib/process-table.js';
 import type { CheckResult } from '../../scripts/cli/doctor/check.js';
 import { allRequiredPass, formatDoctor, runDoctor } from '../../scripts/cli/doctor/doctor.js';

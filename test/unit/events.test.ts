@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GcsObjectNotification, ModelPromoted, ModelRegistered, PromotionRequested, parseEvent } from '../../shared/domain/events.js';
-import { objectFinalizeNotification } from '../../shared/domain/gcs-notification.js';
-import type { FinalizedObject } from '../../shared/domain/gcs-notification.js';
+import { objectFinalizeNotification } from '../../shared/adapters/gcs-notification/gcs-notification.js';
+import type { FinalizedObject } from '../../shared/adapters/gcs-notification/gcs-notification.js';
 import { decodeUploadMetadata, encodeUploadMetadata, modelNameFromObject } from '../../shared/domain/upload-metadata.js';
 import type { UploadMetadata } from '../../shared/domain/upload-metadata.js';
 import { platformError } from '../support/errors.js';

@@ -6,9 +6,9 @@ import { Readable } from 'node:stream';
 import { CRC32C, Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isPlatformError } from '../../shared/domain/errors.js';
-import { GcsArtifactStore, RESUMABLE_THRESHOLD_BYTES, writeStreamOptions } from '../../shared/adapters/gcp/gcs-artifact-store.js';
-import { toStoredObject } from '../../shared/adapters/gcp/gcs-object.js';
-import type { GcsObjectResource } from '../../shared/adapters/gcp/gcs-object.js';
+import { GcsArtifactStore, RESUMABLE_THRESHOLD_BYTES, writeStreamOptions } from '../../shared/adapters/gcs/gcs-artifact-store.js';
+import { toStoredObject } from '../../shared/adapters/gcs/gcs-object.js';
+import type { GcsObjectResource } from '../../shared/adapters/gcs/gcs-object.js';
 import type { StoredObject } from '../../shared/ports/artifact-store.port.js';
 
 const BUCKET = 'mlops-artifacts';

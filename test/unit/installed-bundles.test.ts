@@ -8,7 +8,7 @@ import { FUNCTIONS } from '../../infra/stack.js';
 import { type BundleManifest, type InstalledBundle, installBundle } from '../../scripts/lib/as-deployed/install-bundle.js';
 import type { LocalAdapterLink } from '../../scripts/lib/as-deployed/local-adapters.js';
 import { type BundleReport, buildFunctions } from '../../scripts/lib/deploy/build-functions.js';
-import { revisionCommand } from '../../shared/adapters/local/local-serving-deployer.js';
+import { revisionCommand } from '../../shared/adapters/local-serving/local-serving-deployer.js';
 
 // What `npm start -- --as-deployed` runs: a bundle installed outside the project with only the packages
 // its package.json lists, hosted from its main under its entry point, or started as its start script says.

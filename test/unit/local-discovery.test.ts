@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../../shared/adapters/local/processes.js';
+import { freePort } from '../../shared/processes/processes.js';
 import { discoverLocalPlatform, requireLocalPlatform } from '../../shared/runtime/local-discovery.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'discovery-'));

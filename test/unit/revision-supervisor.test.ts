@@ -1,8 +1,8 @@
 import { Agent } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ManagedProcess } from '../../shared/adapters/local/processes.js';
-import { RevisionSupervisor, type RevisionSupervisorOptions, type ServingNotice } from '../../shared/adapters/local/revision-supervisor.js';
-import type { RevisionInstance } from '../../shared/adapters/local/serving-revision.js';
+import type { ManagedProcess } from '../../shared/processes/processes.js';
+import { RevisionSupervisor, type RevisionSupervisorOptions, type ServingNotice } from '../../shared/adapters/local-serving/revision-supervisor.js';
+import type { RevisionInstance } from '../../shared/adapters/local-serving/serving-revision.js';
 
 type Exit = { code: number | null; signal: NodeJS.Signals | null };
 

@@ -1,7 +1,7 @@
 import { Agent, type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RouteTarget, ServingRouter, type ServingRouterOptions } from '../../shared/adapters/local/serving-router.js';
+import { type RouteTarget, ServingRouter, type ServingRouterOptions } from '../../shared/adapters/local-serving/serving-router.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

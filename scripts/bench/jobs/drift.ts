@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DuckDbWarehouse } from '../../../shared/adapters/local/duckdb-warehouse.js';
+import { DuckDbWarehouse } from '../../../shared/adapters/duckdb/index.js';
 import { driftSettingsFromTags } from '../../../shared/domain/drift/methods.js';
 import { TABLES } from '../../../shared/domain/tables.js';
 import { computeVersionDrift } from '../../../shared/services/compute-drift.js';

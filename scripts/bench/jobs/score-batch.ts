@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DuckDbWarehouse } from '../../../shared/adapters/local/duckdb-warehouse.js';
+import { DuckDbWarehouse } from '../../../shared/adapters/duckdb/index.js';
 import { OnnxModelRunner } from '../../../shared/adapters/onnx/index.js';
 import { TABLES } from '../../../shared/domain/tables.js';
 import { scoreBatch } from '../../../shared/services/score-batch.js';

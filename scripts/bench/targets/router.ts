@@ -1,5 +1,5 @@
 import { Agent } from 'node:http';
-import { ServingRouter } from '../../../shared/adapters/local/serving-router.js';
+import { ServingRouter } from '../../../shared/adapters/local-serving/index.js';
 
 // The local router (a model's stable URL) in a process of its own, forwarding to one revision,
 // with the agent settings the local deployer gives it.

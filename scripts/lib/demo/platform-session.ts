@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, requireFreePort } from '../../../shared/adapters/local/processes.js';
+import { freePort, requireFreePort } from '../../../shared/processes/index.js';
 import { type LocalPorts, portsFromFirebaseJson, startLocalPlatform } from '../local-platform.js';
 
 /** What `<dataDir>/endpoints.json` says about a running local platform. */

@@ -35,6 +35,9 @@ export interface BuildFunctionsOptions {
   outDir?: string;
 }
 
+/** The backends that only run on this machine: the local profile's stand-ins for BigQuery, GCS and Cloud Run. */
+const LOCAL_ONLY_BACKEND = /\/adapters\/(duckdb|local-bucket|local-serving)\//;
+
 /**
  * Leaves local-only adapters (DuckDB, local bucket, local deployer) out of cloud bundles. The
  * composition root imports them lazily and only for the local profile, so a function on Google Cloud
@@ -46,7 +49,7 @@ function leaveOutLocalAdapters(leftOut: Map<string, string>): Plugin {
     name: 'leave-out-local-adapters',
     setup(build) {
       const root = build.initialOptions.absWorkingDir ?? '.';
-      build.onResolve({ filter: /\/adapters\/local\// }, (args) => {
+      build.onResolve({ filter: LOCAL_ONLY_BACKEND }, (args) => {
         if (args.kind !== 'dynamic-import') return undefined;
         const adapter = relative(root, resolve(args.resolveDir, args.path));
         const known = [...leftOut].find(([, path]) => path === adapter)?.[0];

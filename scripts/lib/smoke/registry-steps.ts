@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PromotionRequested } from '../../../shared/domain/events.js';
 import { TOPICS } from '../../../shared/domain/topics.js';
-import { encodeUploadMetadata } from '../../../shared/domain/upload-metadata.js';
+import { encodeUploadMetadata, newModelObjectName } from '../../../shared/domain/upload-metadata.js';
 import { logisticRegressionToOnnx } from '../../../shared/model-export/onnx-writer.js';
 import { SmokeFailure, type SmokeStep, pollUntil } from './smoke-step.js';
 
@@ -14,7 +14,7 @@ export const upload: SmokeStep = {
   timeoutSeconds: 60,
   async run({ platform, model, state }) {
     const bytes = logisticRegressionToOnnx({ weights: [0.5, -0.25, 0.75], intercept: 0.1, featureNames: SMOKE_FEATURES });
-    const name = `models/${model}/smoke-${new Date().toISOString().replace(/[-:.]/g, '')}-${randomUUID().slice(0, 8)}/model.onnx`;
+    const name = newModelObjectName(model, `smoke-${randomUUID().slice(0, 8)}`);
     const metadata = encodeUploadMetadata({ uploader: 'npm run smoke', description: 'smoke test', metrics: {}, params: {}, tags: { smoke: 'true' } });
     state.object = await (await platform.artifacts()).put(name, bytes, { contentType: 'application/octet-stream', metadata });
     return `${state.object.uri} (${state.object.size} bytes, generation ${state.object.generation})`;

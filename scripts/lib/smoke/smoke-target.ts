@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeployConfig } from '../../../infra/deploy-config.js';
 import { gcpEnvironment } from '../../../infra/plan-functions.js';
-import { freePort } from '../../../shared/adapters/local/processes.js';
+import { freePort } from '../../../shared/processes/index.js';
 import { parseConfig } from '../../../shared/config/config.js';
 import { createPlatform, platform, type Platform } from '../../../shared/runtime/index.js';
 import { startLocalPlatform } from '../local-platform.js';

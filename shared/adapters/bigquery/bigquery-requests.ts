@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { BigQueryDate, BigQueryDatetime, BigQueryTime, BigQueryTimestamp, type TableMetadata } from '@google-cloud/bigquery';
 import type { ColumnType, TableSchema } from '../../domain/tables.js';
 import type { Row } from '../../ports/warehouse.port.js';
-import { parseTimestamp, rowKey } from '../warehouse-rows.js';
+import { parseTimestamp, rowKey } from '../warehouse-common/index.js';
 
 /** Google recommends at most 500 rows per streaming insert request. */
 export const INSERT_BATCH_SIZE = 500;

@@ -1,6 +1,6 @@
-import { PlatformError } from '../domain/errors.js';
-import type { ColumnSchema, ColumnType, TableSchema } from '../domain/tables.js';
-import type { Row } from '../ports/warehouse.port.js';
+import { PlatformError } from '../../domain/errors.js';
+import type { ColumnSchema, ColumnType, TableSchema } from '../../domain/tables.js';
+import type { Row } from '../../ports/warehouse.port.js';
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;

@@ -1,7 +1,7 @@
 import { BigQuery } from '@google-cloud/bigquery';
 import { tableSchema, type TableSchema } from '../../domain/tables.js';
 import type { InsertResult, Row, Warehouse } from '../../ports/warehouse.port.js';
-import { dedupeByKey, validateRows } from '../warehouse-rows.js';
+import { dedupeByKey, validateRows } from '../warehouse-common/index.js';
 import { replaceStatement } from './bigquery-merge.js';
 import { fromBigQueryRow, inBatches, insertAllRows, qualify, tableResource } from './bigquery-requests.js';
 

@@ -1,7 +1,7 @@
 import type { ColumnType, TableSchema } from '../../domain/tables.js';
 import type { Row } from '../../ports/warehouse.port.js';
-import { checkReplace } from '../warehouse-replace.js';
-import { parseTimestamp } from '../warehouse-rows.js';
+import { checkReplace } from '../warehouse-common/index.js';
+import { parseTimestamp } from '../warehouse-common/index.js';
 
 /** How a column is read back from one row of the `@rows` JSON array: scalars travel as JSON strings, so nothing is rounded. */
 const READ: Record<ColumnType, (path: string) => string> = {

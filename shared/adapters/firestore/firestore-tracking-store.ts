@@ -22,7 +22,7 @@ import {
   validateTrackingKey,
 } from '../../domain/tracking.js';
 import type { RunStart, TrackingStore } from '../../ports/tracking-store.port.js';
-import { KeyedLock } from '../keyed-lock.js';
+import { KeyedLock } from './keyed-lock.js';
 
 /** Options of the Firestore tracking store. */
 export interface FirestoreTrackingStoreOptions {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
-import { type ManagedProcess, freePort, startProcess } from './processes.js';
+import { type ManagedProcess, freePort, startProcess } from '../../processes/index.js';
 
 /** One running process of a serving revision: the router's target while it is up. */
 export interface RevisionInstance {

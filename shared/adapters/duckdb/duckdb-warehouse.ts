@@ -15,8 +15,8 @@ import {
 } from '@duckdb/node-api';
 import { tableSchema, type ColumnType, type TableSchema } from '../../domain/tables.js';
 import type { InsertResult, Row, Warehouse } from '../../ports/warehouse.port.js';
-import { checkReplace } from '../warehouse-replace.js';
-import { dedupeByKey, parseTimestamp, validateRows } from '../warehouse-rows.js';
+import { checkReplace } from '../warehouse-common/index.js';
+import { dedupeByKey, parseTimestamp, validateRows } from '../warehouse-common/index.js';
 
 /** Where the DuckDB file lives and which schema stands in for the BigQuery dataset. */
 export interface DuckDbWarehouseOptions {

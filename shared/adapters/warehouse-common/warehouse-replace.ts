@@ -1,6 +1,6 @@
-import { PlatformError } from '../domain/errors.js';
-import type { ColumnType, TableSchema } from '../domain/tables.js';
-import type { Row } from '../ports/warehouse.port.js';
+import { PlatformError } from '../../domain/errors.js';
+import type { ColumnType, TableSchema } from '../../domain/tables.js';
+import type { Row } from '../../ports/warehouse.port.js';
 import { parseTimestamp } from './warehouse-rows.js';
 
 /** What a `where` value of each column type must be; the same checks on both warehouses. */

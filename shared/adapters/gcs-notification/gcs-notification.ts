@@ -1,9 +1,10 @@
-import { TOPICS } from './topics.js';
+import { TOPICS } from '../../domain/topics.js';
+import { MODEL_OBJECT_PREFIX } from '../../domain/upload-metadata.js';
 
-/** The artifact bucket notifies model-artifacts when an object under models/ is finalized. */
+/** The artifact bucket's GCS notification: model-artifacts hears of every object finalized under models/. */
 export const BUCKET_NOTIFICATION = {
   topic: TOPICS.modelArtifacts,
-  objectNamePrefix: 'models/',
+  objectNamePrefix: MODEL_OBJECT_PREFIX,
   eventTypes: ['OBJECT_FINALIZE'],
   payloadFormat: 'JSON_API_V1',
 } as const;
@@ -63,4 +64,15 @@ export function objectFinalizeNotification(
       eventTime: object.timeCreated,
     },
   };
+}
+
+/**
+ * The notification GCS would publish for an object the bucket finalized, or undefined when the
+ * object is outside the notification's prefix (GCS publishes nothing for those).
+ */
+export function bucketNotificationFor(
+  object: FinalizedObject,
+): { topic: string; data: Record<string, unknown>; attributes: Record<string, string> } | undefined {
+  if (!object.name.startsWith(BUCKET_NOTIFICATION.objectNamePrefix)) return undefined;
+  return { topic: BUCKET_NOTIFICATION.topic, ...objectFinalizeNotification(object, `projects/_/buckets/${object.bucket}/notificationConfigs/1`) };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Firestore, type DocumentReference, type Transaction } from '@google-cloud/firestore';
 import { PlatformError } from '../../domain/errors.js';
-import { KeyedLock } from '../keyed-lock.js';
+import { KeyedLock } from './keyed-lock.js';
 import {
   type AuditEntry,
   type Model,
