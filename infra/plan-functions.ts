@@ -133,7 +133,7 @@ function serviceDeployStep(spec: FunctionSpec, { config, sourceHash }: FunctionP
   const hash = deployHash(argv, sourceHash);
   // gcloud writes the annotation as Python's str(bool), and the API returns it as written.
   const invoker = { annotations: { [INVOKER_IAM_DISABLED]: apiKeys ? 'True' : 'False' } };
-  const base = spec.perModel ? '; deploy-serving copies it per model as serve-<model>, pinned to one version' : '';
+  const base = spec.perModel ? '; serving-rollout copies it per model as serve-<model>, pinned to one version' : '';
   // Per-model copies are created at promotion time, outside this plan; teardown removes them with the base.
   const deleteCopies = apiCall('run', 'services.deleteLabelled', `projects/${project}/locations/${region}`, { label: 'mlops-model' });
   // The image every source deploy pushes (hundreds of MB with onnxruntime); its small source archives stay in gcloud's bucket.

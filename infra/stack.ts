@@ -22,7 +22,7 @@ export interface FunctionSpec {
   maxInstances: number;
   /** Roles the function's own service account needs, and nothing more. */
   roles: string[];
-  /** Deployed once per served model (its own service), by deploy-serving, not by the runner's function host. */
+  /** Deployed once per served model (its own service), by serving-rollout, not by the runner's function host. */
   perModel?: boolean;
   /**
    * Entry module of a direct HTTP server (no Functions Framework in front). When set, the bundle also
@@ -67,9 +67,9 @@ export const FUNCTIONS: FunctionSpec[] = [
     roles: ['roles/datastore.user', 'roles/pubsub.publisher'],
   }),
   fn({
-    name: 'deploy-serving',
-    entryPoint: 'deployServing',
-    source: 'functions/deploy-serving/index.ts',
+    name: 'serving-rollout',
+    entryPoint: 'rollOutServing',
+    source: 'functions/serving-rollout/index.ts',
     component: 'serving',
     trigger: { type: 'topic', topic: TOPICS.modelPromoted },
     memory: '256Mi',

@@ -9,7 +9,7 @@ import { readJsonBody } from '../../shared/http/json.js';
 import type { ArtifactStore } from '../../shared/ports/artifact-store.port.js';
 import type { ModelRegistry } from '../../shared/ports/model-registry.port.js';
 import type { TrackingStore } from '../../shared/ports/tracking-store.port.js';
-import { describeRun, listRunArtifacts, putRunArtifact, readRunArtifact, requireRun, resolveExperimentIds } from '../../shared/services/run-details.js';
+import { describeRun, listRunArtifacts, putRunArtifact, readRunArtifact, requireRun, resolveExperimentIds } from '../../shared/services/tracking.js';
 import { trackingOpenApi } from './openapi.js';
 
 /** What the tracking API is built from. */

@@ -11,7 +11,7 @@ import { type LocalPlatform, startLocalPlatform } from '../lib/local-platform.js
 import { smallModelOnnx, wideModelOnnx } from './models.js';
 
 /** Functions the benchmarks need: the registry path, serving roll-out and prediction ingest. */
-const HOSTED = ['register-model', 'promote-model', 'deploy-serving', 'registry-api', 'ingest-predictions'];
+const HOSTED = ['register-model', 'promote-model', 'serving-rollout', 'registry-api', 'ingest-predictions'];
 
 /** The two benchmark models. */
 export const MODELS = { small: { name: 'bench-small', bytes: smallModelOnnx }, wide: { name: 'bench-wide', bytes: wideModelOnnx } } as const;

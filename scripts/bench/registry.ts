@@ -32,7 +32,7 @@ export const registrySection: Section = {
           ],
         ),
         '',
-        'Registration is `mlops upload` end to end: write to the local bucket, OBJECT_FINALIZE notification on the emulator, register-model (onnxruntime validation, sha256, a version number in a Firestore transaction), and the CLI polling the registry every 100 ms until it sees the version. Promotion is `mlops promote` through registry-api, promote-model and deploy-serving, then a new serving revision process (`node --import tsx functions/serve/server.ts`) cold-starting until healthy and the router switching to it; the clock stops when the model URL first answers with the new version. The first promotion also opens the model’s router.',
+        'Registration is `mlops upload` end to end: write to the local bucket, OBJECT_FINALIZE notification on the emulator, register-model (onnxruntime validation, sha256, a version number in a Firestore transaction), and the CLI polling the registry every 100 ms until it sees the version. Promotion is `mlops promote` through registry-api, promote-model and serving-rollout, then a new serving revision process (`node --import tsx functions/serve/server.ts`) cold-starting until healthy and the router switching to it; the clock stops when the model URL first answers with the new version. The first promotion also opens the model’s router.',
         '',
         commands([
           ['registration', `mlops upload <model.onnx> --name ${MODEL} --json`],

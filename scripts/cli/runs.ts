@@ -1,7 +1,7 @@
 import { isPlatformError } from '../../shared/domain/errors.js';
 import type { ModelVersion } from '../../shared/domain/registry.js';
 import type { Run } from '../../shared/domain/tracking.js';
-import { describeRun, type NamedRunSearch, requireRun, searchRunsByName } from '../../shared/services/run-details.js';
+import { describeRun, type NamedRunSearch, requireRun, searchRunsByName } from '../../shared/services/tracking.js';
 import type { CliContext } from './context.js';
 import { formatBytes, table, UsageError } from './format.js';
 

@@ -47,7 +47,7 @@ export interface ModelRegistry {
   promote(request: PromotionRequest, policy: PromotionPolicy): Promise<AliasMove>;
   /** Moves an alias back to its previous holder, idempotently by request id. */
   rollback(request: { model: string; alias: string; actor: string; reason: string; requestId: string }): Promise<AliasMove>;
-  /** Records where the model is served now (after deploy-serving rolled it out). */
+  /** Records where the model is served now (after serving-rollout rolled it out). */
   recordServing(name: string, serving: NonNullable<Model['serving']>): Promise<void>;
   /** The audit trail of a model, oldest first. */
   history(name: string): Promise<AuditEntry[]>;

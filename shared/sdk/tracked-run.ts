@@ -22,7 +22,7 @@ import {
 import type { ArtifactStore, StoredObject } from '../ports/artifact-store.port.js';
 import type { ModelRegistry } from '../ports/model-registry.port.js';
 import type { TrackingStore } from '../ports/tracking-store.port.js';
-import { putRunArtifact } from '../services/run-details.js';
+import { putRunArtifact } from '../services/tracking.js';
 import { lineageMetadata, waitForVersion } from './model-upload.js';
 
 /** What a run logs through. */

@@ -12,7 +12,7 @@ import {
   type RunDetails,
   readRunArtifact,
   searchRunsByName,
-} from '../services/run-details.js';
+} from '../services/tracking.js';
 import { TrackedRun } from './tracked-run.js';
 
 /** Options of the tracking client. */

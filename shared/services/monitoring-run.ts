@@ -11,7 +11,7 @@ import { type Clock, systemClock } from '../ports/clock.port.js';
 import type { EventBus } from '../ports/event-bus.port.js';
 import type { ModelRegistry } from '../ports/model-registry.port.js';
 import type { Warehouse } from '../ports/warehouse.port.js';
-import { computeVersionDrift, driftRows, type VersionDrift } from './compute-drift.js';
+import { computeVersionDrift, driftRows, type VersionDrift } from './version-drift.js';
 import type { MeasureLimits } from './drift-measures.js';
 import { measurePerformance, performanceRows } from './model-performance.js';
 import { healthRow, measureHealth } from './service-health.js';

@@ -40,7 +40,7 @@ export async function rollbackModel(request: RollbackRequest, { registry, bus }:
 }
 
 // Announced on redelivery too: the first attempt may have died between commit and publish;
-// deploy-serving treats a repeat as a no-op.
+// serving-rollout treats a repeat as a no-op.
 async function announce(move: AliasMove, bus: EventBus): Promise<void> {
   const event: ModelPromoted = {
     schemaVersion: 1,

@@ -15,7 +15,7 @@ interface Need {
 }
 
 const CONFIG = parseDeployConfig({ project: PROJECT, region: REGION, bucket: 'demo-artifacts', serving: { auth: 'iam' } });
-const DEPLOYER = `serviceAccount:${serviceAccountEmail(serviceAccountId('deploy-serving'), PROJECT)}`;
+const DEPLOYER = `serviceAccount:${serviceAccountEmail(serviceAccountId('serving-rollout'), PROJECT)}`;
 
 /** What each Cloud Run Admin API v2 request needs (run/docs/reference/iam/permissions). */
 function needsOf({ method, path, body }: Recorded): Need[] {
@@ -50,7 +50,7 @@ function missing(needs: Need[], grants: Need[]): string[] {
   return [...new Set(needs.filter((need) => !covered(need)).map((need) => `${need.permission} on ${need.on}`))];
 }
 
-/** Every request deploy-serving makes to roll out a model twice: create its service, then a new revision. */
+/** Every request serving-rollout makes to roll out a model twice: create its service, then a new revision. */
 async function rolloutRequests(): Promise<Recorded[]> {
   const fake = new FakeCloudRun();
   fake.services.set(`${PARENT}/services/serve`, { ...baseService(), invokerIamDisabled: true });
@@ -69,12 +69,12 @@ async function rolloutRequests(): Promise<Recorded[]> {
   return fake.requests;
 }
 
-/** The stack with deploy-serving's roles and actAs replaced. */
+/** The stack with serving-rollout's roles and actAs replaced. */
 function withDeployServing(change: Partial<FunctionSpec>): Stack {
-  return { ...STACK, functions: STACK.functions.map((spec) => (spec.name === 'deploy-serving' ? { ...spec, ...change } : spec)) };
+  return { ...STACK, functions: STACK.functions.map((spec) => (spec.name === 'serving-rollout' ? { ...spec, ...change } : spec)) };
 }
 
-describe('deploy-serving’s service account', () => {
+describe('serving-rollout’s service account', () => {
   it('holds every permission a rollout of a copy of the serving service needs', async () => {
     const requests = await rolloutRequests();
     expect(requests.map((request) => request.method)).toEqual(expect.arrayContaining(['POST', 'PATCH']));

@@ -111,8 +111,8 @@ describe('who may call and deploy', () => {
     }
   });
 
-  it('lets deploy-serving set the copies’ IAM and act as the serving account only, never project-wide', () => {
-    const deployer = `serviceAccount:${serviceAccountEmail(serviceAccountId('deploy-serving'), CONFIG.project)}`;
+  it('lets serving-rollout set the copies’ IAM and act as the serving account only, never project-wide', () => {
+    const deployer = `serviceAccount:${serviceAccountEmail(serviceAccountId('serving-rollout'), CONFIG.project)}`;
     const serving = serviceAccountEmail(serviceAccountId('serve'), CONFIG.project);
     expect(bindings(plan, 'roles/run.admin').map((step) => step.name)).toEqual([`roles/run.admin for ${deployer} on project ${CONFIG.project}`]);
     expect(bindings(plan, 'roles/iam.serviceAccountUser').map((step) => step.name)).toEqual([

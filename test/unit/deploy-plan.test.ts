@@ -51,7 +51,7 @@ describe('planDeployment', () => {
     }
   });
 
-  it('deploys a per-model function once, as the base service deploy-serving copies', () => {
+  it('deploys a per-model function once, as the base service serving-rollout copies', () => {
     for (const spec of FUNCTIONS.filter((candidate) => candidate.perModel)) {
       const step = plan.find((candidate) => candidate.id === deployIdOf(spec))!;
       expect(step.summary).toMatch(/base service.*per model/);

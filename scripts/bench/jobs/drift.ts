@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { DuckDbWarehouse } from '../../../shared/adapters/duckdb/index.js';
 import { driftSettingsFromTags } from '../../../shared/domain/drift/methods.js';
 import { TABLES } from '../../../shared/domain/tables.js';
-import { computeVersionDrift } from '../../../shared/services/compute-drift.js';
+import { computeVersionDrift } from '../../../shared/services/version-drift.js';
 import { benchVersion, smallModelOnnx } from '../models.js';
 
 // One drift step in a process of its own, so its peak RSS is the run's alone:

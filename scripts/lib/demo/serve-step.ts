@@ -27,7 +27,7 @@ export interface ServedVersion {
  * Loads the training rows into offline_features (the drift job's reference for the version),
  * uploads the best candidate with `mlops upload` naming its run and that dataset (register-model
  * makes the version), ends the run, promotes the version to staging then production through the
- * CLI, and waits until deploy-serving rolled out a revision serving exactly that version.
+ * CLI, and waits until serving-rollout rolled out a revision serving exactly that version.
  */
 export async function registerAndPromote(training: TrainingResult, { model, cli, registry, workDir }: RegisterOptions): Promise<ServedVersion> {
   const { best, onnxFile, datasetId } = training;
@@ -76,7 +76,7 @@ export async function registerAndPromote(training: TrainingResult, { model, cli,
       const serving = (await registry.getModel(model))?.serving;
       return serving?.version === version.version ? serving.url : undefined;
     },
-    { what: `deploy-serving to serve ${model} v${version.version}`, timeoutMs: 60_000 },
+    { what: `serving-rollout to serve ${model} v${version.version}`, timeoutMs: 60_000 },
   );
   const health = await getJson<{ version: number }>(`${servingUrl}/health`);
   check(health.version === version.version, `${servingUrl}/health reports version ${health.version}, expected ${version.version}.`);

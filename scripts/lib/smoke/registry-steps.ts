@@ -66,13 +66,13 @@ export const promotion: SmokeStep = {
   },
 };
 
-/** Waits until deploy-serving recorded an endpoint serving that version. */
+/** Waits until serving-rollout recorded an endpoint serving that version. */
 export const serving: SmokeStep = {
   name: 'serving',
   timeoutSeconds: 600,
   async run({ platform, model, state, deadline }) {
     const registry = await platform.registry();
-    const served = await pollUntil(deadline, `deploy-serving to serve version ${state.version}`, async () => {
+    const served = await pollUntil(deadline, `serving-rollout to serve version ${state.version}`, async () => {
       const current = (await registry.getModel(model))?.serving;
       return current?.version === state.version ? current : undefined;
     });

@@ -104,7 +104,7 @@ export class FakeGoogleApis {
     return { bigquery: root('bigquery'), storage: root('storage'), cloudscheduler: root('cloudscheduler'), run: root('run') };
   }
 
-  /** Adds a Cloud Run service as something outside the plan would (deploy-serving's per-model copies). */
+  /** Adds a Cloud Run service as something outside the plan would (serving-rollout's per-model copies). */
   addRunService(region: string, name: string, labels: Record<string, string>): void {
     putRunService(this.context, { region, name, labels });
   }

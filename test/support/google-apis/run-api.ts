@@ -142,7 +142,7 @@ export function putFunctionService(context: ApiContext, { region, name, function
   return key;
 }
 
-/** A minimal service with these labels, as a client outside the plan creates one (deploy-serving's per-model copies). */
+/** A minimal service with these labels, as a client outside the plan creates one (serving-rollout's per-model copies). */
 export function putRunService(context: ApiContext, { region, name, labels }: { region: string; name: string; labels: Record<string, string> }): void {
   const sent = {
     metadata: { name, labels, annotations: {} },

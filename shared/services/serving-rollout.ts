@@ -2,8 +2,8 @@ import type { ModelPromoted } from '../domain/events.js';
 import type { ModelRegistry } from '../ports/model-registry.port.js';
 import type { ServingDeployer, ServingDeployment } from '../ports/serving-deployer.port.js';
 
-/** The ports deploy-serving works with. */
-export interface DeployServingDeps {
+/** The ports serving-rollout works with. */
+export interface ServingRolloutDeps {
   registry: ModelRegistry;
   deployer: ServingDeployer;
   /** The alias whose holder is served (production by default). */
@@ -15,7 +15,7 @@ export interface DeployServingDeps {
  * the alias holds now. It reads the registry rather than trusting the event's version, so
  * out-of-order or repeated events converge on the current holder.
  */
-export async function deployServing(event: ModelPromoted, { registry, deployer, servedAlias }: DeployServingDeps): Promise<ServingDeployment | undefined> {
+export async function rollOutServing(event: ModelPromoted, { registry, deployer, servedAlias }: ServingRolloutDeps): Promise<ServingDeployment | undefined> {
   if (event.alias !== servedAlias) return undefined;
   const model = await registry.getModel(event.model);
   const version = model?.aliases[servedAlias];
