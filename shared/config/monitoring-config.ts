@@ -1,11 +1,11 @@
-import { oneOf, option, positiveInteger, readOption, requireOption } from './options.js';
+import { option, positiveInteger, readOption, readProfile, requireOption } from './options.js';
 
-/** The monitoring settings, declared like the platform's: variable, expectation, per-profile default. */
+/** The monitoring settings, declared like the platform's (and read under the same MLOPS_PROFILE, options.ts's PROFILE). */
 export const MONITORING_OPTIONS = {
-  profile: option({ env: 'MLOPS_PROFILE', expects: '"local" or "gcp"', defaults: { local: 'local', gcp: 'gcp' }, parse: oneOf('local', 'gcp') }),
   windowHours: option({
     env: 'MLOPS_DRIFT_WINDOW_HOURS',
     expects: 'a whole number of hours from 1 to 2160',
+    description: 'length of the drift window (and of the launch-window reference) when a run does not say',
     defaults: { local: '24', gcp: '24' },
     parse: (raw: string) => {
       const hours = positiveInteger(raw);
@@ -15,6 +15,7 @@ export const MONITORING_OPTIONS = {
   alertWebhookUrl: option({
     env: 'MLOPS_ALERT_WEBHOOK_URL',
     expects: 'an http(s) URL taking Slack-style {"text": ...} POSTs',
+    description: 'where notify-alerts posts alerts; unset, they are only logged',
     defaults: {},
     parse: (raw: string) => (/^https?:\/\/\S+$/.test(raw.trim()) ? raw.trim() : undefined),
   }),
@@ -30,7 +31,7 @@ export interface MonitoringConfig {
 
 /** Parses the monitoring settings from the environment; a bad value throws CONFIG.INVALID naming the variable. */
 export function parseMonitoringConfig(env: Record<string, string | undefined>): MonitoringConfig {
-  const profile = readOption(MONITORING_OPTIONS.profile, env, 'local') ?? 'local';
+  const profile = readProfile(env);
   return {
     windowHours: requireOption(MONITORING_OPTIONS.windowHours, env, profile, 'it sets the drift window'),
     alertWebhookUrl: readOption(MONITORING_OPTIONS.alertWebhookUrl, env, profile),

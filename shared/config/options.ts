@@ -3,16 +3,32 @@ import { PlatformError } from '../domain/errors.js';
 /** The two profiles; a profile only fills defaults, every backend stays selectable on its own. */
 export type Profile = 'local' | 'gcp';
 
-/** One setting: its environment variable, what it expects, per-profile default and parser. */
-export interface OptionSpec<T> {
-  env: string;
+/** The profiles in the order the README's configuration table shows their defaults. */
+export const PROFILES: readonly Profile[] = ['local', 'gcp'];
+
+/** An option's default value per profile, as its variable would hold it. */
+export type ProfileDefaults = Partial<Record<Profile, string>>;
+
+/**
+ * One setting: its environment variable, what it expects, per-profile default and parser. `env` is
+ * the one place the variable's name is written; everything else refers to it (see ENV in env.ts).
+ */
+export interface OptionSpec<T, Name extends string = string, Defaults extends ProfileDefaults = ProfileDefaults> {
+  env: Name;
+  /** What a valid value looks like; error messages say "expected <expects>". */
   expects: string;
-  defaults: Partial<Record<Profile, string>>;
+  /** What the setting does, in Markdown, for the README's configuration table. */
+  description: string;
+  defaults: Defaults;
+  /** Set where a profile has no default and the value is needed: documented as "required" there. */
+  required?: true;
   parse: (raw: string) => T | undefined;
 }
 
 /** Declares an option; parse returns undefined for a value it rejects. */
-export function option<T>(spec: OptionSpec<T>): OptionSpec<T> {
+export function option<T, const Name extends string, const Defaults extends ProfileDefaults>(
+  spec: OptionSpec<T, Name, Defaults>,
+): OptionSpec<T, Name, Defaults> {
   return spec;
 }
 
@@ -44,6 +60,23 @@ export const list = (raw: string): string[] =>
     .split(',')
     .map((item) => item.trim())
     .filter(Boolean);
+
+/**
+ * The profile itself, read before any other option (so it has only the local default): the one
+ * declaration the platform's and the monitoring settings share.
+ */
+export const PROFILE = option({
+  env: 'MLOPS_PROFILE',
+  expects: '"local" or "gcp"',
+  description: 'fills the defaults of every other setting; each backend stays selectable on its own',
+  defaults: { local: 'local' },
+  parse: oneOf('local', 'gcp'),
+});
+
+/** The profile env selects, `local` when unset; throws CONFIG.INVALID on any other value. */
+export function readProfile(env: Record<string, string | undefined>): Profile {
+  return readOption(PROFILE, env, 'local') ?? 'local';
+}
 
 /**
  * Reads one option from env, falling back to the profile default. Returns undefined when the

@@ -1,7 +1,25 @@
-import { join, resolve } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { parseServingTarget, parseConfig } from '../../shared/config/config.js';
-import { boolean, list, oneOf, option, positiveInteger, readOption, requireOption, text } from '../../shared/config/options.js';
+import { CLIENT_OPTIONS, functionUrlOption, functionUrlVariable } from '../../shared/config/client-config.js';
+import { OPTIONS, parseServingTarget, parseConfig } from '../../shared/config/config.js';
+import { ENV, INTERNAL_ENV, SETTINGS } from '../../shared/config/env.js';
+import { MONITORING_OPTIONS, parseMonitoringConfig } from '../../shared/config/monitoring-config.js';
+import {
+  boolean,
+  list,
+  oneOf,
+  type OptionSpec,
+  option,
+  PROFILE,
+  PROFILES,
+  positiveInteger,
+  readOption,
+  readProfile,
+  requireOption,
+  text,
+} from '../../shared/config/options.js';
 import { PlatformError } from '../../shared/domain/errors.js';
 
 type Env = Record<string, string | undefined>;
@@ -169,7 +187,7 @@ describe('parseConfig: invalid values', () => {
 });
 
 describe('options', () => {
-  const region = option({ env: 'REGION', expects: 'a region', defaults: { local: 'us-central1' }, parse: text });
+  const region = option({ env: 'REGION', expects: 'a region', description: 'where it runs', defaults: { local: 'us-central1' }, parse: text });
 
   it('prefers the environment over the profile default', () => {
     expect(readOption(region, { REGION: 'europe-west1' }, 'local')).toBe('europe-west1');
@@ -224,5 +242,116 @@ describe('DuckDB memory limit setting', () => {
   it('passes a valid MLOPS_DUCKDB_MEMORY_LIMIT to the warehouse and refuses nonsense, naming it', () => {
     expect(parseConfig({ MLOPS_DUCKDB_MEMORY_LIMIT: '512MB' }).warehouse).toMatchObject({ type: 'duckdb', memoryLimit: '512MB' });
     expect(() => parseConfig({ MLOPS_DUCKDB_MEMORY_LIMIT: 'lots' })).toThrow(/MLOPS_DUCKDB_MEMORY_LIMIT="lots" is invalid/);
+  });
+});
+
+describe('settings are declared once', () => {
+  const names = [...Object.values(SETTINGS).map((spec) => spec.env), ...Object.values(INTERNAL_ENV)];
+
+  it('names each variable in one declaration: MLOPS_PROFILE is shared by the platform and monitoring', () => {
+    expect(new Set(names).size).toBe(names.length);
+    expect(OPTIONS.profile).toBe(PROFILE);
+    expect(Object.values(MONITORING_OPTIONS).map((spec) => spec.env)).not.toContain(PROFILE.env);
+    expect(names.filter((name) => name === 'MLOPS_PROFILE')).toHaveLength(1);
+  });
+
+  it('ENV gives every setting and internal variable its declared name', () => {
+    for (const [key, spec] of Object.entries(SETTINGS)) expect(ENV[key as keyof typeof SETTINGS]).toBe(spec.env);
+    for (const [key, name] of Object.entries(INTERNAL_ENV)) expect(ENV[key as keyof typeof INTERNAL_ENV]).toBe(name);
+    expect(Object.keys(ENV)).toHaveLength(names.length);
+    expect(ENV).toMatchObject({ serveModel: 'MLOPS_SERVE_MODEL', logLevel: 'MLOPS_LOG_LEVEL', servingBundle: 'MLOPS_SERVING_BUNDLE' });
+  });
+
+  it('every setting says what it does and what it expects, and every default it documents parses', () => {
+    for (const spec of Object.values<OptionSpec<unknown>>(SETTINGS)) {
+      expect(spec.description.trim(), spec.env).not.toBe('');
+      expect(spec.expects.trim(), spec.env).not.toBe('');
+      for (const profile of PROFILES) {
+        const value = spec.defaults[profile];
+        if (value !== undefined) expect(spec.parse(value), `${spec.env}'s ${profile} default`).not.toBeUndefined();
+      }
+      if (spec.required)
+        expect(
+          PROFILES.some((profile) => spec.defaults[profile] === undefined),
+          spec.env,
+        ).toBe(true);
+    }
+  });
+
+  it('reads the profile once for the platform and monitoring, refusing other values naming MLOPS_PROFILE', () => {
+    expect(readProfile({})).toBe('local');
+    expect(readProfile({ MLOPS_PROFILE: 'gcp' })).toBe('gcp');
+    expect(() => readProfile({ MLOPS_PROFILE: 'prod' })).toThrow(/MLOPS_PROFILE="prod" is invalid: expected "local" or "gcp"/);
+    expect(() => parseMonitoringConfig({ MLOPS_PROFILE: 'prod' })).toThrow(/MLOPS_PROFILE="prod"/);
+    expect(parseMonitoringConfig({ MLOPS_PROFILE: 'gcp' })).toEqual({ windowHours: 24, alertWebhookUrl: undefined });
+  });
+
+  it('declares the CLI settings: the API key, the actor and each function URL', () => {
+    expect(CLIENT_OPTIONS.apiKey.env).toBe('MLOPS_API_KEY');
+    expect(CLIENT_OPTIONS.actor.env).toBe('MLOPS_ACTOR');
+    expect(CLIENT_OPTIONS.functionUrl.env).toBe('MLOPS_<FUNCTION>_URL');
+    expect(functionUrlVariable('registry-api')).toBe('MLOPS_REGISTRY_API_URL');
+    const url = functionUrlOption('data-api');
+    expect(readOption(url, { MLOPS_DATA_API_URL: 'http://127.0.0.1:5001' }, 'local')).toBe('http://127.0.0.1:5001');
+    expect(readOption(url, {}, 'gcp')).toBeUndefined();
+    expect(() => readOption(url, { MLOPS_DATA_API_URL: ' ' }, 'local')).toThrow(/MLOPS_DATA_API_URL=" " is invalid/);
+  });
+
+  it('the logger setting accepts any value, so logging itself never fails on it', () => {
+    expect(readOption(OPTIONS.logLevel, { MLOPS_LOG_LEVEL: 'silent' }, 'local')).toBe('silent');
+    expect(readOption(OPTIONS.logLevel, { MLOPS_LOG_LEVEL: '' }, 'gcp')).toBe('');
+    expect(readOption(OPTIONS.logLevel, {}, 'local')).toBeUndefined();
+  });
+
+  describe('in the sources (string literals, templates, regular expressions, identifiers; not comments)', () => {
+    const root = resolve(import.meta.dirname, '../..');
+    const declared = new Set(names);
+    const mentions = (token: string) => (token.match(/[A-Z][A-Z0-9_]*/g) ?? []).filter((word) => declared.has(word) || word.startsWith('MLOPS_'));
+    /**
+     * Literals in files whose owners are replacing them with references to shared/config
+     * (ENV / OPTIONS / CLIENT_OPTIONS / functionUrlVariable). Remove an entry once its file is done.
+     */
+    const LEFTOVERS: Record<string, string[]> = {};
+
+    function sourceFiles(folder: string): string[] {
+      return readdirSync(join(root, folder), { recursive: true, withFileTypes: true })
+        .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
+        .map((entry) => relative(root, join(entry.parentPath, entry.name)));
+    }
+
+    /** Every variable name each token of `file` holds, by token kind, comments excluded. */
+    function literalNames(file: string): string[] {
+      const text = readFileSync(join(root, file), 'utf8');
+      if (mentions(text).length === 0) return [];
+      const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false);
+      const found: string[] = [];
+      const visit = (node: ts.Node): void => {
+        if (ts.isStringLiteralLike(node) || ts.isTemplateLiteralToken(node) || ts.isRegularExpressionLiteral(node)) found.push(...mentions(node.text));
+        else if (ts.isIdentifier(node) || ts.isPrivateIdentifier(node)) found.push(...mentions(node.text));
+        ts.forEachChild(node, visit);
+      };
+      visit(source);
+      return found;
+    }
+
+    const files = ['shared', 'functions', 'scripts', 'infra'].flatMap(sourceFiles);
+
+    it('writes each name once, in shared/config', () => {
+      const counts = new Map<string, number>();
+      for (const file of files.filter((name) => name.startsWith('shared/config/'))) {
+        for (const name of literalNames(file)) if (declared.has(name)) counts.set(name, (counts.get(name) ?? 0) + 1);
+      }
+      expect(Object.fromEntries([...counts].filter(([, count]) => count !== 1))).toEqual({});
+      expect([...declared].filter((name) => !counts.has(name) && name !== CLIENT_OPTIONS.functionUrl.env)).toEqual([]);
+    });
+
+    it('refers to the declarations everywhere else', () => {
+      const literals: Record<string, string[]> = {};
+      for (const file of files.filter((name) => !name.startsWith('shared/config/'))) {
+        const found = [...new Set(literalNames(file))].filter((name) => !LEFTOVERS[file]?.includes(name)).sort();
+        if (found.length > 0) literals[file] = found;
+      }
+      expect(literals, 'use ENV (shared/config/env.ts) or the option declarations instead of these string literals').toEqual({});
+    });
   });
 });

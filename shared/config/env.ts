@@ -1,0 +1,33 @@
+import { CLIENT_OPTIONS } from './client-config.js';
+import { OPTIONS } from './config.js';
+import { MONITORING_OPTIONS } from './monitoring-config.js';
+import type { OptionSpec } from './options.js';
+
+/**
+ * Every user setting, in the order the README's configuration table lists them: the platform's,
+ * the monitoring functions', then the clients'. Generated into README.md by scripts/config-table.ts.
+ */
+export const SETTINGS = { ...OPTIONS, ...MONITORING_OPTIONS, ...CLIENT_OPTIONS } as const;
+
+/**
+ * Variables the platform passes to processes it starts itself, not settings a user makes: declared
+ * here once, and left out of the README's table.
+ */
+export const INTERNAL_ENV = {
+  /** Set by `npm start -- --as-deployed` (scripts/lib/function-code.ts): the installed serving bundle local revisions run. */
+  servingBundle: 'MLOPS_SERVING_BUNDLE',
+  /** `<runner pid>:<start time>`, inherited by every process a local platform starts (scripts/lib/process-table.ts). */
+  platformOwner: 'MLOPS_PLATFORM_OWNER',
+} as const;
+
+type Names<T extends Record<string, OptionSpec<unknown>>> = { readonly [K in keyof T]: T[K]['env'] };
+
+function namesOf<T extends Record<string, OptionSpec<unknown>>>(options: T): Names<T> {
+  return Object.fromEntries(Object.entries(options).map(([key, spec]) => [key, spec.env])) as Names<T>;
+}
+
+/**
+ * The name of every environment variable the platform reads, by setting: `process.env[ENV.dataDir]`
+ * rather than a string literal. Each name is written once, in its option's declaration.
+ */
+export const ENV = { ...namesOf(SETTINGS), ...INTERNAL_ENV } as const;
