@@ -30,6 +30,13 @@ module.exports = {
       to: { path: '^shared/adapters' },
     },
     {
+      name: 'cli-through-ports',
+      comment: 'A CLI command is an entry like a function: it reaches a backend only through shared/runtime and the ports, never an adapter or SDK.',
+      severity: 'error',
+      from: { path: '^scripts/cli' },
+      to: { path: ['^shared/adapters', '@google-cloud/', '@duckdb/', 'onnxruntime'] },
+    },
+    {
       name: 'shared-never-imports-infra',
       comment: 'infra/ is the deployable stack built from shared facts (topics, tables); shared never reads infra back.',
       severity: 'error',

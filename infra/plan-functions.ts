@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ENV } from '../shared/config/env.js';
 import { bucketOf, type DeployConfig } from './deploy-config.js';
 import { BUILD_ACCOUNT_ID, bindingStep, PUBSUB_AGENT, serviceAccountEmail, serviceAccountId, serviceAccountResource, serviceAccountSteps } from './plan-iam.js';
 import { apiCall, gcloud, type Step, variable } from './plan-steps.js';
@@ -28,19 +29,19 @@ export interface FunctionPlanContext {
 export function functionEnv(config: DeployConfig, spec: FunctionSpec): Record<string, string> {
   // Express under the Functions Framework puts stack traces in its error pages unless production.
   const env: Record<string, string> = { NODE_ENV: 'production', ...gcpEnvironment(config) };
-  if (spec.trigger.type === 'http' && config.serving.auth === 'api-keys') env.MLOPS_API_KEY_HASHES = config.serving.apiKeyHashes.join(',');
+  if (spec.trigger.type === 'http' && config.serving.auth === 'api-keys') env[ENV.apiKeyHashes] = config.serving.apiKeyHashes.join(',');
   return env;
 }
 
 /** Where a deployment's resources are, as the gcp profile's variables: what every function runs with, and what the smoke test uses. */
 export function gcpEnvironment(config: DeployConfig): Record<string, string> {
   return {
-    MLOPS_PROFILE: 'gcp',
-    GOOGLE_CLOUD_PROJECT: config.project,
-    MLOPS_REGION: config.region,
-    MLOPS_BUCKET: bucketOf(config),
-    MLOPS_BQ_DATASET: config.bigquery.dataset,
-    MLOPS_BQ_LOCATION: config.bigquery.location,
+    [ENV.profile]: 'gcp',
+    [ENV.projectId]: config.project,
+    [ENV.region]: config.region,
+    [ENV.bucket]: bucketOf(config),
+    [ENV.dataset]: config.bigquery.dataset,
+    [ENV.bigqueryLocation]: config.bigquery.location,
   };
 }
 

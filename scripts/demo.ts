@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { OPTIONS } from '../shared/config/config.js';
+import { ENV } from '../shared/config/env.js';
 import { platform } from '../shared/runtime/index.js';
 import { DemoCheckFailed } from './lib/demo/checks.js';
 import { connectOrStart, type PlatformSession } from './lib/demo/platform-session.js';
@@ -23,12 +25,12 @@ if (flags.help) {
   console.log(`npm run demo [-- options]: train, register, promote, serve, predict, drift and monitor, checking each step.
   --model NAME        model name (default iris)
   --predictions N     predictions per phase, before and after the drift (default 2000)
-  --data-dir DIR      the local platform's state (default .mlops-data, or MLOPS_DATA_DIR)
+  --data-dir DIR      the local platform's state (default ${OPTIONS.dataDir.defaults.local}, or ${ENV.dataDir})
   --keep              when the demo started the platform itself, keep it (and the dashboard) running until Ctrl-C
   --verbose           show the platform's own logs`);
   process.exit(0);
 }
-if (!flags.verbose) process.env.MLOPS_LOG_LEVEL ??= 'silent';
+if (!flags.verbose) process.env[ENV.logLevel] ??= 'silent';
 
 const seconds = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
 const report = {
@@ -36,7 +38,7 @@ const report = {
   done: (line: string) => console.log(`  ok  ${line}`),
 };
 
-const dataDir = resolve(flags['data-dir'] ?? process.env.MLOPS_DATA_DIR ?? '.mlops-data');
+const dataDir = resolve(flags['data-dir'] ?? process.env[ENV.dataDir] ?? OPTIONS.dataDir.defaults.local);
 const workDir = mkdtempSync(join(tmpdir(), 'mlops-demo-'));
 let session: PlatformSession | undefined;
 let exitCode = 0;

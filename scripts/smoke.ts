@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { ENV } from '../shared/config/env.js';
 import { CONFIG_FILE, parseDeployArgs, readDeployConfig } from './lib/deploy/deploy-args.js';
 import { SMOKE_STEPS, formatStep, formatVerdict, runSmoke } from './lib/smoke/run-smoke.js';
 import { type SmokeTarget, gcpTarget, localTarget } from './lib/smoke/smoke-target.js';
@@ -20,7 +21,7 @@ if (flags.help) {
   console.log(`npm run smoke [-- options]: checks a deployed platform end to end, each step timed:
   ${SMOKE_STEPS.map((step) => step.name).join(', ')}.
   Uploads a tiny ONNX model to the bucket, waits for register-model, promotes it on model-promotions,
-  waits for its serving endpoint, calls /predict (with MLOPS_API_KEY when set) and waits for the
+  waits for its serving endpoint, calls /predict (with ${ENV.apiKey} when set) and waits for the
   prediction's row in BigQuery. Uses your Application Default Credentials (gcloud auth application-default login).
   --config FILE               deployment config (default ${CONFIG_FILE})
   --project ID --region R --bucket NAME   override the config for this run
@@ -32,7 +33,7 @@ if (flags.help) {
 
 async function target(): Promise<SmokeTarget> {
   if (flags.local) {
-    process.env.MLOPS_LOG_LEVEL ??= 'silent'; // the functions' logs would bury the steps; MLOPS_LOG_LEVEL= shows them
+    process.env[ENV.logLevel] ??= 'silent'; // the functions' logs would bury the steps; MLOPS_LOG_LEVEL= shows them
     return localTarget({ asDeployed: flags['as-deployed'] });
   }
   const args = { ...parseDeployArgs(['--config', flags.config]), overrides: { project: flags.project, region: flags.region, bucket: flags.bucket } };
@@ -50,7 +51,7 @@ console.log(`Smoke test of ${smoke.description}, model "${flags.model}":`);
 const report = await runSmoke({
   platform: smoke.platform,
   model: flags.model,
-  apiKey: process.env.MLOPS_API_KEY,
+  apiKey: process.env[ENV.apiKey],
   onStep: (outcome, index, total) => (outcome.error === undefined ? console.log : console.error)(formatStep(outcome, index, total)),
 });
 (report.passed ? console.log : console.error)(formatVerdict(report));

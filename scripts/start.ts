@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { OPTIONS } from '../shared/config/config.js';
+import { ENV } from '../shared/config/env.js';
 import { portsFromFirebaseJson, startLocalPlatform } from './lib/local-platform.js';
 import { cleanLeftovers } from './lib/platform-lock.js';
 
@@ -37,7 +39,7 @@ if (flags.help) {
   --fresh                 start with empty state (empties the data folder; refused while another platform owns it)
   --registry-export-every S  export the registry every S seconds while running (default 10), so a crash loses at most that
   --clean-leftovers       first stop what an earlier platform left running when its runner died (emulators, revisions)
-  --data-dir DIR          where local state lives (default .mlops-data, or MLOPS_DATA_DIR)
+  --data-dir DIR          where local state lives (default ${OPTIONS.dataDir.defaults.local}, or ${ENV.dataDir})
   --pubsub-port N         Pub/Sub emulator port (default from firebase.json)
   --firestore-port N      Firestore emulator port (default from firebase.json)
   --functions-port N      first function port; each function takes the next (default from firebase.json)
@@ -54,7 +56,7 @@ if (exportEveryMs !== undefined && !(exportEveryMs >= 1000)) {
   console.error(`--registry-export-every expects a number of seconds, 1 or more (got "${exportEvery}").`);
   process.exit(2);
 }
-const dataDir = resolve(flags['data-dir'] ?? process.env.MLOPS_DATA_DIR ?? '.mlops-data');
+const dataDir = resolve(flags['data-dir'] ?? process.env[ENV.dataDir] ?? OPTIONS.dataDir.defaults.local);
 const defaults = portsFromFirebaseJson();
 const ports = {
   pubsub: Number(flags['pubsub-port'] ?? defaults.pubsub),
@@ -85,10 +87,9 @@ try {
   console.log(`Running ${local.code}:`);
   for (const fn of local.functions) console.log(`  ${fn.name.padEnd(20)} ${fn.url.padEnd(24)} (${fn.trigger})`);
   console.log(`  ${'dashboard'.padEnd(20)} ${local.dashboardUrl.padEnd(24)} (monitoring: models, traffic, drift, performance, runs)`);
-  console.log(`\nPub/Sub emulator ${local.env.PUBSUB_EMULATOR_HOST}, Firestore emulator ${local.env.FIRESTORE_EMULATOR_HOST}, data in ${dataDir}`);
-  console.log(
-    `Ready in ${((Date.now() - started) / 1000).toFixed(1)} s. In another terminal:\n  export PUBSUB_EMULATOR_HOST=${local.env.PUBSUB_EMULATOR_HOST} FIRESTORE_EMULATOR_HOST=${local.env.FIRESTORE_EMULATOR_HOST} GOOGLE_CLOUD_PROJECT=${local.env.GOOGLE_CLOUD_PROJECT}\nCtrl-C stops everything.`,
-  );
+  const shellEnv = [ENV.pubsubEmulatorHost, ENV.firestoreEmulatorHost, ENV.projectId].map((name) => `${name}=${local.env[name]}`).join(' ');
+  console.log(`\nPub/Sub emulator ${local.env[ENV.pubsubEmulatorHost]}, Firestore emulator ${local.env[ENV.firestoreEmulatorHost]}, data in ${dataDir}`);
+  console.log(`Ready in ${((Date.now() - started) / 1000).toFixed(1)} s. In another terminal:\n  export ${shellEnv}\nCtrl-C stops everything.`);
   local.serving.then(
     (served) => {
       for (const entry of served) console.log(`  serving ${entry.model} v${entry.version}`.padEnd(23) + ` ${entry.url}`);

@@ -3,7 +3,8 @@ import { PlatformError } from '../../shared/domain/errors.js';
 import { GroundTruthRecord, type GroundTruthReceived } from '../../shared/domain/events.js';
 import { TOPICS } from '../../shared/domain/topics.js';
 import { requireApiKey } from '../../shared/http/auth.js';
-import { onError } from '../../shared/http/errors.js';
+import { notFound, onError } from '../../shared/http/errors.js';
+import { readJsonBody } from '../../shared/http/json.js';
 import type { EventBus } from '../../shared/ports/event-bus.port.js';
 import type { Warehouse } from '../../shared/ports/warehouse.port.js';
 import { linesOf, loadFeatures } from '../../shared/services/load-features.js';
@@ -16,11 +17,13 @@ export interface DataApiOptions {
 }
 
 const PUBLISH_CHUNK = 1000;
+const GROUND_TRUTH_EXAMPLE = '[{"id": "...", "label": "..."}] or [{"id": "...", "value": 1.5}]';
 
 /** Ground truth and offline features over HTTP. */
 export function createDataApi({ bus, warehouse, apiKeyHashes }: DataApiOptions): Hono {
   const app = new Hono();
   app.onError(onError);
+  app.notFound(notFound());
   app.get('/health', (c) => c.json({ status: 'ok' }));
   app.use('/ground-truth', requireApiKey(apiKeyHashes));
   app.use('/ground-truth/*', requireApiKey(apiKeyHashes));
@@ -28,11 +31,9 @@ export function createDataApi({ bus, warehouse, apiKeyHashes }: DataApiOptions):
 
   // Valid records are accepted and published; invalid ones are listed by index with the reason.
   app.post('/ground-truth', async (c) => {
-    const body = await c.req.json().catch(() => {
-      throw new PlatformError('EVENT.INVALID', 'The body is not valid JSON: send [{"id": "...", "label": "..."}] or [{"id": "...", "value": 1.5}].');
-    });
+    const body = await readJsonBody(c.req.raw, { example: GROUND_TRUTH_EXAMPLE });
     if (!Array.isArray(body))
-      throw new PlatformError('EVENT.INVALID', 'The body must be a JSON array of {"id", "label" or "value", optional "observed_time"}.');
+      throw new PlatformError('REQUEST.INVALID', 'The body must be a JSON array of {"id", "label" or "value", optional "observed_time"}.');
     const { records, rejected } = readGroundTruth(body);
     for (let start = 0; start < records.length; start += PUBLISH_CHUNK) {
       const event: GroundTruthReceived = { schemaVersion: 1, records: records.slice(start, start + PUBLISH_CHUNK) };
@@ -54,13 +55,13 @@ export function createDataApi({ bus, warehouse, apiKeyHashes }: DataApiOptions):
     const dataset = c.req.query('dataset');
     const format = c.req.query('format');
     if (!dataset || !/^[\w.-]{1,128}$/.test(dataset))
-      throw new PlatformError('EVENT.INVALID', 'Query parameter dataset is required: letters, digits, _ . - (up to 128).');
-    if (format !== 'csv' && format !== 'jsonl') throw new PlatformError('EVENT.INVALID', 'Query parameter format must be csv or jsonl.');
+      throw new PlatformError('REQUEST.INVALID', 'Query parameter dataset is required: letters, digits, _ . - (up to 128).');
+    if (format !== 'csv' && format !== 'jsonl') throw new PlatformError('REQUEST.INVALID', 'Query parameter format must be csv or jsonl.');
     const eventTimeColumn = c.req.query('eventTimeColumn') || undefined;
     if (eventTimeColumn !== undefined && !/^[^\s,"]{1,128}$/.test(eventTimeColumn))
-      throw new PlatformError('EVENT.INVALID', 'Query parameter eventTimeColumn must be a column name (no spaces, commas or quotes; up to 128).');
+      throw new PlatformError('REQUEST.INVALID', 'Query parameter eventTimeColumn must be a column name (no spaces, commas or quotes; up to 128).');
     const body = c.req.raw.body;
-    if (!body) throw new PlatformError('EVENT.INVALID', 'The body is empty: send the file content.');
+    if (!body) throw new PlatformError('REQUEST.INVALID', 'The body is empty: send the file content.');
     return c.json(await loadFeatures(linesOf(body), { dataset, format, eventTimeColumn }, await warehouse()));
   });
   return app;

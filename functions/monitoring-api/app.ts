@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { validateModelName } from '../../shared/domain/names.js';
 import { requireApiKey } from '../../shared/http/auth.js';
-import { onError } from '../../shared/http/errors.js';
+import { notFound, onError } from '../../shared/http/errors.js';
 import type { Warehouse } from '../../shared/ports/warehouse.port.js';
 import { latestMonitoring } from '../../shared/services/monitoring-report.js';
 
@@ -15,6 +15,7 @@ export interface MonitoringApiOptions {
 export function createMonitoringApi({ warehouse, apiKeyHashes }: MonitoringApiOptions): Hono {
   const app = new Hono();
   app.onError(onError);
+  app.notFound(notFound());
   app.get('/health', (c) => c.json({ status: 'ok' }));
   app.use('/drift/*', requireApiKey(apiKeyHashes));
 

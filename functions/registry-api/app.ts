@@ -2,12 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { PlatformError } from '../../shared/domain/errors.js';
-import { parseEvent } from '../../shared/domain/events.js';
 import { parseVersionNumber, validateAliasName, validateModelName } from '../../shared/domain/names.js';
 import type { PromotionPolicy } from '../../shared/domain/registry.js';
 import { requireApiKey } from '../../shared/http/auth.js';
-import { onError } from '../../shared/http/errors.js';
-import { readJsonBody } from '../../shared/http/json.js';
+import { notFound, onError } from '../../shared/http/errors.js';
+import { readRequestBody } from '../../shared/http/json.js';
 import type { EventBus } from '../../shared/ports/event-bus.port.js';
 import type { ModelRegistry } from '../../shared/ports/model-registry.port.js';
 import { promoteModel, rollbackModel } from '../../shared/services/promote-model.js';
@@ -31,6 +30,7 @@ const RollbackBody = z.object({ reason: z.string().max(1000).default(''), reques
 export function createRegistryApi({ registry, bus, policy, apiKeyHashes }: RegistryApiOptions): Hono {
   const app = new Hono();
   app.onError(onError);
+  app.notFound(notFound());
   app.get('/health', (c) => c.json({ status: 'ok' }));
   app.use('/models/*', requireApiKey(apiKeyHashes));
   app.use('/models', requireApiKey(apiKeyHashes));
@@ -53,7 +53,7 @@ export function createRegistryApi({ registry, bus, policy, apiKeyHashes }: Regis
   app.get('/models/:name/history', async (c) => c.json({ history: await (await registry()).history(validateModelName(c.req.param('name'))) }));
 
   app.post('/models/:name/aliases/:alias', async (c) => {
-    const body = parseEvent(PromoteBody, await readJsonBody(c.req.raw), 'promotion request');
+    const body = await readRequestBody(c.req.raw, PromoteBody, 'promotion');
     const request = {
       model: validateModelName(c.req.param('name')),
       alias: validateAliasName(c.req.param('alias')),
@@ -66,7 +66,7 @@ export function createRegistryApi({ registry, bus, policy, apiKeyHashes }: Regis
     return c.json(move);
   });
   app.post('/models/:name/aliases/:alias/rollback', async (c) => {
-    const body = parseEvent(RollbackBody, await readJsonBody(c.req.raw), 'rollback request');
+    const body = await readRequestBody(c.req.raw, RollbackBody, 'rollback');
     const request = {
       model: validateModelName(c.req.param('name')),
       alias: validateAliasName(c.req.param('alias')),

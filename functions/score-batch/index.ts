@@ -1,49 +1,45 @@
 import { join } from 'node:path';
 import * as ff from '@google-cloud/functions-framework';
-import { isPlatformError } from '../../shared/domain/errors.js';
 import { type BatchScored, BatchScoringRequested } from '../../shared/domain/events.js';
 import { TOPICS } from '../../shared/domain/topics.js';
 import { log, platform, topicHandler } from '../../shared/runtime/index.js';
 import { scoreBatch } from '../../shared/services/score-batch.js';
 import { loadServingModel } from '../../shared/services/serving-model.js';
 
+/** The outcome on batch-scored, which `mlops score` waits for. */
+const outcome = (request: BatchScoringRequested, fields: Partial<BatchScored> & { seconds: number }): BatchScored => ({
+  schemaVersion: 1,
+  requestId: request.requestId,
+  model: request.model,
+  dataset: request.dataset,
+  version: null,
+  status: 'succeeded',
+  rowsScored: 0,
+  ...fields,
+});
+
 ff.cloudEvent(
   'scoreBatch',
   topicHandler(platform, {
     functionName: 'score-batch',
-    topic: 'batch-scoring',
+    topic: TOPICS.batchScoring,
     schema: BatchScoringRequested,
+    replyTopic: TOPICS.batchScored,
+    failureReply: ({ event, error, seconds }) => outcome(event, { status: 'failed', error: error.message, seconds }),
     handle: async (request) => {
       const p = platform();
       const started = performance.now();
-      const result = (fields: Partial<BatchScored>): BatchScored => ({
-        schemaVersion: 1,
-        requestId: request.requestId,
-        model: request.model,
-        dataset: request.dataset,
-        version: null,
-        status: 'succeeded',
-        rowsScored: 0,
-        seconds: (performance.now() - started) / 1000,
-        ...fields,
-      });
-      try {
-        const deps = {
-          registry: await p.registry(),
-          artifacts: await p.artifacts(),
-          runner: await p.modelRunner(),
-          cacheDir: join(p.config.dataDir, 'model-cache'),
-        };
-        const model = await loadServingModel({ model: request.model, alias: request.alias }, deps);
-        const report = await scoreBatch({ dataset: request.dataset, warehouse: await p.warehouse(), model });
-        await model.loaded.close();
-        log('INFO', `scored ${report.rowsScored} rows of ${request.dataset} with ${report.model} v${report.version}`, { function: 'score-batch', ...report });
-        await p.eventBus().publish(TOPICS.batchScored, result({ version: report.version, rowsScored: report.rowsScored }));
-      } catch (error) {
-        // A permanent failure is reported to whoever waits; a transient one is retried by Pub/Sub.
-        if (isPlatformError(error) && error.permanent) await p.eventBus().publish(TOPICS.batchScored, result({ status: 'failed', error: error.message }));
-        throw error;
-      }
+      const deps = {
+        registry: await p.registry(),
+        artifacts: await p.artifacts(),
+        runner: await p.modelRunner(),
+        cacheDir: join(p.config.dataDir, 'model-cache'),
+      };
+      const model = await loadServingModel({ model: request.model, alias: request.alias }, deps);
+      const report = await scoreBatch({ dataset: request.dataset, warehouse: await p.warehouse(), model });
+      await model.loaded.close();
+      log('INFO', `scored ${report.rowsScored} rows of ${request.dataset} with ${report.model} v${report.version}`, { function: 'score-batch', ...report });
+      return outcome(request, { version: report.version, rowsScored: report.rowsScored, seconds: (performance.now() - started) / 1000 });
     },
   }),
 );

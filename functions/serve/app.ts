@@ -10,10 +10,10 @@ import { decodeInferRequest, encodeInferResponse, modelMetadataResponse } from '
 import { type InputPlan, planInputs } from '../../shared/domain/serving/input-plan.js';
 import { decodeInstances, encodePredictions, outputsPerInstance } from '../../shared/domain/serving/predict-codec.js';
 import { requireApiKey } from '../../shared/http/auth.js';
-import { statusOf } from '../../shared/http/errors.js';
+import { errorHandler, notFound } from '../../shared/http/errors.js';
+import { type ReadJsonBodyOptions, readJsonBody } from '../../shared/http/json.js';
 import { ServingMetrics } from '../../shared/http/metrics.js';
 import type { LoadedModel } from '../../shared/ports/model-runner.port.js';
-import { log } from '../../shared/runtime/logger.js';
 import type { PredictionLog } from '../../shared/services/prediction-log.js';
 import { docsPage, servingOpenApi } from './openapi.js';
 
@@ -53,8 +53,8 @@ export function createServingApp({
     await next();
     metrics.observe(c.req.routePath, c.res.status, (performance.now() - started) / 1000);
   });
-  app.onError((error, c) => errorResponse(error, c, projectId));
-  app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}. See /docs.` }, 404));
+  app.onError(errorHandler({ projectId, logRefusals: true }));
+  app.notFound(notFound('See /docs.'));
 
   app.get('/health', (c) => c.json({ status: 'ok', model: name, version: version.version, served }));
   app.get('/v2/health/live', (c) => c.json({ live: true }));
@@ -64,12 +64,14 @@ export function createServingApp({
   app.get('/metrics', (c) => c.text(renderMetrics(metrics, version, served, predictionLog), 200, { 'content-type': 'text/plain; version=0.0.4' }));
 
   // hono/body-limit read the body through the full WHATWG Request, ~108 µs a request (BENCHMARKS.md);
-  // the declared length is checked up front instead, and the text's length once read.
+  // readJsonBody checks the declared length up front instead, and the bytes' length once read.
+  // The options are built once here, not per request.
   const guard = [requireApiKey(apiKeyHashes)] as const;
-  const readJson = (c: Context) => readJsonWithin(c, maxBodyBytes);
+  const predictBody: ReadJsonBodyOptions = { maxBytes: maxBodyBytes, requireJsonType: true, example: '{"instances": [[...]]}' };
+  const inferBody: ReadJsonBodyOptions = { ...predictBody, example: '{"inputs": [{"name": ..., "shape": ..., "datatype": ..., "data": ...}]}' };
 
   app.post('/predict', ...guard, async (c) => {
-    const body = await readJson(c);
+    const body = await readJsonBody(c.req.raw, predictBody);
     const requestTime = new Date().toISOString();
     const { inputs, count, features } = decodeInstances(plan, body, { maxBatch });
     const { outputs, latencyMs } = await infer(loaded, inputs);
@@ -104,7 +106,7 @@ export function createServingApp({
     });
     app.post(`${base}/infer`, ...guard, async (c) => {
       checkModel(c);
-      const body = await readJson(c);
+      const body = await readJsonBody(c.req.raw, inferBody);
       const requestTime = new Date().toISOString();
       const request = decodeInferRequest(loaded.signature, body, { maxBatch, plan });
       const { outputs, latencyMs } = await infer(loaded, request.inputs);
@@ -142,67 +144,12 @@ function newIds(count: number): string[] {
   return ids;
 }
 
-/** `application/json` or a `+json` type, with no charset but UTF-8. */
-const JSON_MEDIA_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-/** The JSON body, refused with a status that says what is wrong: not JSON (415), too large (413), not UTF-8 or not parseable (400). */
-async function readJsonWithin(c: Context, maxBodyBytes: number): Promise<unknown> {
-  const type = c.req.header('content-type');
-  if (!type || !JSON_MEDIA_TYPE.test(type)) {
-    throw new PlatformError(
-      'REQUEST.UNSUPPORTED_MEDIA_TYPE',
-      `Send the body as JSON with Content-Type: application/json (got ${type ? `"${type}"` : 'none'}).`,
-    );
-  }
-  if (Number(c.req.header('content-length') ?? 0) > maxBodyBytes) tooLarge(maxBodyBytes);
-  const bytes = new Uint8Array(await c.req.arrayBuffer());
-  if (bytes.length > maxBodyBytes) tooLarge(maxBodyBytes);
-  if (bytes.length === 0) throw new PlatformError('MODEL.INVALID_INPUT', 'The request body is empty: send JSON such as {"instances": [[...]]}.');
-  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
-    throw new PlatformError('REQUEST.INVALID', 'The request body starts with a byte order mark: JSON must be sent without one (RFC 8259).');
-  }
-  let text: string;
-  try {
-    text = UTF8.decode(bytes);
-  } catch {
-    throw new PlatformError('REQUEST.INVALID', 'The request body is not valid UTF-8: JSON must be UTF-8 encoded.');
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new PlatformError('MODEL.INVALID_INPUT', `The request body is not valid JSON (${(error as Error).message}).`);
-  }
-}
-
-function tooLarge(maxBodyBytes: number): never {
-  throw new PlatformError('REQUEST.TOO_LARGE', `The request body is over the ${maxBodyBytes}-byte limit: send fewer instances per request.`);
-}
-
 /** Answers 405, naming the allowed methods, for any other method on a path the app serves. */
 function refuseOtherMethods(app: Hono, path: string, allowed: string): void {
   app.all(path, (c) => {
     c.header('allow', allowed);
     throw new PlatformError('REQUEST.METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on ${c.req.path}: use ${allowed}.`);
   });
-}
-
-function errorResponse(error: Error, c: Context, projectId?: string): Response {
-  const status = statusOf(error);
-  const trace = traceOf(c.req.header('x-cloud-trace-context'), projectId);
-  log(status >= 500 ? 'ERROR' : 'WARNING', `${c.req.method} ${c.req.path} answered ${status}: ${error.message}`, {
-    trace,
-    status,
-    ...(status >= 500 ? { error } : {}),
-  });
-  const message = status >= 500 && !(error instanceof PlatformError) ? 'Internal error; see the serving logs.' : error.message;
-  return c.json({ error: message, code: error instanceof PlatformError ? error.code : 'INTERNAL' }, status);
-}
-
-/** The Cloud Logging trace name for an `X-Cloud-Trace-Context: TRACE/SPAN;o=1` header. */
-function traceOf(header: string | undefined, projectId?: string): string | undefined {
-  const traceId = header?.split('/')[0];
-  return traceId && projectId ? `projects/${projectId}/traces/${traceId}` : undefined;
 }
 
 function renderMetrics(metrics: ServingMetrics, version: ModelVersion, served: { sha256: string }, predictionLog?: PredictionLog): string {

@@ -1,14 +1,16 @@
 import type { ModelSignature, TensorSpec } from '../../shared/domain/model-signature.js';
 import { type InputField, type InputPlan, type ValueRule, valueRule } from '../../shared/domain/serving/input-plan.js';
 import { DATATYPE_OF } from '../../shared/domain/serving/open-inference.js';
+import { ERROR_BODY_SCHEMA } from '../../shared/http/errors.js';
 
-const errorSchema = { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] };
+const errorSchema = ERROR_BODY_SCHEMA;
 const json = (schema: object, example?: unknown) => ({ content: { 'application/json': { schema, ...(example === undefined ? {} : { example }) } } });
 const ok = (description: string, schema: object = { type: 'object' }, example?: unknown) => ({ description, ...json(schema, example) });
 const failures = {
   '400': ok('Invalid input: the message names the problem.', errorSchema),
   '401': ok('An API key is required.', errorSchema),
   '413': ok('The body is over the size limit.', errorSchema),
+  '415': ok('The body is not sent as JSON.', errorSchema),
 };
 
 // What each element kind accepts in JSON, as /predict casts it (input-plan.ts `coerce`), and a value to show.

@@ -3,11 +3,12 @@ import { platform } from '../../shared/runtime/index.js';
 import { log } from '../../shared/runtime/logger.js';
 import { bootServing } from './boot.js';
 import { createIdleServingApp } from './idle.js';
+import { ENV } from '../../shared/config/env.js';
 
 // The direct entry: the same app on @hono/node-server without the Functions Framework in front,
 // for a Cloud Run service and for local serving revisions (see BENCHMARKS.md for why). The base
 // service is deployed with no model pinned: it starts idle, so its deploy succeeds.
-const revision = process.env.MLOPS_SERVE_MODEL ? await bootServing(platform()) : undefined;
+const revision = process.env[ENV.serveModel] ? await bootServing(platform()) : undefined;
 const app = revision?.app ?? createIdleServingApp();
 const port = Number(process.env.PORT ?? 8080);
 const server = serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? '0.0.0.0' }, (info) => {

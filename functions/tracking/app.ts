@@ -1,11 +1,10 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { PlatformError } from '../../shared/domain/errors.js';
-import { parseEvent } from '../../shared/domain/events.js';
 import { validateEndStatus } from '../../shared/domain/tracking.js';
 import { requireApiKey } from '../../shared/http/auth.js';
-import { onError } from '../../shared/http/errors.js';
-import { readJsonBody } from '../../shared/http/json.js';
+import { notFound, onError } from '../../shared/http/errors.js';
+import { readRequestBody } from '../../shared/http/json.js';
 import type { ArtifactStore } from '../../shared/ports/artifact-store.port.js';
 import type { ModelRegistry } from '../../shared/ports/model-registry.port.js';
 import type { TrackingStore } from '../../shared/ports/tracking-store.port.js';
@@ -49,12 +48,13 @@ const SearchBody = z.object({
 export function createTrackingApi({ tracking, artifacts, registry, apiKeyHashes }: TrackingApiOptions): Hono {
   const app = new Hono();
   app.onError(onError);
+  app.notFound(notFound());
   app.get('/health', (c) => c.json({ status: 'ok' }));
   app.get('/openapi.json', (c) => c.json(trackingOpenApi()));
   for (const path of ['/experiments', '/experiments/*', '/runs', '/runs/*']) app.use(path, requireApiKey(apiKeyHashes));
 
   app.post('/experiments', async (c) => {
-    const body = parseEvent(ExperimentBody, await readJsonBody(c.req.raw), 'experiment');
+    const body = await readRequestBody(c.req.raw, ExperimentBody, 'experiment');
     const result = await (await tracking()).createExperiment(body.name, body.tags);
     return c.json(result, result.created ? 201 : 200);
   });
@@ -66,13 +66,13 @@ export function createTrackingApi({ tracking, artifacts, registry, apiKeyHashes 
   });
 
   app.post('/runs', async (c) => {
-    const body = parseEvent(RunBody, await readJsonBody(c.req.raw), 'run');
+    const body = await readRequestBody(c.req.raw, RunBody, 'run');
     const store = await tracking();
     const experimentId = body.experimentId ?? (await store.createExperiment(body.experiment!)).experiment.id;
     return c.json({ run: await store.createRun({ experimentId, name: body.name, tags: body.tags }) }, 201);
   });
   app.post('/runs/search', async (c) => {
-    const { experimentIds = [], experiments = [], ...search } = parseEvent(SearchBody, await readJsonBody(c.req.raw), 'run search');
+    const { experimentIds = [], experiments = [], ...search } = await readRequestBody(c.req.raw, SearchBody, 'run search');
     const store = await tracking();
     const named = await resolveExperimentIds(store, experiments);
     return c.json({ runs: await store.searchRuns({ ...search, experimentIds: [...experimentIds, ...named] }) });
@@ -81,19 +81,19 @@ export function createTrackingApi({ tracking, artifacts, registry, apiKeyHashes 
     c.json(await describeRun(c.req.param('id'), { tracking: await tracking(), artifacts: await artifacts(), registry: await registry() })),
   );
   app.post('/runs/:id/log-batch', async (c) => {
-    const body = parseEvent(LogBatchBody, await readJsonBody(c.req.raw), 'log-batch');
+    const body = await readRequestBody(c.req.raw, LogBatchBody, 'log-batch');
     const now = Date.now();
     const metrics = (body.metrics ?? []).map((point) => ({ ...point, timestamp: point.timestamp ?? now }));
     await (await tracking()).logBatch(c.req.param('id'), { params: body.params, tags: body.tags, metrics, batchId: body.batchId });
     return c.json({ logged: { params: Object.keys(body.params ?? {}).length, tags: Object.keys(body.tags ?? {}).length, metrics: metrics.length } });
   });
   app.post('/runs/:id/end', async (c) => {
-    const status = validateEndStatus(parseEvent(EndBody, await readJsonBody(c.req.raw), 'end-run').status);
+    const status = validateEndStatus((await readRequestBody(c.req.raw, EndBody, 'end-run')).status);
     return c.json({ run: await (await tracking()).endRun(c.req.param('id'), status) });
   });
   app.get('/runs/:id/metrics', async (c) => {
     const key = c.req.query('key');
-    if (!key) throw new PlatformError('EVENT.INVALID', 'Name the metric: GET /runs/<id>/metrics?key=<metric>.');
+    if (!key) throw new PlatformError('REQUEST.INVALID', 'Name the metric: GET /runs/<id>/metrics?key=<metric>.');
     return c.json({ key, history: await (await tracking()).metricHistory(c.req.param('id'), key) });
   });
 
@@ -101,21 +101,24 @@ export function createTrackingApi({ tracking, artifacts, registry, apiKeyHashes 
     await requireRun(await tracking(), c.req.param('id'));
     return c.json({ artifacts: await listRunArtifacts(await artifacts(), c.req.param('id')) });
   });
+  // The query is checked before any store is reached: a bad request costs no backend call.
   app.put('/runs/:id/artifacts/content', async (c) => {
     const runId = c.req.param('id');
+    const path = requirePath(c.req.query('path'));
     await requireRun(await tracking(), runId);
     // Buffered: a Cloud Functions request body is at most 32 MiB; larger files go straight to the bucket (SDK).
-    const object = await putRunArtifact(await artifacts(), runId, requirePath(c.req.query('path')), new Uint8Array(await c.req.arrayBuffer()));
-    return c.json({ artifact: { path: c.req.query('path'), size: object.size, uri: object.uri } }, 201);
+    const object = await putRunArtifact(await artifacts(), runId, path, new Uint8Array(await c.req.arrayBuffer()));
+    return c.json({ artifact: { path, size: object.size, uri: object.uri } }, 201);
   });
   app.get('/runs/:id/artifacts/content', async (c) => {
-    const bytes = await readRunArtifact(await artifacts(), c.req.param('id'), requirePath(c.req.query('path')));
+    const path = requirePath(c.req.query('path'));
+    const bytes = await readRunArtifact(await artifacts(), c.req.param('id'), path);
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { 'content-type': 'application/octet-stream' });
   });
   return app;
 }
 
 function requirePath(path: string | undefined): string {
-  if (!path) throw new PlatformError('EVENT.INVALID', 'Name the artifact with ?path=<path inside the run>, e.g. ?path=plots/roc.png.');
+  if (!path) throw new PlatformError('REQUEST.INVALID', 'Name the artifact with ?path=<path inside the run>, e.g. ?path=plots/roc.png.');
   return path;
 }

@@ -1,4 +1,6 @@
-const errorSchema = { type: 'object', properties: { error: { type: 'string' }, code: { type: 'string' } }, required: ['error', 'code'] };
+import { ERROR_BODY_SCHEMA } from '../../shared/http/errors.js';
+
+const errorSchema = ERROR_BODY_SCHEMA;
 const json = (schema: object, example?: unknown) => ({ content: { 'application/json': { schema, ...(example === undefined ? {} : { example }) } } });
 const ok = (description: string, example?: unknown) => ({ description, ...json({ type: 'object' }, example) });
 const failure = (description: string) => ({ description, ...json(errorSchema) });

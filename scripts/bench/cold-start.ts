@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { build } from 'esbuild';
+import { ENV } from '../../shared/config/env.js';
 import { freePort, startProcess } from '../../shared/processes/index.js';
 import { MODELS } from './context.js';
 import { awaitQuiet, cpuSnapshot, othersCores, ownPids } from './cpu.js';
@@ -82,7 +83,7 @@ function body(rows: (string | number)[][], imports: [string, number][], small: {
     commands([
       ...ENTRIES.map((entry): [string, string] => [
         entry.label,
-        `MLOPS_SERVE_MODEL=<model> MLOPS_SERVE_VERSION=1 PORT=<port> node ${entry.args.join(' ').replace('{port}', '<port>')}`,
+        `${ENV.serveModel}=<model> ${ENV.serveVersion}=1 PORT=<port> node ${entry.args.join(' ').replace('{port}', '<port>')}`,
       ]),
       [
         'bundles',

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STACK } from '../../infra/stack.js';
+import { ENV } from '../../shared/config/env.js';
 import { freePort } from '../../shared/processes/index.js';
 import type { ModelVersion } from '../../shared/domain/registry.js';
 import { TOPICS } from '../../shared/domain/topics.js';
@@ -48,7 +49,7 @@ export class BenchContext {
   /** The local platform, as `npm start` runs it but with only the functions benchmarked. */
   platform(): Promise<LocalPlatform> {
     this.local ??= (async () => {
-      process.env.MLOPS_LOG_LEVEL = 'silent';
+      process.env[ENV.logLevel] = 'silent';
       const ports = { pubsub: await freePort(), firestore: await freePort(), functions: 0 };
       const functions = STACK.functions.filter((spec) => HOSTED.includes(spec.name));
       return startLocalPlatform({ dataDir: join(this.workDir, 'platform'), ports, fresh: true, scheduler: false, functions });
@@ -90,10 +91,10 @@ export class BenchContext {
     const bus = await this.servingEmulator();
     return {
       ...local.env,
-      PUBSUB_EMULATOR_HOST: bus.host,
-      MLOPS_SERVE_MODEL: version.model,
-      MLOPS_SERVE_VERSION: String(version.version),
-      MLOPS_LOG_LEVEL: '',
+      [ENV.pubsubEmulatorHost]: bus.host,
+      [ENV.serveModel]: version.model,
+      [ENV.serveVersion]: String(version.version),
+      [ENV.logLevel]: '',
     };
   }
 
@@ -105,7 +106,7 @@ export class BenchContext {
     this.servingBus ??= (async () => {
       const local = await this.platform();
       const emulator = await startPubSubEmulator(locateEmulators().pubsub, '127.0.0.1', await freePort());
-      const topic = `http://${emulator.host}/v1/projects/${local.env.GOOGLE_CLOUD_PROJECT}/topics/${TOPICS.predictions}`;
+      const topic = `http://${emulator.host}/v1/projects/${local.env[ENV.projectId]}/topics/${TOPICS.predictions}`;
       const response = await fetch(topic, { method: 'PUT' });
       if (!response.ok) throw new Error(`Could not create the predictions topic: ${response.status} ${await response.text()}`);
       return emulator;

@@ -86,7 +86,13 @@ const registry = {
   }),
 } as unknown as ModelRegistry;
 
-const bus: EventBus = { publish: async () => '1', close: async () => {} };
+const bus: EventBus = {
+  publish: async () => '1',
+  request: async () => {
+    throw new Error('the benchmark never waits for a reply');
+  },
+  close: async () => {},
+};
 
 function highWaterMark(): number {
   const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));

@@ -2,10 +2,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { type ManagedProcess, freePort, startProcess, waitForHttp } from '../../shared/processes/index.js';
+import { ENV } from '../../shared/config/env.js';
 import { awaitQuiet, cpuSnapshot, othersCores, ownPids } from './cpu.js';
 
 /** Variables worth printing in a reproduce command: the ones a reader would set by hand. */
-const SHOWN_ENV = /^(PORT|MLOPS_SERVE_MODEL|MLOPS_SERVE_VERSION|BENCH_\w+)$/;
+const SHOWN_ENV = new RegExp(`^(PORT|${ENV.serveModel}|${ENV.serveVersion}|BENCH_\\w+)$`);
 
 /** A server under test, in its own process group. */
 export interface Target {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { PubSub } from '@google-cloud/pubsub';
 import { PlatformError } from '../../shared/domain/errors.js';
 import { DriftComputed, type DriftRunRequested, MAX_WINDOW_HOURS, type VersionMonitoring } from '../../shared/domain/monitoring-events.js';
 import { validateModelName } from '../../shared/domain/names.js';
@@ -7,9 +6,11 @@ import { TOPICS } from '../../shared/domain/topics.js';
 import type { VersionReport } from '../../shared/services/monitoring-report.js';
 import type { CliIo, CommandDefinition, JsonOption } from './command.js';
 import { refuseUnknownSubcommands, jsonOption } from './command.js';
-import type { CliContext } from './context.js';
+import { type CliContext, requestOutcome } from './context.js';
 import { table, UsageError } from './format.js';
 import { callFunction } from './http.js';
+import { ENV } from '../../shared/config/env.js';
+import { MONITORING_OPTIONS } from '../../shared/config/monitoring-config.js';
 
 /** Flags of `mlops drift run`. */
 interface RunFlags extends JsonOption {
@@ -26,7 +27,10 @@ export const driftCommand: CommandDefinition = (program, { context, io }) => {
     .command('run')
     .description('run the monitoring job now for every version holding an alias (or one model), and wait for its result')
     .option('--model <name>', 'only this model')
-    .option('--window-hours <hours>', `the window's length, 1 to ${MAX_WINDOW_HOURS} (default: MLOPS_DRIFT_WINDOW_HOURS, 24)`)
+    .option(
+      '--window-hours <hours>',
+      `the window's length, 1 to ${MAX_WINDOW_HOURS} (default: ${ENV.windowHours}, ${MONITORING_OPTIONS.windowHours.defaults.local})`,
+    )
     .option('--window-end <time>', 'the ISO 8601 time the window ends (default: now)')
     .option('--timeout <seconds>', 'how long to wait for the result', '600')
     .addOption(jsonOption())
@@ -45,17 +49,24 @@ async function runDrift(context: CliContext, flags: RunFlags, io: CliIo): Promis
     throw new UsageError(`--window-hours must be a number of hours from 1 to ${MAX_WINDOW_HOURS}.`);
   const end = flags.windowEnd;
   if (end !== undefined && Number.isNaN(Date.parse(end))) throw new UsageError('--window-end must be an ISO 8601 time such as 2026-01-31T12:00:00Z.');
+  const requestId = randomUUID();
   const request: DriftRunRequested = {
     schemaVersion: 1,
     trigger: 'manual',
-    requestId: randomUUID(),
+    requestId,
     model: flags.model === undefined ? undefined : validateModelName(flags.model),
     windowHours: hours,
     windowEnd: end === undefined ? undefined : new Date(end).toISOString(),
   };
-  const result = await requestAndWait(context, request, Number(flags.timeout) * 1000);
+  // compute-drift replies on drift-computed (its topic handler's reply topic).
+  const result = await requestOutcome(context, TOPICS.monitorSchedule, request, {
+    replyTopic: TOPICS.driftComputed,
+    schema: DriftComputed,
+    correlationId: requestId,
+    timeoutMs: Number(flags.timeout) * 1000,
+  });
   if (flags.json) return io.print(JSON.stringify(result, null, 2));
-  if (result.status === 'failed') throw new PlatformError('EVENT.INVALID', `Monitoring failed: ${result.error}`);
+  if (result.status === 'failed') throw new PlatformError('MONITORING.FAILED', `Monitoring failed: ${result.error}`);
   io.print(`window ${result.windowStart} to ${result.windowEnd} (${result.seconds.toFixed(1)} s)`);
   if (result.versions.length === 0) io.print('no model version holds an alias: nothing to monitor');
   for (const version of result.versions) printVersion(version, io);
@@ -86,33 +97,6 @@ function printVersion(version: VersionMonitoring, io: CliIo): void {
 
 const formatNumber = (value: number | null | undefined): string =>
   value === null || value === undefined ? '' : Math.abs(value) >= 1e-3 || value === 0 ? value.toFixed(4) : value.toExponential(2);
-
-/** Publishes the request on monitor-schedule and waits for its outcome on drift-computed. */
-async function requestAndWait(context: CliContext, request: DriftRunRequested, timeoutMs: number): Promise<DriftComputed> {
-  const pubsub = new PubSub({ projectId: context.platform.config.projectId });
-  const [subscription] = await pubsub.topic(TOPICS.driftComputed).createSubscription(`cli-drift-${request.requestId}`);
-  try {
-    const outcome = new Promise<DriftComputed>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new PlatformError('EVENT.INVALID', `No result within ${timeoutMs / 1000} s; the run may still finish.`, { permanent: false })),
-        timeoutMs,
-      );
-      subscription.on('message', (message) => {
-        message.ack();
-        const parsed = DriftComputed.safeParse(JSON.parse(message.data.toString()));
-        if (parsed.success && parsed.data.requestId === request.requestId) {
-          clearTimeout(timer);
-          resolve(parsed.data);
-        }
-      });
-    });
-    await context.platform.eventBus().publish(TOPICS.monitorSchedule, request);
-    return await outcome;
-  } finally {
-    await subscription.delete().catch(() => undefined);
-    await pubsub.close();
-  }
-}
 
 async function reportDrift(context: CliContext, name: string, flags: JsonOption, io: CliIo): Promise<void> {
   const model = validateModelName(name);

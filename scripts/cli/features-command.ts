@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import type { FeaturesLoadReport } from '../../shared/services/load-features.js';
 import type { CliIo, CommandDefinition, JsonOption } from './command.js';
 import { need, refuseUnknownSubcommands, jsonOption } from './command.js';
+import type { CliContext } from './context.js';
 import { ReportedFailure, printRefusals } from './format.js';
 import { callFunction } from './http.js';
 import { fileFormat } from './input-file.js';
@@ -27,7 +28,7 @@ export const featuresCommand: CommandDefinition = (program, { context, io }) => 
     .action(async (file: string, options: LoadOptions) => {
       const dataset = need(options.dataset, '--dataset <id>', 'features load');
       const format = fileFormat(file, ['csv', 'jsonl', 'parquet']);
-      const body = format === 'parquet' ? await parquetAsJsonLines(file) : createReadStream(file);
+      const body = format === 'parquet' ? parquetAsJsonLines(context(), file) : createReadStream(file);
       const query = new URLSearchParams({ dataset, format: format === 'parquet' ? 'jsonl' : format });
       if (options.eventTimeColumn) query.set('eventTimeColumn', options.eventTimeColumn);
       const report = await callFunction<FeaturesLoadReport>(context(), 'data-api', `/features?${query}`, {
@@ -59,14 +60,10 @@ function refuseWhenNothingLoaded(file: string, report: FeaturesLoadReport): void
   throw new ReportedFailure(`no row of ${file} was loaded: all ${report.rejectedCount} were refused.`);
 }
 
-/** Parquet is read with an in-memory DuckDB and sent on as JSON Lines, row group by row group. */
-async function parquetAsJsonLines(file: string): Promise<Readable> {
-  const { DuckDBInstance } = await import('@duckdb/node-api');
-  const connection = await (await DuckDBInstance.create(':memory:')).connect();
-  const result = await connection.stream(`SELECT * FROM read_parquet('${file.replaceAll("'", "''")}')`);
+/** Parquet is read on this machine (the runtime's embedded DuckDB) and sent on as JSON Lines, row group by row group. */
+function parquetAsJsonLines(context: CliContext, file: string): Readable {
   async function* lines() {
-    for await (const rows of result.yieldRowObjectJson()) for (const row of rows) yield `${JSON.stringify(row)}\n`;
-    connection.closeSync();
+    for await (const row of context.platform.parquetRows(file)) yield `${JSON.stringify(row)}\n`;
   }
   return Readable.from(lines());
 }

@@ -10,6 +10,7 @@ import { groundTruthCommand } from './ground-truth-command.js';
 import { modelsCommand, promoteCommand, rollbackCommand, uploadCommand } from './registry-commands.js';
 import { scoreCommand } from './score-command.js';
 import { runsCommand } from './tracking-commands.js';
+import { ENV } from '../../shared/config/env.js';
 
 /** Every top-level command, in the order --help lists them. */
 const COMMANDS: CommandDefinition[] = [
@@ -32,7 +33,7 @@ export interface ProgramOutput {
 }
 
 const EXIT_CODES = `
-Talks to the backends the environment configures (MLOPS_PROFILE=local by default: the platform
+Talks to the backends the environment configures (${ENV.profile}=local by default: the platform
 that "npm start" runs, found through .mlops-data/endpoints.json or firebase.json).
 
 Exit codes: 0 done (a load that refused some lines says how many, and lists them); 1 refused or

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { type ErrorCode, PlatformError } from '../../shared/domain/errors.js';
 import { parseVersionNumber, validateAliasName, validateModelName } from '../../shared/domain/names.js';
 import type { AliasMove } from '../../shared/ports/model-registry.port.js';
 import type { CliContext } from './context.js';
+import { callFunction } from './http.js';
 
 /** `mlops promote <name> <version> --to <alias>`: through the registry API, which applies the promotion policy. */
 export async function promote(context: CliContext, name: string, version: string, alias: string, reason: string): Promise<AliasMove> {
@@ -22,18 +22,9 @@ export function describeMove(move: AliasMove, verb: string): string {
 }
 
 async function callRegistry(context: CliContext, path: string, body: unknown): Promise<AliasMove> {
-  const url = `${context.functionUrl('registry-api')}${path}`;
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-mlops-actor': context.actor };
-  if (context.apiKey) headers.authorization = `Bearer ${context.apiKey}`;
-  let response: Response;
-  try {
-    response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
-  } catch (error) {
-    throw new PlatformError('CONFIG.INVALID', `Cannot reach the registry API at ${url} (${(error as Error).message}). Is the platform running (npm start)?`, {
-      permanent: false,
-    });
-  }
-  const payload = (await response.json().catch(() => ({}))) as { error?: string; code?: ErrorCode } & AliasMove;
-  if (!response.ok) throw new PlatformError(payload.code ?? 'CONFIG.INVALID', payload.error ?? `The registry API answered ${response.status}.`);
-  return payload;
+  return callFunction<AliasMove>(context, 'registry-api', path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-mlops-actor': context.actor },
+    body: JSON.stringify(body),
+  });
 }

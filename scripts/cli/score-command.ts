@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { PubSub } from '@google-cloud/pubsub';
 import { PlatformError } from '../../shared/domain/errors.js';
 import { BatchScored, type BatchScoringRequested } from '../../shared/domain/events.js';
 import { validateModelName } from '../../shared/domain/names.js';
 import { TOPICS } from '../../shared/domain/topics.js';
 import type { CommandDefinition, JsonOption } from './command.js';
 import { need, jsonOption } from './command.js';
-import type { CliContext } from './context.js';
+import { requestOutcome } from './context.js';
 import { table } from './format.js';
 
 /** Flags of `mlops score`. */
@@ -34,9 +33,15 @@ export const scoreCommand: CommandDefinition = (program, { context, io }) => {
         dataset,
         alias: options.alias,
       };
-      const result = await requestAndWait(context(), request, Number(options.timeout) * 1000);
+      // score-batch replies on batch-scored (its topic handler's reply topic).
+      const result = await requestOutcome(context(), TOPICS.batchScoring, request, {
+        replyTopic: TOPICS.batchScored,
+        schema: BatchScored,
+        correlationId: request.requestId,
+        timeoutMs: Number(options.timeout) * 1000,
+      });
       if (options.json) return io.print(JSON.stringify(result, null, 2));
-      if (result.status === 'failed') throw new PlatformError('REGISTRY.VERSION_NOT_FOUND', `Batch scoring failed: ${result.error}`);
+      if (result.status === 'failed') throw new PlatformError('BATCH.FAILED', `Batch scoring failed: ${result.error}`);
       io.print(
         table(
           ['DATASET', 'MODEL', 'VERSION', 'ROWS', 'SECONDS'],
@@ -45,30 +50,3 @@ export const scoreCommand: CommandDefinition = (program, { context, io }) => {
       );
     });
 };
-
-/** Publishes the request on batch-scoring and waits for its outcome on batch-scored. */
-async function requestAndWait(context: CliContext, request: BatchScoringRequested, timeoutMs: number): Promise<BatchScored> {
-  const pubsub = new PubSub({ projectId: context.platform.config.projectId });
-  const [subscription] = await pubsub.topic(TOPICS.batchScored).createSubscription(`cli-score-${request.requestId}`);
-  try {
-    const outcome = new Promise<BatchScored>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new PlatformError('EVENT.INVALID', `No result within ${timeoutMs / 1000} s; the run may still finish.`, { permanent: false })),
-        timeoutMs,
-      );
-      subscription.on('message', (message) => {
-        message.ack();
-        const parsed = BatchScored.safeParse(JSON.parse(message.data.toString()));
-        if (parsed.success && parsed.data.requestId === request.requestId) {
-          clearTimeout(timer);
-          resolve(parsed.data);
-        }
-      });
-    });
-    await context.platform.eventBus().publish(TOPICS.batchScoring, request);
-    return await outcome;
-  } finally {
-    await subscription.delete().catch(() => undefined);
-    await pubsub.close();
-  }
-}

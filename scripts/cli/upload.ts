@@ -66,7 +66,7 @@ async function waitForRegistration(context: CliContext, name: string, uri: strin
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new PlatformError(
-    'REGISTRY.VERSION_NOT_FOUND',
+    'CLI.TIMEOUT',
     `${uri} was not registered within ${timeoutSeconds} s. Is the platform running (npm start)? Check later with: mlops models show ${name}`,
     {
       permanent: false,

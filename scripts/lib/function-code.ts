@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { FunctionSpec } from '../../infra/stack.js';
+import { ENV } from '../../shared/config/env.js';
 import { stopChildProcesses } from './as-deployed/child-processes.js';
 import { type InstalledBundle, installBundle } from './as-deployed/install-bundle.js';
 import { buildFunctions } from './deploy/build-functions.js';
@@ -73,7 +74,7 @@ export async function deployedCode({
     return {
       description: `the deployable bundles of ${relative(root, outDir) || outDir}, installed in ${into} as Cloud Build would`,
       moduleUrl: (spec) => pathToFileURL(mainOf(installedNamed(installed, spec.name))).href,
-      env: serving ? { MLOPS_SERVING_BUNDLE: installedNamed(installed, serving.name).dir } : {},
+      env: serving ? { [ENV.servingBundle]: installedNamed(installed, serving.name).dir } : {},
       stopRevisions: () => stopChildProcesses(into),
       remove,
     };

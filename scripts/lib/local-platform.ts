@@ -2,20 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { PubSub } from '@google-cloud/pubsub';
 import { STACK, type FunctionSpec } from '../../infra/stack.js';
-import { parseConfig } from '../../shared/config/config.js';
 import { parseCron } from '../../shared/domain/cron.js';
-import { ensureTopic } from './pubsub-topology.js';
+import { pubSubTopology } from './pubsub-topology.js';
 import { platform } from '../../shared/runtime/index.js';
 import { startDashboard } from './dashboard/dashboard-server.js';
 import { type RunningEmulator, locateEmulators, startFirestoreEmulator, startPubSubEmulator } from './emulators.js';
 import { type FunctionCode, deployedCode, loadFunction, sourceCode } from './function-code.js';
 import { acquirePlatformLock, LOCK_FILE } from './platform-lock.js';
 import { describeHolder, OWNER_VARIABLE } from './process-table.js';
-import { bridgeSubscription, DELIVERY_TOKEN_HEADER } from './pull-bridge.js';
+import { DELIVERY_TOKEN_HEADER } from './pull-bridge.js';
 import { startWatchdog } from './watchdog.js';
 import { requireFreePort } from '../../shared/processes/index.js';
+import { serveAliasHolder } from '../../shared/services/serving-rollout.js';
+import { ENV } from '../../shared/config/env.js';
 
 /** Ports of the local platform; firebase.json names the defaults. */
 export interface LocalPorts {
@@ -124,22 +124,21 @@ export async function startLocalPlatform({
     ]);
     stops.push(...emulators.map((emulator: RunningEmulator) => () => emulator.stop()));
     const env = {
-      GOOGLE_CLOUD_PROJECT: projectId,
-      MLOPS_PROFILE: 'local',
-      MLOPS_DATA_DIR: dataDir,
-      PUBSUB_EMULATOR_HOST: emulators[0].host,
-      FIRESTORE_EMULATOR_HOST: emulators[1].host,
+      [ENV.projectId]: projectId,
+      [ENV.profile]: 'local',
+      [ENV.dataDir]: dataDir,
+      [ENV.pubsubEmulatorHost]: emulators[0].host,
+      [ENV.firestoreEmulatorHost]: emulators[1].host,
       METADATA_SERVER_DETECTION: 'none',
       ...code.env,
     };
     Object.assign(process.env, env);
-    const config = parseConfig(process.env);
     const local = platform();
     stops.push(() => local.close());
 
-    const pubsub = new PubSub({ projectId });
-    stops.push(() => pubsub.close());
-    await Promise.all(STACK.topics.map((topic) => ensureTopic(pubsub, topic)));
+    const topology = pubSubTopology(projectId);
+    stops.push(() => topology.close());
+    await topology.ensureTopics(STACK.topics);
     const deliveryToken = randomBytes(24).toString('hex');
     const hosted = await hostFunctions(functions, ports.functions, code, deliveryToken);
     stops.push(
@@ -154,7 +153,7 @@ export async function startLocalPlatform({
     stops.push(async () => void (await Promise.all(bridges.map((closeBridge) => closeBridge()))));
     for (const sub of STACK.subscriptions.filter((candidate) => hosted.some((fn) => fn.spec.name === candidate.function))) {
       const url = hosted.find((fn) => fn.spec.name === sub.function)!.url;
-      bridges.push(await bridgeSubscription(pubsub, projectId, sub, url, { deliveryToken }));
+      bridges.push(await topology.bridge(sub, url, { deliveryToken }));
     }
     await (await local.warehouse()).ensureTables(STACK.tables);
     const dashboard = await startDashboard({
@@ -166,7 +165,7 @@ export async function startLocalPlatform({
     writeEndpoints(dataDir, hosted, {
       dashboard: dashboard.url,
       projectId,
-      emulators: { pubsub: env.PUBSUB_EMULATOR_HOST, firestore: env.FIRESTORE_EMULATOR_HOST },
+      emulators: { pubsub: env[ENV.pubsubEmulatorHost], firestore: env[ENV.firestoreEmulatorHost] },
     });
     await warmUp(local);
     let serving: ReturnType<typeof restoreServing> = Promise.resolve([]);
@@ -176,7 +175,7 @@ export async function startLocalPlatform({
       await (await local.servingDeployer()).close();
       await code.stopRevisions();
     });
-    if (config.artifacts.type === 'local') stops.push(await watchBucket(local));
+    stops.push(await watchBucket(local));
     if (scheduler) stops.push(runScheduler(local));
     serving = restoreServing(local);
     return {
@@ -266,41 +265,31 @@ function closeServer(server: Server): Promise<void> {
 
 /**
  * Starts a serving revision for every model whose served alias is set, in the background (ready
- * is not held up by model loading). Serving stops with the platform: the deployer is closed by it.
+ * is not held up by model loading), as the serving-rollout use case would. Serving stops with the
+ * platform: the deployer is closed by it.
  */
 function restoreServing(local: ReturnType<typeof platform>): Promise<{ model: string; version: number; url: string }[]> {
-  const alias = local.config.serving.alias;
+  const servedAlias = local.config.serving.alias;
   const restore = async () => {
-    const models = (await (await local.registry()).listModels()).filter((model) => model.aliases[alias] !== undefined);
-    if (models.length === 0) return [];
-    const deployer = await local.servingDeployer();
     const registry = await local.registry();
-    return Promise.all(
-      models.map(async (model) => {
-        const deployment = await deployer.deploy(model.name, model.aliases[alias]!);
-        await registry.recordServing(model.name, {
-          url: deployment.url,
-          version: deployment.version,
-          revision: deployment.revision,
-          deployedAt: deployment.deployedAt,
-        });
-        return { model: model.name, version: deployment.version, url: deployment.url };
-      }),
-    );
+    const models = (await registry.listModels()).filter((model) => model.aliases[servedAlias] !== undefined);
+    if (models.length === 0) return [];
+    const deps = { registry, deployer: await local.servingDeployer(), servedAlias };
+    const deployments = await Promise.all(models.map((model) => serveAliasHolder(model.name, deps)));
+    return deployments.flatMap((deployment) => (deployment ? [{ model: deployment.model, version: deployment.version, url: deployment.url }] : []));
   };
   const restoring = restore();
   restoring.catch((error) => console.error(`Could not restore serving: ${error instanceof Error ? error.message : error}`));
   return restoring;
 }
 
-/** Polls the bucket folder so a file copied in by hand is finalized and notified like an upload. */
+/** Polls the bucket folder so a file copied in by hand is finalized and notified like an upload; a store that cannot be written behind its back (GCS) needs no watching. */
 async function watchBucket(local: ReturnType<typeof platform>): Promise<() => Promise<void>> {
-  const { LocalBucketArtifactStore } = await import('../../shared/adapters/local-bucket/index.js');
   const store = await local.artifacts();
-  if (!(store instanceof LocalBucketArtifactStore)) return async () => {};
+  if (!store.adoptUntracked) return async () => {};
   let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
-    running = running.then(() => store.adoptUntracked()).catch((error) => console.error(`bucket watcher: ${error}`));
+    running = running.then(() => store.adoptUntracked?.()).catch((error) => console.error(`bucket watcher: ${error}`));
   }, 250);
   return async () => {
     clearInterval(timer);

@@ -1,11 +1,12 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { INTERNAL_ENV } from '../../shared/config/env.js';
 
 /**
  * The variable every process a local platform starts inherits: `<runner pid>:<start time>`. It marks
  * the platform's emulators, revisions and helpers, so they can be found (and stopped) if the runner
  * dies without stopping them. Read from /proc, so Linux only; elsewhere nothing is found.
  */
-export const OWNER_VARIABLE = 'MLOPS_PLATFORM_OWNER';
+export const OWNER_VARIABLE = INTERNAL_ENV.platformOwner;
 
 /** A process as /proc shows it. */
 export interface ProcessInfo {

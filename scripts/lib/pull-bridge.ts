@@ -1,6 +1,5 @@
 import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
 import { MAX_DELIVERY_ATTEMPTS, type SubscriptionSpec } from '../../infra/stack.js';
-import { ensureTopic, pushEndpointFor } from './pubsub-topology.js';
 
 /** The header that proves a delivery comes from the runner: topic functions refuse requests without it. */
 export const DELIVERY_TOKEN_HEADER = 'x-mlops-delivery-token';
@@ -24,6 +23,7 @@ export interface BridgeOptions {
  * Why not the emulator's own push: measured here, when a push endpoint stops answering for a
  * moment after it had been receiving, the emulator never redelivers the messages whose push
  * failed (6 of 100 lost, none back after minutes). Pull with nack keeps at-least-once delivery.
+ * The dead-letter topic must exist (PubSubTopology.bridge creates it first).
  */
 export async function bridgeSubscription(
   client: PubSub,
@@ -37,7 +37,6 @@ export async function bridgeSubscription(
     drainMaxMs = 15_000,
   }: BridgeOptions,
 ): Promise<() => Promise<void>> {
-  await ensureTopic(client, spec.deadLetterTopic);
   const subscription = await ensurePullSubscription(client, projectId, spec);
   const endpoint = pushEndpointFor(functionUrl, projectId, spec.topic);
   const pending = new Set<Promise<void>>();
@@ -87,4 +86,9 @@ async function ensurePullSubscription(client: PubSub, projectId: string, spec: S
   if (!exists) await client.topic(spec.topic).createSubscription(spec.name, options);
   else await subscription.setMetadata({ ...options, pushConfig: {} });
   return subscription;
+}
+
+/** The push endpoint the Functions Framework turns into a CloudEvent for `topic`. */
+export function pushEndpointFor(functionUrl: string, projectId: string, topic: string): string {
+  return `${functionUrl.replace(/\/$/, '')}/projects/${projectId}/topics/${topic}`;
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { isAlive, markedProcesses, stopProcessGroups } from './process-table.js';
+import { isAlive, markedProcesses, OWNER_VARIABLE, stopProcessGroups } from './process-table.js';
 
 /**
  * Starts a watchdog for this runner: a detached process that, if the runner dies without stopping
@@ -11,7 +11,7 @@ export function startWatchdog(owner: string): void {
     detached: true,
     stdio: 'ignore',
     // Not marked itself, or it would hunt itself.
-    env: { ...process.env, MLOPS_PLATFORM_OWNER: '' },
+    env: { ...process.env, [OWNER_VARIABLE]: '' },
   });
   child.unref();
 }

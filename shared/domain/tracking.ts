@@ -74,13 +74,14 @@ export function validateTrackingKey(kind: 'param' | 'tag' | 'metric', key: strin
 /** Checks a param value (stored as text, at most 6000 characters, as in MLflow). */
 export function validateParamValue(key: string, value: string): string {
   if (value.length > MAX_PARAM_VALUE)
-    throw new PlatformError('EVENT.INVALID', `Param "${key}" is ${value.length} characters long; the limit is ${MAX_PARAM_VALUE}.`);
+    throw new PlatformError('TRACKING.INVALID_VALUE', `Param "${key}" is ${value.length} characters long; the limit is ${MAX_PARAM_VALUE}.`);
   return value;
 }
 
 /** Checks a tag value (at most 8000 characters). */
 export function validateTagValue(key: string, value: string): string {
-  if (value.length > MAX_TAG_VALUE) throw new PlatformError('EVENT.INVALID', `Tag "${key}" is ${value.length} characters long; the limit is ${MAX_TAG_VALUE}.`);
+  if (value.length > MAX_TAG_VALUE)
+    throw new PlatformError('TRACKING.INVALID_VALUE', `Tag "${key}" is ${value.length} characters long; the limit is ${MAX_TAG_VALUE}.`);
   return value;
 }
 
@@ -88,11 +89,11 @@ export function validateTagValue(key: string, value: string): string {
 export function validateMetricPoint(point: MetricPoint): MetricPoint {
   validateTrackingKey('metric', point.key);
   if (typeof point.value !== 'number' || !Number.isFinite(point.value)) {
-    throw new PlatformError('EVENT.INVALID', `Metric "${point.key}" value ${String(point.value)} is not a finite number.`);
+    throw new PlatformError('TRACKING.INVALID_VALUE', `Metric "${point.key}" value ${String(point.value)} is not a finite number.`);
   }
-  if (!Number.isSafeInteger(point.step)) throw new PlatformError('EVENT.INVALID', `Metric "${point.key}" step ${point.step} is not a whole number.`);
+  if (!Number.isSafeInteger(point.step)) throw new PlatformError('TRACKING.INVALID_VALUE', `Metric "${point.key}" step ${point.step} is not a whole number.`);
   if (!Number.isSafeInteger(point.timestamp) || point.timestamp < 0) {
-    throw new PlatformError('EVENT.INVALID', `Metric "${point.key}" timestamp ${point.timestamp} is not milliseconds since the epoch.`);
+    throw new PlatformError('TRACKING.INVALID_VALUE', `Metric "${point.key}" timestamp ${point.timestamp} is not milliseconds since the epoch.`);
   }
   return point;
 }
@@ -120,7 +121,7 @@ export function validateExperimentId(id: string): string {
 
 /** Checks a batch id given by a caller; it names the documents a batch's points are stored in. */
 export function validateBatchId(id: string): string {
-  if (!RUN_ID.test(id)) throw new PlatformError('EVENT.INVALID', `Batch id ${JSON.stringify(id)} is invalid: expected 1-64 letters, digits, "_" or "-".`);
+  if (!RUN_ID.test(id)) throw new PlatformError('NAME.INVALID', `Batch id ${JSON.stringify(id)} is invalid: expected 1-64 letters, digits, "_" or "-".`);
   return id;
 }
 
@@ -132,7 +133,7 @@ export function newBatchId(now = Date.now()): string {
 /** Checks a final run status. */
 export function validateEndStatus(status: string): RunEndStatus {
   if (!(RUN_END_STATUSES as readonly string[]).includes(status)) {
-    throw new PlatformError('EVENT.INVALID', `Run status ${JSON.stringify(status)} is invalid: use ${RUN_END_STATUSES.join(', ')}.`);
+    throw new PlatformError('TRACKING.INVALID_VALUE', `Run status ${JSON.stringify(status)} is invalid: use ${RUN_END_STATUSES.join(', ')}.`);
   }
   return status as RunEndStatus;
 }

@@ -47,7 +47,7 @@ export function decodeUploadMetadata(metadata: Record<string, string> = {}): Upl
 function parseMetric(key: string, value: string): number {
   const number = Number(value);
   if (value.trim() === '' || !Number.isFinite(number))
-    throw new PlatformError('EVENT.INVALID', `Metadata ${key}=${JSON.stringify(value)} is not a finite number.`);
+    throw new PlatformError('MODEL.INVALID_METADATA', `Metadata ${key}=${JSON.stringify(value)} is not a finite number.`);
   return number;
 }
 

@@ -1,18 +1,22 @@
-import type { Context } from 'hono';
+import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { type ErrorCode, isPlatformError } from '../domain/errors.js';
 import { log } from '../runtime/logger.js';
 
-/** HTTP status for each expected failure; anything unlisted is a 500. */
+/**
+ * HTTP status for each expected failure; anything unlisted is a 500. EVENT.INVALID is absent on
+ * purpose: it names a malformed Pub/Sub payload, so one reaching an HTTP answer is our own bug.
+ */
 const STATUS_BY_CODE: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   'CONFIG.INVALID': 500,
-  'EVENT.INVALID': 400,
   'REQUEST.INVALID': 400,
   'REQUEST.TOO_LARGE': 413,
   'REQUEST.UNSUPPORTED_MEDIA_TYPE': 415,
   'REQUEST.METHOD_NOT_ALLOWED': 405,
+  'REQUEST.NOT_FOUND': 404,
   'NAME.INVALID': 400,
   'MODEL.INVALID_INPUT': 400,
+  'MODEL.INVALID_METADATA': 400,
   'REGISTRY.MODEL_NOT_FOUND': 404,
   'REGISTRY.VERSION_NOT_FOUND': 404,
   'REGISTRY.VERSION_NOT_READY': 409,
@@ -23,18 +27,85 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   'TRACKING.EXPERIMENT_NOT_FOUND': 404,
   'TRACKING.RUN_NOT_FOUND': 404,
   'TRACKING.INVALID_FILTER': 400,
+  'TRACKING.INVALID_VALUE': 400,
   'TRACKING.PARAM_CONFLICT': 409,
+  'TRACKING.RUN_ENDED': 409,
+  'FEATURES.INVALID_FILE': 400,
+  'MONITORING.INVALID_FEATURE': 400,
+  'SERVING.NO_MODEL': 503,
 };
+
+/** What every error answer of the platform's HTTP functions holds. */
+export interface ErrorBody {
+  error: string;
+  code: ErrorCode;
+  details?: Record<string, unknown>;
+}
+
+/** The OpenAPI schema of {@link ErrorBody}, for the API documents. */
+export const ERROR_BODY_SCHEMA = {
+  type: 'object',
+  properties: { error: { type: 'string' }, code: { type: 'string' }, details: { type: 'object' } },
+  required: ['error', 'code'],
+} as const;
+
+const INTERNAL_MESSAGE = 'Internal error; see the function logs.';
 
 /** The HTTP status a thrown error maps to. */
 export function statusOf(error: unknown): ContentfulStatusCode {
   return (isPlatformError(error) && STATUS_BY_CODE[error.code]) || 500;
 }
 
-/** One central error handler: typed errors become `{error, code}` with their status; the rest a logged 500. */
-export function onError(error: Error, c: Context): Response {
+/**
+ * The one mapping from a thrown error to an HTTP answer. A typed error keeps its message (and, for
+ * a client error, its details); anything else is a 500 INTERNAL whose message stays in the logs.
+ */
+export function errorResponse(error: unknown): { status: ContentfulStatusCode; body: ErrorBody } {
   const status = statusOf(error);
-  if (status >= 500) log('ERROR', `${c.req.method} ${c.req.path} failed`, { error });
-  const message = status >= 500 && !isPlatformError(error) ? 'Internal error; see the function logs.' : error.message;
-  return c.json({ error: message, code: isPlatformError(error) ? error.code : 'INTERNAL' }, status);
+  if (!isPlatformError(error)) return { status, body: { error: INTERNAL_MESSAGE, code: 'INTERNAL' } };
+  const body: ErrorBody = { error: error.message, code: error.code };
+  if (error.details && status < 500) body.details = error.details;
+  return { status, body };
+}
+
+/** Options of {@link errorHandler}. */
+export interface ErrorHandlerOptions {
+  /** Google Cloud project, so log entries carry the request's trace. */
+  projectId?: string;
+  /** Logs 4xx answers too (as WARNING); 5xx are always logged (as ERROR). */
+  logRefusals?: boolean;
+}
+
+/** The Hono `onError` every HTTP app uses: answers with {@link errorResponse} and logs what failed. */
+export function errorHandler({ projectId, logRefusals = false }: ErrorHandlerOptions = {}): ErrorHandler {
+  return (error, c) => {
+    const { status, body } = errorResponse(error);
+    if (status >= 500 || logRefusals) {
+      const trace = traceOf(c.req.header('x-cloud-trace-context'), projectId);
+      log(status >= 500 ? 'ERROR' : 'WARNING', `${c.req.method} ${c.req.path} answered ${status}: ${error.message}`, {
+        trace,
+        status,
+        code: body.code,
+        ...(status >= 500 ? { error } : {}),
+      });
+    }
+    return c.json(body, status);
+  };
+}
+
+/** The default error handler, for apps with no trace to attach. */
+export const onError: ErrorHandler = errorHandler();
+
+/** The Hono `notFound` handler: 404 REQUEST.NOT_FOUND naming the route, with an optional hint. */
+export function notFound(hint?: string): NotFoundHandler {
+  return (c: Context) => {
+    const body: ErrorBody = { error: `No route ${c.req.method} ${c.req.path}.${hint ? ` ${hint}` : ''}`, code: 'REQUEST.NOT_FOUND' };
+    return c.json(body, 404);
+  };
+}
+
+/** The Cloud Logging trace name for an `X-Cloud-Trace-Context: TRACE/SPAN;o=1` header. */
+function traceOf(header: string | undefined, projectId?: string): string | undefined {
+  const traceId = header?.split('/')[0];
+  return traceId && projectId ? `projects/${projectId}/traces/${traceId}` : undefined;
 }

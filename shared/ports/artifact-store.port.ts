@@ -40,4 +40,10 @@ export interface ArtifactStore {
   list(prefix: string): Promise<StoredObject[]>;
   /** Removes an object; absent objects are ignored. */
   delete(name: string): Promise<void>;
+  /**
+   * Finalizes (and notifies) objects that appeared without a write through the store, such as files
+   * copied into the local bucket folder by hand. Only a store that can be written behind its back has
+   * it: GCS finalizes every write itself.
+   */
+  adoptUntracked?(): Promise<StoredObject[]>;
 }

@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { OPTIONS } from '../config/config.js';
-import { readOption } from '../config/options.js';
+import { ENV } from '../config/env.js';
+import { readOption, readProfile } from '../config/options.js';
 import { PlatformError } from '../domain/errors.js';
 
 /** The platform's firebase.json: the ports `npm start` gives the emulators and functions unless told otherwise. */
@@ -41,22 +42,24 @@ export function portsFromFirebaseJson(path = FIREBASE_JSON): LocalPorts {
  * filled. Returns undefined on the gcp profile, where nothing is discovered.
  */
 export function discoverLocalPlatform(env: NodeJS.ProcessEnv = process.env, { firebaseJson = FIREBASE_JSON } = {}): LocalPlatformLocation | undefined {
-  if ((readOption(OPTIONS.profile, env, 'local') ?? 'local') !== 'local') return undefined;
+  if (readProfile(env) !== 'local') return undefined;
   const found = emulatorsFromEnv(env) ?? emulatorsFromEndpoints(env) ?? emulatorsFromFirebaseJson(firebaseJson);
-  env.PUBSUB_EMULATOR_HOST ??= found.pubsubHost;
-  env.FIRESTORE_EMULATOR_HOST ??= found.firestoreHost;
-  if (found.projectId) env.GOOGLE_CLOUD_PROJECT ??= found.projectId;
+  const pubsubHost = env[ENV.pubsubEmulatorHost] ?? found.pubsubHost;
+  const firestoreHost = env[ENV.firestoreEmulatorHost] ?? found.firestoreHost;
+  Object.assign(env, { [ENV.pubsubEmulatorHost]: pubsubHost, [ENV.firestoreEmulatorHost]: firestoreHost });
+  if (found.projectId) env[ENV.projectId] ??= found.projectId;
   // The client libraries otherwise probe the GCE metadata server, which is not there.
   env.METADATA_SERVER_DETECTION ??= 'none';
-  return { pubsubHost: env.PUBSUB_EMULATOR_HOST, firestoreHost: env.FIRESTORE_EMULATOR_HOST, source: found.source };
+  return { pubsubHost, firestoreHost, source: found.source };
 }
 
 type Found = LocalPlatformLocation & { projectId?: string };
 
 function emulatorsFromEnv(env: NodeJS.ProcessEnv): Found | undefined {
-  const { PUBSUB_EMULATOR_HOST: pubsubHost, FIRESTORE_EMULATOR_HOST: firestoreHost } = env;
+  const pubsubHost = env[ENV.pubsubEmulatorHost];
+  const firestoreHost = env[ENV.firestoreEmulatorHost];
   if (!pubsubHost || !firestoreHost) return undefined;
-  return { pubsubHost, firestoreHost, source: 'PUBSUB_EMULATOR_HOST and FIRESTORE_EMULATOR_HOST' };
+  return { pubsubHost, firestoreHost, source: `${ENV.pubsubEmulatorHost} and ${ENV.firestoreEmulatorHost}` };
 }
 
 function emulatorsFromEndpoints(env: NodeJS.ProcessEnv): Found | undefined {
@@ -90,7 +93,7 @@ export async function requireLocalPlatform(location: LocalPlatformLocation, time
   throw new PlatformError(
     'CONFIG.INVALID',
     `No local platform answers at ${silent.map(([name, host]) => `${host} (${name})`).join(' and ')}, found through ${location.source}: ` +
-      'run "npm start" in the platform project, or set PUBSUB_EMULATOR_HOST and FIRESTORE_EMULATOR_HOST to its emulators (for Google Cloud: MLOPS_PROFILE=gcp and GOOGLE_CLOUD_PROJECT).',
+      `run "npm start" in the platform project, or set ${ENV.pubsubEmulatorHost} and ${ENV.firestoreEmulatorHost} to its emulators (for Google Cloud: ${ENV.profile}=gcp and ${ENV.projectId}).`,
   );
 }
 

@@ -1,3 +1,5 @@
+import { ENV } from '../config/env.js';
+
 /** Cloud Logging severities. */
 export type Severity = 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR';
 
@@ -6,7 +8,7 @@ export type Severity = 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR';
  * the trace id under its special key so entries group by request.
  */
 export function log(severity: Severity, message: string, fields: Record<string, unknown> & { trace?: string } = {}): void {
-  if (process.env.MLOPS_LOG_LEVEL === 'silent') return;
+  if (process.env[ENV.logLevel] === 'silent') return;
   const { trace, ...rest } = fields;
   const entry: Record<string, unknown> = { severity, message, time: new Date().toISOString(), ...rest };
   if (trace) entry['logging.googleapis.com/trace'] = trace;

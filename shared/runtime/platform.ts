@@ -21,6 +21,11 @@ export interface Platform {
   servingDeployer(): Promise<ServingDeployer>;
   /** Experiment tracking: runs, params, metrics (Firestore, beside the registry). */
   trackingStore(): Promise<TrackingStore>;
+  /**
+   * The rows of a Parquet file on this machine as JSON-ready objects, row group by row group: the
+   * client's conversion (the CLI's `features load`) with an embedded DuckDB, whichever warehouse is configured.
+   */
+  parquetRows(file: string): AsyncIterable<Record<string, unknown>>;
   /** Flushes and closes whatever was built. */
   close(): Promise<void>;
 }
@@ -109,6 +114,11 @@ export function createPlatform(config: PlatformConfig): Platform {
       const { FirestoreTrackingStore } = await import('../adapters/firestore/index.js');
       return new FirestoreTrackingStore({ projectId: config.projectId, databaseId: config.registry.databaseId });
     }),
+    parquetRows: async function* (file) {
+      // The DuckDB adapter loads only here; function bundles leave it out.
+      const { parquetRows } = await import('../adapters/duckdb/index.js');
+      yield* parquetRows(file);
+    },
     close: async () => {
       await Promise.allSettled(
         built

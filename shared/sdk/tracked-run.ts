@@ -233,7 +233,7 @@ export class TrackedRun {
   }
 
   private checkOpen(): void {
-    if (this.ended) throw new PlatformError('EVENT.INVALID', `Run ${this.id} has ended; start a new run to log more.`);
+    if (this.ended) throw new PlatformError('TRACKING.RUN_ENDED', `Run ${this.id} has ended; start a new run to log more.`);
   }
 }
 

@@ -14,6 +14,7 @@ import {
   searchRunsByName,
 } from '../services/tracking.js';
 import { TrackedRun } from './tracked-run.js';
+import { ENV } from '../config/env.js';
 
 /** Options of the tracking client. */
 export interface TrackingOptions {
@@ -62,7 +63,7 @@ export class Tracking {
       store,
       artifacts: () => this.platform.artifacts(),
       registry: () => this.platform.registry(),
-      actor: this.options.actor ?? process.env.MLOPS_ACTOR ?? `${userInfo().username}@sdk`,
+      actor: this.options.actor ?? process.env[ENV.actor] ?? `${userInfo().username}@sdk`,
       flushIntervalMs: this.options.flushIntervalMs ?? 1000,
       maxBufferedPoints: this.options.maxBufferedPoints ?? 5000,
       onEnd: (ended) => this.active.delete(ended),

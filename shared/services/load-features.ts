@@ -33,7 +33,7 @@ const REPORTED_REJECTIONS = 100;
  * Streams a CSV (header first) or JSON Lines file into offline_features in chunks, so memory
  * does not grow with the file. Keyed by (dataset, entity, event time): loading a file twice adds
  * nothing, unless its rows took the load time as event time. A CSV header without entity_id (or
- * without a named event time column) is refused whole: EVENT.INVALID.
+ * without a named event time column) is refused whole: FEATURES.INVALID_FILE.
  */
 export async function loadFeatures(
   lines: AsyncIterable<string>,
@@ -75,12 +75,12 @@ function readHeader(text: string, line: number, eventTime: EventTimeSource): str
   const names = splitCsvLine(text)?.map((name) => name.trim()) ?? [];
   if (!names.includes('entity_id'))
     throw new PlatformError(
-      'EVENT.INVALID',
+      'FEATURES.INVALID_FILE',
       `Line ${line} is not a CSV header naming entity_id (got ${JSON.stringify(text.slice(0, 80))}): the first line must name the columns, such as entity_id,${DEFAULT_EVENT_TIME_COLUMN},<features>...`,
     );
   if (eventTime.fallback === undefined && !names.includes(eventTime.column))
     throw new PlatformError(
-      'EVENT.INVALID',
+      'FEATURES.INVALID_FILE',
       `The CSV header names no ${eventTime.column} column (the event time column asked for); it has ${names.join(', ')}.`,
     );
   return names;

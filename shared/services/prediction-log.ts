@@ -1,3 +1,4 @@
+import { ENV } from '../config/env.js';
 import type { PredictionRecord, PredictionsLogged } from '../domain/events.js';
 import { TOPICS } from '../domain/topics.js';
 import type { EventBus } from '../ports/event-bus.port.js';
@@ -207,7 +208,7 @@ export class PredictionLog {
     const budget = `${Math.round(this.settings.maxBufferedBytes / 1024 / 1024)} MiB`;
     this.options.onNotice?.({
       level: 'ERROR',
-      message: `${count} prediction records dropped: ${why} (budget ${budget}, MLOPS_PREDICTION_LOG_BUFFER_MB)`,
+      message: `${count} prediction records dropped: ${why} (budget ${budget}, ${ENV.predictionLogBufferMb})`,
       dropped: count,
     });
   }

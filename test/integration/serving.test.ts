@@ -86,11 +86,11 @@ describe('serving on a real HTTP server with real ONNX models', () => {
   });
 
   it('refuses every kind of bad input with a 4xx that names the problem, and keeps serving', async () => {
-    const cases: [string | object, number, RegExp][] = [
-      ['{"instances": [[1,2,3,4]', 400, /not valid JSON/],
-      ['', 400, /body is empty/],
+    const cases: [string | object, number, RegExp, string?][] = [
+      ['{"instances": [[1,2,3,4]', 400, /not valid JSON/, 'REQUEST.INVALID'],
+      ['', 400, /body is empty/, 'REQUEST.INVALID'],
       [{ rows: [[1, 2, 3, 4]] }, 400, /instances/],
-      [{ instances: [] }, 400, /empty|at least one/i],
+      [{ instances: [] }, 400, /empty|at least one/i, 'MODEL.INVALID_INPUT'],
       [{ instances: Array.from({ length: 65 }, () => [1, 2, 3, 4]) }, 400, /64/],
       [{ instances: [[1, 2, 3]] }, 400, /4/],
       [{ instances: [{ f0: 1, f1: 2, f2: 3 }] }, 400, /f3/],
@@ -101,13 +101,14 @@ describe('serving on a real HTTP server with real ONNX models', () => {
       [{ instances: [[1, 2, [3], 4]] }, 400, /array/i],
       [{ instances: [[1, 2, 3, 4], { f0: 1, f1: 2, f2: 3, f3: 4 }] }, 400, /mix|same kind|array/i],
       [{ instances: [[1e39, 2, 3, 4]] }, 400, /float32|range/i],
-      [JSON.stringify({ instances: Array.from({ length: 60 }, () => Array(4).fill(0.123456789)) }).padEnd(70 * 1024, ' '), 413, /limit/],
+      [JSON.stringify({ instances: Array.from({ length: 60 }, () => Array(4).fill(0.123456789)) }).padEnd(70 * 1024, ' '), 413, /limit/, 'REQUEST.TOO_LARGE'],
     ];
-    for (const [body, status, message] of cases) {
+    for (const [body, status, message, code] of cases) {
       const response = await post(classifier.url, '/predict', body);
-      const payload = (await response.json()) as { error: string };
+      const payload = (await response.json()) as { error: string; code: string };
       expect({ body: String(JSON.stringify(body)).slice(0, 60), status: response.status }).toEqual({ body: String(JSON.stringify(body)).slice(0, 60), status });
       expect(payload.error).toMatch(message);
+      expect(payload.code).toBe(code ?? 'MODEL.INVALID_INPUT');
     }
     expect((await fetch(`${classifier.url}/health`)).status).toBe(200);
   });
@@ -143,7 +144,11 @@ describe('serving on a real HTTP server with real ONNX models', () => {
       expect({ method, path, status: response.status, allow: response.headers.get('allow') }).toEqual({ method, path, status: 405, allow: allowed });
       expect(((await response.json()) as { code: string }).code).toBe('REQUEST.METHOD_NOT_ALLOWED');
     }
-    expect((await fetch(`${classifier.url}/nowhere`)).status).toBe(404);
+    const nowhere = await fetch(`${classifier.url}/nowhere`);
+    expect({ status: nowhere.status, body: await nowhere.json() }).toEqual({
+      status: 404,
+      body: { code: 'REQUEST.NOT_FOUND', error: 'No route GET /nowhere. See /docs.' },
+    });
   });
 
   it('speaks the Open Inference Protocol: health, metadata, readiness and infer', async () => {
@@ -282,7 +287,11 @@ describe('serving on a real HTTP server with real ONNX models', () => {
 
   it('counts a failed prediction-log publish without failing the prediction', async () => {
     const failing = new PredictionLog({
-      bus: () => ({ publish: async () => Promise.reject(new Error('pubsub down')), close: async () => {} }),
+      bus: () => ({
+        publish: async () => Promise.reject(new Error('pubsub down')),
+        request: async () => Promise.reject(new Error('pubsub down')),
+        close: async () => {},
+      }),
       flushIntervalMs: 5,
     });
     const churn = await versionOf('churn', 3, binaryClassifierOnnx());

@@ -159,6 +159,9 @@ export function recordingBus(): EventBus & { published: { topic: string; data: u
       published.push({ topic, data });
       return String(published.length);
     },
+    request: async (topic) => {
+      throw new Error(`the recording bus takes publishes only: nothing would reply to ${topic}`);
+    },
     close: async () => {},
   };
 }

@@ -46,7 +46,13 @@ const write = (name: string, text: string) => {
 describe('mlops ground-truth and features load: exit codes and refused lines', () => {
   const warehouse = memoryWarehouse();
   const published: unknown[] = [];
-  const bus: EventBus = { publish: async (_topic, data) => String(published.push(data)), close: async () => undefined };
+  const bus: EventBus = {
+    publish: async (_topic, data) => String(published.push(data)),
+    request: async (topic) => {
+      throw new Error(`the data API never waits for a reply (asked on ${topic})`);
+    },
+    close: async () => undefined,
+  };
   let server: ServerType;
   const saved = { url: process.env.MLOPS_DATA_API_URL, dataDir: process.env.MLOPS_DATA_DIR };
 

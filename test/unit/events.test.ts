@@ -283,10 +283,10 @@ describe('upload metadata', () => {
     });
   });
 
-  it.each(['high', '', 'Infinity', 'NaN'])('rejects the metric value %j with EVENT.INVALID naming the key', (value) => {
+  it.each(['high', '', 'Infinity', 'NaN'])('rejects the metric value %j with MODEL.INVALID_METADATA naming the key', (value) => {
     const error = platformError(() => decodeUploadMetadata({ 'mlops-metric-auc': value }));
 
-    expect(error.code).toBe('EVENT.INVALID');
+    expect(error.code).toBe('MODEL.INVALID_METADATA');
     expect(error.message).toContain('mlops-metric-auc');
   });
 });

@@ -57,11 +57,14 @@ describe('loadFeatures: where each row’s event time comes from', () => {
 
   it('refuses a whole CSV whose first line names no entity_id, or lacks the named time column', async () => {
     await expect(loadFeatures(linesFrom('a,2026-01-01,1\nb,2026-01-01,2'), { dataset: 'd', format: 'csv' }, recordingWarehouse())).rejects.toMatchObject({
-      code: 'EVENT.INVALID',
+      code: 'FEATURES.INVALID_FILE',
       message: expect.stringMatching(/^Line 1 is not a CSV header naming entity_id/),
     });
-    await expect(loadFeatures(linesFrom('entity_id,f0\na,1'), { dataset: 'd', format: 'csv', eventTimeColumn: 'ts' }, recordingWarehouse())).rejects.toThrow(
-      /names no ts column/,
-    );
+    await expect(
+      loadFeatures(linesFrom('entity_id,f0\na,1'), { dataset: 'd', format: 'csv', eventTimeColumn: 'ts' }, recordingWarehouse()),
+    ).rejects.toMatchObject({
+      code: 'FEATURES.INVALID_FILE',
+      message: expect.stringMatching(/names no ts column/),
+    });
   });
 });

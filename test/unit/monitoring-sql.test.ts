@@ -162,6 +162,8 @@ describe('feature names', () => {
   it('refuse a nested path with an unsafe key or a bad index', () => {
     expect([['probabilities', 1], ['output_probability', 'a:b'], 'label'].every(isMonitorablePath)).toBe(true);
     expect([['output_probability', 'Iris setosa'], ['probabilities', -1], ['probabilities', 1.5], [], [0, 'x']].some(isMonitorablePath)).toBe(false);
-    expect(() => monitoringDialect('bigquery').jsonText('doc', ['p', "x'"])).toThrow(/cannot be monitored/);
+    expect(() => monitoringDialect('bigquery').jsonText('doc', ['p', "x'"])).toThrow(
+      expect.objectContaining({ code: 'MONITORING.INVALID_FEATURE', message: expect.stringMatching(/cannot be monitored/) }),
+    );
   });
 });

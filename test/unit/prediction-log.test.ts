@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { PredictionRecord, PredictionsLogged } from '../../shared/domain/events.js';
-import type { EventBus } from '../../shared/ports/event-bus.port.js';
+import type { BusMessage, EventBus } from '../../shared/ports/event-bus.port.js';
 import { PredictionLog, type PredictionLogNotice } from '../../shared/services/prediction-log.js';
 
 const record = (index: number): PredictionRecord =>
@@ -45,6 +45,10 @@ class ControllableTopic implements EventBus {
     }
     this.received.push(...(data as PredictionsLogged).predictions.map((item) => item.predictionId));
     return String(this.calls);
+  }
+
+  async request(): Promise<BusMessage> {
+    throw new Error('the prediction log never waits for a reply');
   }
 
   async close(): Promise<void> {}

@@ -27,17 +27,17 @@ describe('registry API: access and input checks', () => {
 
   it('names the problem in bad input once the key is right', async () => {
     const headers = { authorization: 'Bearer s3cret' };
-    const cases: [string, string, RegExp][] = [
-      ['/models/Bad_Name/aliases/production', JSON.stringify({ version: 1 }), /Model name "Bad_Name" is invalid/],
-      ['/models/churn/aliases/Prod!', JSON.stringify({ version: 1 }), /Alias "Prod!" is invalid/],
-      ['/models/churn/aliases/production', '{not json', /not valid JSON/],
-      ['/models/churn/aliases/production', JSON.stringify({ version: 0 }), /Version 0 is invalid/],
-      ['/models/churn/aliases/production', JSON.stringify({ reason: 'no version' }), /version/],
+    const cases: [string, string, RegExp, string][] = [
+      ['/models/Bad_Name/aliases/production', JSON.stringify({ version: 1 }), /Model name "Bad_Name" is invalid/, 'NAME.INVALID'],
+      ['/models/churn/aliases/Prod!', JSON.stringify({ version: 1 }), /Alias "Prod!" is invalid/, 'NAME.INVALID'],
+      ['/models/churn/aliases/production', '{not json', /not valid JSON/, 'REQUEST.INVALID'],
+      ['/models/churn/aliases/production', JSON.stringify({ version: 0 }), /Version 0 is invalid/, 'NAME.INVALID'],
+      ['/models/churn/aliases/production', JSON.stringify({ reason: 'no version' }), /version/, 'REQUEST.INVALID'],
     ];
-    for (const [path, body, message] of cases) {
+    for (const [path, body, message, code] of cases) {
       const response = await app.request(path, { method: 'POST', headers, body });
       expect(response.status).toBe(400);
-      expect(((await response.json()) as { error: string }).error).toMatch(message);
+      expect(await response.json()).toMatchObject({ code, error: expect.stringMatching(message) });
     }
   });
 });

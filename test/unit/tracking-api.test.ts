@@ -32,19 +32,19 @@ describe('tracking API: access and input checks', () => {
 
   it('names the problem in bad input once the key is right', async () => {
     const headers = { authorization: 'Bearer s3cret' };
-    const cases: [string, string, string, RegExp][] = [
-      ['POST', '/experiments', '{not json', /not valid JSON/],
-      ['POST', '/experiments', JSON.stringify({ tags: {} }), /name/],
-      ['POST', '/runs', JSON.stringify({ name: 'no experiment' }), /either experimentId or experiment/],
-      ['POST', '/runs/abc/log-batch', JSON.stringify({ metrics: [{ key: 'auc', value: 'high' }] }), /metrics\.0\.value/],
-      ['POST', '/runs/abc/log-batch', JSON.stringify({ metrics: Array.from({ length: 1001 }, () => ({ key: 'a', value: 1 })) }), /metrics/],
-      ['POST', '/runs/abc/end', JSON.stringify({ status: 'DONE' }), /Run status "DONE" is invalid/],
-      ['GET', '/runs/abc/metrics', '', /Name the metric/],
+    const cases: [string, string, string, RegExp, string][] = [
+      ['POST', '/experiments', '{not json', /not valid JSON/, 'REQUEST.INVALID'],
+      ['POST', '/experiments', JSON.stringify({ tags: {} }), /name/, 'REQUEST.INVALID'],
+      ['POST', '/runs', JSON.stringify({ name: 'no experiment' }), /either experimentId or experiment/, 'REQUEST.INVALID'],
+      ['POST', '/runs/abc/log-batch', JSON.stringify({ metrics: [{ key: 'auc', value: 'high' }] }), /metrics\.0\.value/, 'REQUEST.INVALID'],
+      ['POST', '/runs/abc/log-batch', JSON.stringify({ metrics: Array.from({ length: 1001 }, () => ({ key: 'a', value: 1 })) }), /metrics/, 'REQUEST.INVALID'],
+      ['POST', '/runs/abc/end', JSON.stringify({ status: 'DONE' }), /Run status "DONE" is invalid/, 'TRACKING.INVALID_VALUE'],
+      ['GET', '/runs/abc/metrics', '', /Name the metric/, 'REQUEST.INVALID'],
     ];
-    for (const [method, path, body, message] of cases) {
+    for (const [method, path, body, message, code] of cases) {
       const response = await app.request(path, { method, headers, body: method === 'GET' ? undefined : body });
       expect({ path, status: response.status }).toEqual({ path, status: 400 });
-      expect(((await response.json()) as { error: string }).error).toMatch(message);
+      expect(await response.json()).toMatchObject({ code, error: expect.stringMatching(message) });
     }
   });
 });

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ENV } from '../../../shared/config/env.js';
 import { freePort, requireFreePort } from '../../../shared/processes/index.js';
 import { type LocalPorts, portsFromFirebaseJson, startLocalPlatform } from '../local-platform.js';
 
@@ -38,11 +39,11 @@ export async function connectOrStart({ dataDir, progress = () => undefined }: Pl
   const running = await runningPlatform(dataDir);
   if (running) {
     Object.assign(process.env, {
-      MLOPS_PROFILE: 'local',
-      MLOPS_DATA_DIR: dataDir,
-      GOOGLE_CLOUD_PROJECT: running.projectId,
-      PUBSUB_EMULATOR_HOST: running.emulators.pubsub,
-      FIRESTORE_EMULATOR_HOST: running.emulators.firestore,
+      [ENV.profile]: 'local',
+      [ENV.dataDir]: dataDir,
+      [ENV.projectId]: running.projectId,
+      [ENV.pubsubEmulatorHost]: running.emulators.pubsub,
+      [ENV.firestoreEmulatorHost]: running.emulators.firestore,
       METADATA_SERVER_DETECTION: 'none',
     });
     return { functions: running.functions, dashboardUrl: running.dashboard, startedHere: false, stop: async () => undefined };

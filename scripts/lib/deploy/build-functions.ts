@@ -4,6 +4,7 @@ import { builtinModules } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import type { FunctionSpec } from '../../../infra/stack.js';
+import { ENV } from '../../../shared/config/env.js';
 
 /** One function's deployable bundle. */
 export interface BundleReport {
@@ -58,7 +59,7 @@ function leaveOutLocalAdapters(leftOut: Map<string, string>): Plugin {
         return { path: stub, namespace: 'local-only', pluginData: adapter };
       });
       build.onLoad({ filter: /.*/, namespace: 'local-only' }, (args) => ({
-        contents: `throw new Error(${JSON.stringify(`${args.pluginData as string} is a local-only adapter, left out of cloud bundles (MLOPS_PROFILE=gcp selects the Google Cloud backends).`)});`,
+        contents: `throw new Error(${JSON.stringify(`${args.pluginData as string} is a local-only adapter, left out of cloud bundles (${ENV.profile}=gcp selects the Google Cloud backends).`)});`,
         loader: 'js',
       }));
     },

@@ -1,3 +1,4 @@
+import { ENV } from '../../../shared/config/env.js';
 import { SMOKE_FEATURES } from './registry-steps.js';
 import { SmokeFailure, type SmokeStep, pollUntil } from './smoke-step.js';
 
@@ -17,7 +18,7 @@ async function callPredict(url: string, apiKey: string | undefined): Promise<Pre
   if (response.status >= 500 || response.status === 429) throw new Error(`${url}/predict answered ${response.status}`);
   const answer = (await response.json().catch(() => ({}))) as Partial<PredictAnswer> & { error?: string };
   if (response.ok) return answer as PredictAnswer;
-  const hint = response.status === 401 || response.status === 403 ? ' (set MLOPS_API_KEY to a key whose sha256 is in serving.apiKeyHashes)' : '';
+  const hint = response.status === 401 || response.status === 403 ? ` (set ${ENV.apiKey} to a key whose sha256 is in serving.apiKeyHashes)` : '';
   throw new SmokeFailure(`${url}/predict answered ${response.status}: ${answer.error ?? 'no reason given'}${hint}`);
 }
 

@@ -5,6 +5,7 @@ import type { DeployConfig } from '../../../infra/deploy-config.js';
 import { gcpEnvironment } from '../../../infra/plan-functions.js';
 import { freePort } from '../../../shared/processes/index.js';
 import { parseConfig } from '../../../shared/config/config.js';
+import { ENV } from '../../../shared/config/env.js';
 import { createPlatform, platform, type Platform } from '../../../shared/runtime/index.js';
 import { startLocalPlatform } from '../local-platform.js';
 
@@ -17,7 +18,7 @@ export interface SmokeTarget {
 }
 
 /** The client libraries read these themselves: a shell set up for the local platform would send the smoke to its emulators. */
-const EMULATOR_VARIABLES = ['PUBSUB_EMULATOR_HOST', 'FIRESTORE_EMULATOR_HOST'] as const;
+const EMULATOR_VARIABLES = [ENV.pubsubEmulatorHost, ENV.firestoreEmulatorHost] as const;
 
 /**
  * The deployed platform: the gcp profile's adapters (GCS, Firestore, Pub/Sub, BigQuery) built from
@@ -28,7 +29,7 @@ export function gcpTarget(config: DeployConfig, env: NodeJS.ProcessEnv = process
   for (const variable of EMULATOR_VARIABLES) delete env[variable];
   const deployed = createPlatform(parseConfig(settings));
   return {
-    description: `project ${config.project} (${config.region}), bucket ${settings.MLOPS_BUCKET}, BigQuery dataset ${config.bigquery.dataset}`,
+    description: `project ${config.project} (${config.region}), bucket ${settings[ENV.bucket]}, BigQuery dataset ${config.bigquery.dataset}`,
     platform: deployed,
     stop: () => deployed.close(),
   };

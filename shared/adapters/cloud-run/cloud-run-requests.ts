@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
+import { ENV } from '../../config/env.js';
 
-/** The env vars that pin a serving revision to one model version (read by parseServingTarget). */
-export const SERVE_MODEL_ENV = 'MLOPS_SERVE_MODEL';
-export const SERVE_VERSION_ENV = 'MLOPS_SERVE_VERSION';
 /** Labels on each model's service and revisions, so billing and the console can filter by model. */
 export const MODEL_LABEL = 'mlops-model';
 export const VERSION_LABEL = 'mlops-version';
@@ -173,7 +171,7 @@ export function servingContainerIndex(containers: Container[]): number {
 function pinnedContainers(containers: Container[] | undefined, model: string, version: number): Container[] {
   if (!containers?.length) throw new Error('The serving service template has no container to pin.');
   const serving = servingContainerIndex(containers);
-  const pins = { [SERVE_MODEL_ENV]: model, [SERVE_VERSION_ENV]: String(version) };
+  const pins = { [ENV.serveModel]: model, [ENV.serveVersion]: String(version) };
   return containers.map((container, index) => (index === serving ? { ...container, env: withEnv(container.env, pins) } : container));
 }
 
@@ -206,7 +204,7 @@ export function pinnedService(source: CloudRunService, { model, version, revisio
 export function pinnedVersion(containers: Container[] | undefined): number | undefined {
   if (!containers?.length) return undefined;
   const env = containers[servingContainerIndex(containers)]?.env ?? [];
-  const value = env.find((variable) => variable.name === SERVE_VERSION_ENV)?.value;
+  const value = env.find((variable) => variable.name === ENV.serveVersion)?.value;
   return value === undefined || !/^\d+$/.test(value) ? undefined : Number(value);
 }
 
@@ -214,7 +212,7 @@ export function pinnedVersion(containers: Container[] | undefined): number | und
 export function isPinnedTo(service: CloudRunService, model: string, version: number): boolean {
   const containers = service.template?.containers ?? [];
   const env = containers[servingContainerIndex(containers)]?.env ?? [];
-  const pinnedModel = env.find((variable) => variable.name === SERVE_MODEL_ENV)?.value;
+  const pinnedModel = env.find((variable) => variable.name === ENV.serveModel)?.value;
   return pinnedModel === model && pinnedVersion(containers) === version;
 }
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
+import { ENV } from '../../config/env.js';
 import { type ManagedProcess, freePort, startProcess } from '../../processes/index.js';
 
 /** One running process of a serving revision: the router's target while it is up. */
@@ -30,10 +31,10 @@ export interface RevisionLaunch {
 export async function startRevisionInstance({ name, model, version, projectRoot, env, onLine }: RevisionLaunch): Promise<RevisionInstance> {
   const port = await freePort();
   const logTail: string[] = [];
-  const { args, cwd } = revisionCommand(projectRoot, env.MLOPS_SERVING_BUNDLE);
+  const { args, cwd } = revisionCommand(projectRoot, env[ENV.servingBundle]);
   const child = startProcess(`serving revision ${name}`, process.execPath, args, {
     cwd,
-    env: { ...env, MLOPS_SERVE_MODEL: model, MLOPS_SERVE_VERSION: String(version), PORT: String(port), HOST: '127.0.0.1' },
+    env: { ...env, [ENV.serveModel]: model, [ENV.serveVersion]: String(version), PORT: String(port), HOST: '127.0.0.1' },
     logTail,
     onLine: (line) => onLine?.(name, line),
   });

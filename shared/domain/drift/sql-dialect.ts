@@ -66,7 +66,7 @@ export function isMonitorablePath(path: JsonPath): boolean {
 /** A JSONPath literal both warehouses read alike: quoted keys, bracketed indices (`'$."probabilities"[1]'`). */
 function path(key: JsonPath): string {
   if (!isMonitorablePath(key))
-    throw new PlatformError('EVENT.INVALID', `Feature name ${JSON.stringify(key)} cannot be monitored (letters, digits, _ - : only).`);
+    throw new PlatformError('MONITORING.INVALID_FEATURE', `Feature name ${JSON.stringify(key)} cannot be monitored (letters, digits, _ - : only).`);
   const segments = typeof key === 'string' ? [key] : key;
   return `'$${segments.map((segment) => (typeof segment === 'number' ? `[${segment}]` : `."${segment}"`)).join('')}'`;
 }
