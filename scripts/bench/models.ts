@@ -3,7 +3,8 @@ import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import type { ModelSignature } from '../../shared/domain/model-signature.js';
 import type { ModelVersion } from '../../shared/domain/registry.js';
-import { FEATURE_NAMES_METADATA_KEY, logisticRegressionToOnnx } from '../../shared/model-export/onnx-writer.js';
+import { FEATURE_NAMES_METADATA_KEY } from '../../shared/domain/model-signature.js';
+import { logisticRegressionToOnnx } from '../../shared/model-export/onnx-writer.js';
 
 const { onnx } = onnxProto;
 const { DataType } = onnx.TensorProto;

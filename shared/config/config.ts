@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { boolean, list, oneOf, option, PROFILE, positiveInteger, readOption, readProfile, requireOption, text, type Profile } from './options.js';
+import type { ServingTarget } from '../domain/registry.js';
 
 /** Declared ahead of OPTIONS so the other descriptions can name their variable. */
 const dataDir = option({
@@ -201,7 +202,6 @@ export interface PlatformConfig {
 }
 
 /** What one serving revision is pinned to: a version, or an alias resolved at cold start. */
-export type ServingTargetConfig = { model: string; version: number } | { model: string; alias: string };
 
 type Env = Record<string, string | undefined>;
 
@@ -250,7 +250,7 @@ export function parseConfig(env: Env): PlatformConfig {
 }
 
 /** Reads a serving revision's pin; only the serve function needs it, so it is parsed apart. */
-export function parseServingTarget(env: Env): ServingTargetConfig {
+export function parseServingTarget(env: Env): ServingTarget {
   const profile = readProfile(env);
   const model = requireOption(OPTIONS.serveModel, env, profile, 'a serving revision serves one model');
   const version = readOption(OPTIONS.serveVersion, env, profile);

@@ -39,3 +39,6 @@ export interface ServedGraph {
   /** What was changed, in words: e.g. "output_probability: ZipMap removed, serving its input probabilities". */
   changes: string[];
 }
+
+/** The ONNX metadata key that names a [batch, k] input's k columns, as a JSON array of strings. */
+export const FEATURE_NAMES_METADATA_KEY = 'feature_names';

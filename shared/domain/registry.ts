@@ -149,3 +149,6 @@ export function applyRollback(model: Model, alias: string): { model: Model; from
     model: { ...model, aliases: { ...model.aliases, [alias]: to }, aliasHistory: { ...model.aliasHistory, [alias]: history.slice(0, -1) } },
   };
 }
+
+/** What a serving revision is pinned to: a version, or an alias resolved once at cold start. */
+export type ServingTarget = { model: string; version: number } | { model: string; alias: string };

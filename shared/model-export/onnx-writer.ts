@@ -1,11 +1,9 @@
 import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
+import { FEATURE_NAMES_METADATA_KEY } from '../domain/model-signature.js';
 
 const { onnx } = onnxProto;
 const { DataType } = onnx.TensorProto;
-
-/** Metadata key under which exported models keep their feature names, as a JSON array. */
-export const FEATURE_NAMES_METADATA_KEY = 'feature_names';
 
 /** Options for exporting a fitted logistic regression as an ONNX binary classifier. */
 export interface LogisticRegressionOnnxOptions {

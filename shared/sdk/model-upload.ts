@@ -46,7 +46,7 @@ export async function waitForVersion(registry: ModelRegistry, model: string, run
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new PlatformError(
-    'REGISTRY.VERSION_NOT_FOUND',
+    'REGISTRY.REGISTRATION_TIMEOUT',
     `${object.uri} was not registered within ${timeoutMs} ms. Is register-model running (npm start)? Check later with: mlops models show ${model}`,
     { permanent: false },
   );

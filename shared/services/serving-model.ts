@@ -2,13 +2,10 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PlatformError } from '../domain/errors.js';
-import type { ModelVersion } from '../domain/registry.js';
+import type { ModelVersion, ServingTarget } from '../domain/registry.js';
 import type { ArtifactStore } from '../ports/artifact-store.port.js';
 import type { ModelRegistry } from '../ports/model-registry.port.js';
 import type { LoadedModel, ModelRunner } from '../ports/model-runner.port.js';
-
-/** What a serving revision is pinned to: a version, or an alias resolved once at cold start. */
-export type ServingTarget = { model: string; version: number } | { model: string; alias: string };
 
 /** The ports a cold start needs. */
 export interface ServingModelDeps {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Hono } from 'hono';
-import { onError } from '../../../shared/http/errors.js';
+import { notFound, onError } from '../../../shared/http/errors.js';
 import type { ModelRegistry } from '../../../shared/ports/model-registry.port.js';
 import type { TrackingStore } from '../../../shared/ports/tracking-store.port.js';
 import type { Warehouse } from '../../../shared/ports/warehouse.port.js';
@@ -36,6 +36,7 @@ const FILES: Record<string, { path: string; type: string }> = {
 export function createDashboardApp({ registry, warehouse, tracking }: DashboardOptions): Hono {
   const app = new Hono();
   app.onError(onError);
+  app.notFound(notFound());
   app.get('/api/health', (c) => c.json({ status: 'ok' }));
   app.get('/api/models', async (c) => c.json(await (await registry()).listModels()));
   app.get('/api/models/:name', async (c) => c.json(await modelDetails(await registry(), c.req.param('name'))));

@@ -38,8 +38,8 @@ export interface CloudRunServingDeployerOptions {
 }
 
 /**
- * A Cloud Run Admin API failure. `permanent` says whether retrying can help; it is not a
- * PlatformError, so event handlers treat it as transient and Pub/Sub redelivers.
+ * A Cloud Run Admin API failure. `permanent` says whether retrying can help: the topic handler
+ * dead-letters a permanent one (a 403, a 400) at once and lets Pub/Sub redeliver the rest.
  */
 export class CloudRunError extends Error {
   readonly status?: number;

@@ -1,8 +1,5 @@
 import { PlatformError } from '../errors.js';
-import type { ModelSignature, TensorElementType, TensorSpec } from '../model-signature.js';
-
-// Same key as shared/model-export/onnx-writer.ts, which the domain may not import (it pulls in onnx-proto).
-const FEATURE_NAMES_KEY = 'feature_names';
+import { FEATURE_NAMES_METADATA_KEY, type ModelSignature, type TensorElementType, type TensorSpec } from '../model-signature.js';
 
 /** How a JSON value is checked for one element type; precomputed so the hot loop does no lookups. */
 export interface ValueRule {
@@ -215,7 +212,7 @@ function commonFixedBatch(inputs: readonly TensorSpec[]): number | undefined {
 
 // Metadata that is malformed or of the wrong length is ignored: objects are then refused with a hint to send arrays.
 function readFeatureNames(metadata: Record<string, string>, width: number): string[] | undefined {
-  const raw = metadata[FEATURE_NAMES_KEY];
+  const raw = metadata[FEATURE_NAMES_METADATA_KEY];
   if (raw === undefined) return undefined;
   let names: unknown;
   try {
