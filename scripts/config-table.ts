@@ -12,7 +12,7 @@ import { type OptionSpec, PROFILES, type Profile } from '../shared/config/option
 export const README = join(import.meta.dirname, '..', 'README.md');
 export const START_MARKER = '<!-- config-table:start -->';
 export const END_MARKER = '<!-- config-table:end -->';
-const NOTICE = '<!-- Generated from shared/config by `npx tsx scripts/config-table.ts --write`: edit the declarations there, not this table. -->';
+const NOTICE = '<!-- Generated from shared/config by `npm run docs:config`: edit the declarations there, not this table. -->';
 
 const HEADER = ['variable', 'what it sets', 'expects', ...PROFILES.map((profile) => `${profile} default`)];
 

@@ -6,7 +6,7 @@ import { DASHBOARDS, dashboardJson } from '../infra/grafana/dashboards.js';
 
 // `npx tsx scripts/grafana-dashboards.ts`: writes infra/grafana/dashboards/*.json from the builders in
 // infra/grafana/dashboards.ts, formatted as `biome check` wants them. With --check it writes nothing and
-// exits 1 when a file is missing, differs or is not built by any builder (test/unit/grafana.test.ts checks the same).
+// exits 1 when a file is missing, differs or is not built by any builder (test/unit/infra/grafana/grafana.test.ts checks the same).
 const ROOT = join(import.meta.dirname, '..');
 const DIRECTORY = join(ROOT, 'infra/grafana/dashboards');
 const check = process.argv.includes('--check');

@@ -1,6 +1,6 @@
 // The two Grafana dashboards, as code. `npx tsx scripts/grafana-dashboards.ts` writes them to
 // infra/grafana/dashboards/*.json, which Grafana's file provisioning (provisioning/dashboards/mlops.yaml)
-// loads; test/unit/grafana.test.ts fails when those files differ from what these functions build.
+// loads; test/unit/infra/grafana/grafana.test.ts fails when those files differ from what these functions build.
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { bars, Format, modelVariable, sql, tablePanel, textVariable, timeSeries } from './panels.js';

@@ -13,7 +13,7 @@ interface ReplaceFixture {
   cleanup(): Promise<void>;
 }
 
-// DuckDB only: no BigQuery emulator exists; the MERGE BigQuery runs is covered by test/unit/bigquery-merge.test.ts.
+// DuckDB only: no BigQuery emulator exists; the MERGE BigQuery runs is covered by test/unit/shared/adapters/bigquery/bigquery-merge.test.ts.
 const creators: { name: string; create(): Promise<ReplaceFixture> }[] = [
   {
     name: 'duckdb',

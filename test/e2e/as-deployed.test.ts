@@ -13,7 +13,7 @@ import { binaryClassifierOnnx } from '../support/models.js';
 // `npm start -- --as-deployed`: the bundles `npm run deploy` ships, installed as Cloud Build installs
 // them, run the whole life of a model. A bundle that does not build, misses a package in its
 // package.json or registers the wrong entry point stops start-up, so beforeAll fails
-// (test/unit/installed-bundles.test.ts shows each of those failures on its own).
+// (test/unit/scripts/lib/as-deployed/installed-bundles.test.ts shows each of those failures on its own).
 const work = mkdtempSync(join(tmpdir(), 'as-deployed-'));
 const dataDir = join(work, 'data');
 
