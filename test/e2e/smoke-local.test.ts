@@ -31,7 +31,7 @@ describe('npm run smoke -- --local', () => {
     }));
     expect(steps.map((step) => step.name)).toEqual(SMOKE_STEPS.map((step) => step.name));
     expect(steps.every((step) => step.seconds >= 0 && step.seconds < 30)).toBe(true);
-    expect(steps[0]!.detail).toMatch(/^gs:\/\/mlops-artifacts\/models\/smoke\/smoke-\S+\/model\.onnx/);
+    expect(steps[0]!.detail).toMatch(/^gs:\/\/mlops-artifacts\/models\/smoke\/\S+-smoke-\S+\/model\.onnx/);
     expect(steps[3]!.detail).toMatch(/^http:\/\/127\.0\.0\.1:\d+ \(revision smoke-v1-/);
     expect(steps[5]!.detail).toBe('DuckDB mlops.predictions holds it');
     expect(result.stdout).toMatch(/Smoke test passed in [\d.]+ s\.\n$/);

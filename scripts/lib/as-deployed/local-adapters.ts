@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { BUNDLE_SETTINGS, importedPackages, type LocalOnlyChunk } from '../deploy/build-functions.js';
@@ -36,7 +36,7 @@ export async function plugLocalAdapters(dir: string, chunks: LocalOnlyChunk[], {
 /** Compiles the adapters with the bundles' own settings into `<dir>/local-adapters/`. */
 async function compileAdapters(dir: string, chunks: LocalOnlyChunk[], root: string): Promise<{ files: Map<string, string>; packages: string[] }> {
   const outdir = join(dir, 'local-adapters');
-  const names = new Map(chunks.map(({ adapter }) => [adapter, basename(adapter).replace(/\.ts$/, '')]));
+  const names = new Map(chunks.map(({ adapter }) => [adapter, entryName(adapter)]));
   const result = await build({
     ...BUNDLE_SETTINGS,
     absWorkingDir: root,
@@ -45,6 +45,14 @@ async function compileAdapters(dir: string, chunks: LocalOnlyChunk[], root: stri
   });
   const files = new Map([...names].map(([adapter, name]) => [adapter, join(outdir, `${name}.js`)]));
   return { files, packages: importedPackages(result.metafile) };
+}
+
+/** One output file per backend: `shared/adapters/duckdb/index.ts` compiles to `duckdb.js` (every backend's entry is an index.ts). */
+function entryName(adapter: string): string {
+  return adapter
+    .replace(/^shared\/adapters\//, '')
+    .replace(/(\/index)?\.ts$/, '')
+    .replaceAll('/', '-');
 }
 
 function relativeSpecifier(fromDir: string, file: string): string {

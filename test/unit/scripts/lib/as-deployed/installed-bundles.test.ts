@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS } from '../../../../../infra/stack.js';
@@ -17,6 +17,12 @@ const BUILT = join(ROOT, `test-artifacts/installed-${process.pid}`);
 const INSTALLED = mkdtempSync(join(tmpdir(), 'installed-bundles-'));
 const FUNCTION = FUNCTIONS.find((spec) => spec.name === 'promote-model')!;
 const SERVE = FUNCTIONS.find((spec) => spec.server !== undefined)!;
+/** The class each local-only backend exports, which its compiled file must define. */
+const EXPORTED_CLASS: Record<string, string> = {
+  'shared/adapters/duckdb/index.ts': 'DuckDbWarehouse',
+  'shared/adapters/local-bucket/index.ts': 'LocalBucketArtifactStore',
+  'shared/adapters/local-serving/index.ts': 'LocalServingDeployer',
+};
 const ENV = { PATH: process.env.PATH, METADATA_SERVER_DETECTION: 'none', MLOPS_LOG_LEVEL: 'silent' };
 
 let bundles: Record<string, BundleReport>;
@@ -93,7 +99,14 @@ describe(`an installed ${FUNCTION.name} bundle`, () => {
 describe(`an installed ${SERVE.name} bundle, started as a serving revision`, () => {
   it('starts its server with plain Node, its local adapters compiled beside it, and loads everything up to its first setting', async () => {
     const installed = await install(SERVE.name, 'own-process');
-    expect(readFileSync(join(installed.dir, bundles[SERVE.name]!.localOnlyChunks[0]!.chunk), 'utf8')).toMatch(/export \* from "\.\.\/local-adapters\//);
+    const chunks = bundles[SERVE.name]!.localOnlyChunks;
+    const plugged = chunks.map(({ chunk }) => /export \* from "(\.\.\/local-adapters\/[^"]+)"/.exec(readFileSync(join(installed.dir, chunk), 'utf8'))?.[1]);
+    // One compiled file per backend: every backend's entry is an index.ts, and none may overwrite another's.
+    expect(new Set(plugged).size).toBe(chunks.length);
+    for (const [index, { chunk, adapter }] of chunks.entries()) {
+      const compiled = readFileSync(join(installed.dir, dirname(chunk), plugged[index]!), 'utf8');
+      expect(compiled, `${chunk} plugs in ${adapter}`).toMatch(new RegExp(`(class ${EXPORTED_CLASS[adapter]}\\b|var ${EXPORTED_CLASS[adapter]} = class)`));
+    }
     const started = start(installed);
     expect(started.status).toBe(1);
     expect(started.stderr).toContain('MLOPS_SERVE_VERSION="latest" is invalid');
