@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { z } from 'zod';
 import { parseConfig } from '../../shared/config/config.js';
 import { PlatformError } from '../../shared/domain/errors.js';
+import { parseWith } from '../../shared/domain/events.js';
 import { discoverLocalPlatform } from '../../shared/runtime/local-discovery.js';
 import { createPlatform, type Platform } from '../../shared/runtime/platform.js';
 import { functionUrlVariable } from '../../shared/config/client-config.js';
@@ -65,8 +66,5 @@ export async function requestOutcome<T>(
   { replyTopic, schema, correlationId, timeoutMs }: RequestOutcomeOptions<T>,
 ): Promise<T> {
   const reply = await context.platform.eventBus().request(topic, request, { replyTopic, match: { correlationId }, timeoutMs });
-  const parsed = schema.safeParse(reply.data);
-  if (!parsed.success)
-    throw new PlatformError('CLI.UNEXPECTED_RESPONSE', `The reply on ${replyTopic} is not an outcome this CLI reads: ${parsed.error.message}`);
-  return parsed.data;
+  return parseWith(schema, reply.data, 'CLI.UNEXPECTED_RESPONSE', `reply on ${replyTopic} (not an outcome this CLI reads)`);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PlatformError } from './errors.js';
+import { type ErrorCode, PlatformError } from './errors.js';
 
 /** GCS's Pub/Sub notification payload (JSON_API_V1): the object resource, with what we read of it. */
 export const GcsObjectNotification = z.object({
@@ -56,10 +56,15 @@ export type ModelPromoted = z.infer<typeof ModelPromoted>;
  * redelivering the same bytes can never succeed, so the handler dead-letters it.
  */
 export function parseEvent<T>(schema: z.ZodType<T>, data: unknown, what: string): T {
+  return parseWith(schema, data, 'EVENT.INVALID', `${what} event`);
+}
+
+/** Validates data against its schema, or refuses it with `code`, naming every problem (and listing them in details.issues). */
+export function parseWith<T>(schema: z.ZodType<T>, data: unknown, code: ErrorCode, what: string): T {
   const result = schema.safeParse(data);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
-  throw new PlatformError('EVENT.INVALID', `Invalid ${what} event: ${problems}`, { details: { issues: result.error.issues } });
+  throw new PlatformError(code, `Invalid ${what}: ${problems}`, { details: { issues: result.error.issues } });
 }
 
 /** One served prediction, as logged to the predictions topic and the predictions table. */

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { PlatformError } from '../domain/errors.js';
+import { parseWith } from '../domain/events.js';
 
 /** Largest JSON body the APIs buffer by default; Cloud Functions refuses bodies over 32 MiB anyway. */
 export const DEFAULT_MAX_JSON_BYTES = 16 * 1024 * 1024;
@@ -76,10 +77,7 @@ function tooLarge(maxBytes: number): never {
  * not events; EVENT.INVALID is for Pub/Sub payloads only.)
  */
 export function parseRequestBody<T>(schema: z.ZodType<T>, data: unknown, what: string): T {
-  const result = schema.safeParse(data);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
-  throw new PlatformError('REQUEST.INVALID', `Invalid ${what} body: ${problems}`, { details: { issues: result.error.issues } });
+  return parseWith(schema, data, 'REQUEST.INVALID', `${what} body`);
 }
 
 /** Reads a JSON body and validates it: the usual pair for an API route. */
