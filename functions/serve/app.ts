@@ -1,21 +1,22 @@
-import { randomUUID } from 'node:crypto';
+import type { RequestListener } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { PlatformError } from '../../shared/domain/errors.js';
-import type { Tensor } from '../../shared/domain/model-signature.js';
-import { predictionRecords } from '../../shared/domain/prediction-rows.js';
 import type { ModelVersion } from '../../shared/domain/registry.js';
-import { decodeInferRequest, encodeInferResponse, modelMetadataResponse } from '../../shared/domain/serving/open-inference.js';
-import { type InputPlan, planInputs } from '../../shared/domain/serving/input-plan.js';
-import { decodeInstances, encodePredictions, outputsPerInstance } from '../../shared/domain/serving/predict-codec.js';
+import { modelMetadataResponse } from '../../shared/domain/serving/open-inference.js';
+import type { InputPlan } from '../../shared/domain/serving/input-plan.js';
 import { requireApiKey } from '../../shared/http/auth.js';
 import { errorHandler, notFound } from '../../shared/http/errors.js';
 import { type ReadJsonBodyOptions, readJsonBody } from '../../shared/http/json.js';
 import { ServingMetrics } from '../../shared/http/metrics.js';
 import type { LoadedModel } from '../../shared/ports/model-runner.port.js';
+import type { MicroBatchOptions } from '../../shared/services/micro-batcher.js';
 import type { PredictionLog } from '../../shared/services/prediction-log.js';
 import { docsPage, servingOpenApi } from './openapi.js';
+import { predictListener } from './predict-listener.js';
+import { DEFAULT_BATCHING, Predictor, inputPlanOf } from './predictor.js';
 
 /** What a serving app is built from: one loaded model version and its limits. */
 export interface ServingAppOptions {
@@ -26,7 +27,20 @@ export interface ServingAppOptions {
   maxBatch?: number;
   maxBodyBytes?: number;
   projectId?: string;
+  /** How concurrent requests are coalesced into one model run; on by default. */
+  batching?: MicroBatchOptions;
 }
+
+/** A serving app: every route on Hono, and the listener a node:http server runs it with. */
+export interface ServingApp {
+  /** Every route as a Hono app (the Functions Framework entry runs this). */
+  app: Hono;
+  /** For node:http: POST /predict answered on Node's own request and response, every other route by `app`. */
+  listener: RequestListener;
+  predictor: Predictor;
+}
+
+const PREDICT_EXAMPLE = '{"instances": [[...]]}';
 
 /**
  * The serving API of one pinned model version: /predict, the Open Inference Protocol (v2),
@@ -40,12 +54,15 @@ export function createServingApp({
   maxBatch = 1000,
   maxBodyBytes = 1024 * 1024,
   projectId,
-}: ServingAppOptions): Hono {
+  batching = DEFAULT_BATCHING,
+}: ServingAppOptions): ServingApp {
   const name = version.model;
-  const plan: InputPlan = planInputs(loaded.signature, loaded.metadata);
+  const plan: InputPlan = inputPlanOf(loaded);
   const served = { sha256: loaded.served.sha256, derived: loaded.served.derived };
   const openApi = servingOpenApi(name, version.version, loaded.signature, plan);
   const metrics = new ServingMetrics();
+  const predictor = new Predictor({ version, loaded, plan, metrics, predictionLog, maxBatch, batching });
+  const errors = { projectId, logRefusals: true };
   const app = new Hono();
 
   app.use(async (c, next) => {
@@ -53,7 +70,7 @@ export function createServingApp({
     await next();
     metrics.observe(c.req.routePath, c.res.status, (performance.now() - started) / 1000);
   });
-  app.onError(errorHandler({ projectId, logRefusals: true }));
+  app.onError(errorHandler(errors));
   app.notFound(notFound('See /docs.'));
 
   app.get('/health', (c) => c.json({ status: 'ok', model: name, version: version.version, served }));
@@ -61,28 +78,17 @@ export function createServingApp({
   app.get('/v2/health/ready', (c) => c.json({ ready: true }));
   app.get('/openapi.json', (c) => c.json(openApi));
   app.get('/docs', (c) => c.html(docsPage(openApi)));
-  app.get('/metrics', (c) => c.text(renderMetrics(metrics, version, served, predictionLog), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+  app.get('/metrics', (c) => c.text(renderMetrics(metrics, version, served, predictor, predictionLog), 200, { 'content-type': 'text/plain; version=0.0.4' }));
 
   // hono/body-limit read the body through the full WHATWG Request, ~108 µs a request (BENCHMARKS.md);
   // readJsonBody checks the declared length up front instead, and the bytes' length once read.
   // The options are built once here, not per request.
   const guard = [requireApiKey(apiKeyHashes)] as const;
-  const predictBody: ReadJsonBodyOptions = { maxBytes: maxBodyBytes, requireJsonType: true, example: '{"instances": [[...]]}' };
+  const predictBody: ReadJsonBodyOptions = { maxBytes: maxBodyBytes, requireJsonType: true, example: PREDICT_EXAMPLE };
   const inferBody: ReadJsonBodyOptions = { ...predictBody, example: '{"inputs": [{"name": ..., "shape": ..., "datatype": ..., "data": ...}]}' };
 
-  app.post('/predict', ...guard, async (c) => {
-    const body = await readJsonBody(c.req.raw, predictBody);
-    const requestTime = new Date().toISOString();
-    const { inputs, count, features } = decodeInstances(plan, body, { maxBatch });
-    const { outputs, latencyMs } = await infer(loaded, inputs);
-    const ids = newIds(count);
-    metrics.instancesPredicted += count;
-    const perInstance = outputsPerInstance(loaded.signature, outputs, count);
-    predictionLog?.log(predictionRecords({ model: name, version: version.version, requestTime, latencyMs, source: 'online' }, ids, features, perInstance));
-    // With several outputs the answer is the same per-instance records the log takes; build them once.
-    const predictions = loaded.signature.outputs.length > 1 ? perInstance : encodePredictions(loaded.signature, outputs, count);
-    return c.json({ predictions, model: name, version: version.version, ids });
-  });
+  // On a node:http server `listener` answers this route before Hono sees it (predict-listener.ts).
+  app.post('/predict', ...guard, async (c) => c.json(await predictor.predict(await readJsonBody(c.req.raw, predictBody))));
 
   const checkModel = (c: Context) => {
     const requested = c.req.param('name');
@@ -106,42 +112,15 @@ export function createServingApp({
     });
     app.post(`${base}/infer`, ...guard, async (c) => {
       checkModel(c);
-      const body = await readJsonBody(c.req.raw, inferBody);
-      const requestTime = new Date().toISOString();
-      const request = decodeInferRequest(loaded.signature, body, { maxBatch, plan });
-      const { outputs, latencyMs } = await infer(loaded, request.inputs);
-      metrics.instancesPredicted += request.count;
-      const ids = newIds(request.count);
-      const logged = outputsPerInstance(loaded.signature, outputs, request.count);
-      predictionLog?.log(predictionRecords({ model: name, version: version.version, requestTime, latencyMs, source: 'online' }, ids, request.features, logged));
-      const response = encodeInferResponse({
-        modelName: name,
-        modelVersion: String(version.version),
-        id: request.id,
-        outputs,
-        signature: loaded.signature,
-        requestedOutputs: request.requestedOutputs,
-      });
-      return c.json({ ...response, parameters: { prediction_ids: ids } });
+      return c.json(await predictor.infer(await readJsonBody(c.req.raw, inferBody)));
     });
     for (const path of [base, `${base}/ready`]) refuseOtherMethods(app, path, 'GET');
     refuseOtherMethods(app, `${base}/infer`, 'POST');
   }
   refuseOtherMethods(app, '/predict', 'POST');
   for (const path of ['/health', '/v2/health/live', '/v2/health/ready', '/openapi.json', '/docs', '/metrics']) refuseOtherMethods(app, path, 'GET');
-  return app;
-}
-
-async function infer(loaded: LoadedModel, inputs: Record<string, Tensor>): Promise<{ outputs: Record<string, Tensor>; latencyMs: number }> {
-  const started = performance.now();
-  const outputs = await loaded.run(inputs);
-  return { outputs, latencyMs: performance.now() - started };
-}
-
-function newIds(count: number): string[] {
-  const ids = new Array<string>(count);
-  for (let index = 0; index < count; index++) ids[index] = randomUUID();
-  return ids;
+  const listener = predictListener({ predictor, metrics, apiKeyHashes, maxBodyBytes, example: PREDICT_EXAMPLE, errors }, getRequestListener(app.fetch));
+  return { app, listener, predictor };
 }
 
 /** Answers 405, naming the allowed methods, for any other method on a path the app serves. */
@@ -152,9 +131,28 @@ function refuseOtherMethods(app: Hono, path: string, allowed: string): void {
   });
 }
 
-function renderMetrics(metrics: ServingMetrics, version: ModelVersion, served: { sha256: string }, predictionLog?: PredictionLog): string {
+function renderMetrics(
+  metrics: ServingMetrics,
+  version: ModelVersion,
+  served: { sha256: string },
+  predictor: Predictor,
+  predictionLog?: PredictionLog,
+): string {
   const stats = predictionLog?.stats;
+  const runs = predictor.batcher.stats;
   return metrics.render([
+    {
+      name: 'mlops_model_runs_total',
+      help: 'Runs of the model; concurrent requests coalesced into one run count once.',
+      type: 'counter',
+      samples: [{ value: runs.runs }],
+    },
+    {
+      name: 'mlops_model_run_requests_total',
+      help: 'Requests answered by those runs (divided by the runs: requests per run).',
+      type: 'counter',
+      samples: [{ value: runs.requests }],
+    },
     {
       name: 'mlops_model_info',
       help: 'The model version this revision serves.',

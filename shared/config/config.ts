@@ -1,5 +1,18 @@
 import { join, resolve } from 'node:path';
-import { boolean, list, oneOf, option, PROFILE, positiveInteger, readOption, readProfile, requireOption, text, type Profile } from './options.js';
+import {
+  boolean,
+  list,
+  nonNegativeNumber,
+  oneOf,
+  option,
+  PROFILE,
+  positiveInteger,
+  readOption,
+  readProfile,
+  requireOption,
+  text,
+  type Profile,
+} from './options.js';
 import type { ServingTarget } from '../domain/registry.js';
 
 /** Declared ahead of OPTIONS so the other descriptions can name their variable. */
@@ -147,6 +160,28 @@ export const OPTIONS = {
     defaults: { local: '128', gcp: '128' },
     parse: positiveInteger,
   }),
+  servingBatching: option({
+    env: 'MLOPS_SERVING_BATCHING',
+    expects: 'true or false',
+    description: 'coalesces concurrent prediction requests into one model run (each gets its own rows back); `false` runs every request alone',
+    defaults: { local: 'true', gcp: 'true' },
+    parse: boolean,
+  }),
+  servingBatchMaxRows: option({
+    env: 'MLOPS_SERVING_BATCH_MAX_ROWS',
+    expects: 'a positive integer',
+    description: 'most rows one coalesced model run takes; a request this large runs alone',
+    defaults: { local: '256', gcp: '256' },
+    parse: positiveInteger,
+  }),
+  servingBatchWaitMs: option({
+    env: 'MLOPS_SERVING_BATCH_WAIT_MS',
+    expects: 'a number of milliseconds, 0 or more',
+    description:
+      'longest a prediction request waits for others to join its model run, taken only under concurrent load; 0 coalesces only requests already waiting, adding no latency',
+    defaults: { local: '0', gcp: '0' },
+    parse: nonNegativeNumber,
+  }),
   serveModel: option({
     env: 'MLOPS_SERVE_MODEL',
     expects: 'the name of the model this serving revision serves',
@@ -198,6 +233,8 @@ export interface PlatformConfig {
     alias: string;
     /** Memory budget of the prediction log's buffer, in bytes. */
     predictionLogBufferBytes: number;
+    /** How concurrent requests are coalesced into one model run. */
+    batching: { enabled: boolean; maxRows: number; maxWaitMs: number };
   };
 }
 
@@ -245,6 +282,11 @@ export function parseConfig(env: Env): PlatformConfig {
       deployer: need(OPTIONS.servingDeployer, 'it selects how serving revisions roll out'),
       alias: need(OPTIONS.serveAlias, 'the alias each model serves'),
       predictionLogBufferBytes: need(OPTIONS.predictionLogBufferMb, 'it bounds the prediction log') * 1024 * 1024,
+      batching: {
+        enabled: need(OPTIONS.servingBatching, 'it turns request coalescing on or off'),
+        maxRows: need(OPTIONS.servingBatchMaxRows, 'it bounds a coalesced run'),
+        maxWaitMs: need(OPTIONS.servingBatchWaitMs, 'it bounds the wait of a coalesced request'),
+      },
     },
   };
 }

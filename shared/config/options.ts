@@ -46,6 +46,12 @@ export const positiveInteger = (raw: string): number | undefined => {
   return Number.isInteger(value) && value > 0 ? value : undefined;
 };
 
+/** Accepts a finite number, 0 or more. */
+export const nonNegativeNumber = (raw: string): number | undefined => {
+  const value = raw.trim() === '' ? Number.NaN : Number(raw);
+  return Number.isFinite(value) && value >= 0 ? value : undefined;
+};
+
 /** Accepts true/false, 1/0, yes/no. */
 export const boolean = (raw: string): boolean | undefined => {
   const normalised = raw.trim().toLowerCase();

@@ -18,14 +18,25 @@ export function presentedKey(headers: { get(name: string): string | null | undef
  * platform (IAM invoker on Google Cloud, loopback locally).
  */
 export function requireApiKey(hashes: string[]): MiddlewareHandler {
-  const expected = hashes.map((hash) => Buffer.from(hash, 'hex'));
+  const check = apiKeyCheck(hashes);
   return async (c, next) => {
-    if (expected.length === 0) return next();
-    const key = presentedKey(c.req.raw.headers);
+    check(c.req.raw.headers);
+    return next();
+  };
+}
+
+/**
+ * The check {@link requireApiKey} makes, for a server that reads headers itself: throws AUTH.REQUIRED
+ * unless the request presents one of the configured keys; with none configured it accepts every request.
+ */
+export function apiKeyCheck(hashes: string[]): (headers: { get(name: string): string | null | undefined }) => void {
+  const expected = hashes.map((hash) => Buffer.from(hash, 'hex'));
+  return (headers) => {
+    if (expected.length === 0) return;
+    const key = presentedKey(headers);
     const digest = key ? createHash('sha256').update(key).digest() : undefined;
     if (!digest || !expected.some((hash) => hash.length === digest.length && timingSafeEqual(hash, digest))) {
       throw new PlatformError('AUTH.REQUIRED', 'A valid API key is required: send it as "Authorization: Bearer <key>" or "x-api-key: <key>".');
     }
-    return next();
   };
 }

@@ -77,20 +77,39 @@ export interface ErrorHandlerOptions {
 }
 
 /** The Hono `onError` every HTTP app uses: answers with {@link errorResponse} and logs what failed. */
-export function errorHandler({ projectId, logRefusals = false }: ErrorHandlerOptions = {}): ErrorHandler {
+export function errorHandler(options: ErrorHandlerOptions = {}): ErrorHandler {
   return (error, c) => {
-    const { status, body } = errorResponse(error);
-    if (status >= 500 || logRefusals) {
-      const trace = traceOf(c.req.header('x-cloud-trace-context'), projectId);
-      log(status >= 500 ? 'ERROR' : 'WARNING', `${c.req.method} ${c.req.path} answered ${status}: ${error.message}`, {
-        trace,
-        status,
-        code: body.code,
-        ...(status >= 500 ? { error } : {}),
-      });
-    }
+    const { status, body } = answerError(error, { method: c.req.method, path: c.req.path, traceHeader: c.req.header('x-cloud-trace-context') }, options);
     return c.json(body, status);
   };
+}
+
+/** What {@link answerError} logs a failed request by. */
+export interface FailedRequest {
+  method: string;
+  path: string;
+  /** The request's X-Cloud-Trace-Context header. */
+  traceHeader?: string;
+}
+
+/** {@link errorResponse}, logged as {@link errorHandler} logs it: for a server that answers without Hono. */
+export function answerError(
+  error: unknown,
+  request: FailedRequest,
+  { projectId, logRefusals = false }: ErrorHandlerOptions = {},
+): ReturnType<typeof errorResponse> {
+  const answer = errorResponse(error);
+  const { status, body } = answer;
+  if (status >= 500 || logRefusals) {
+    const trace = traceOf(request.traceHeader, projectId);
+    log(status >= 500 ? 'ERROR' : 'WARNING', `${request.method} ${request.path} answered ${status}: ${(error as Error)?.message ?? String(error)}`, {
+      trace,
+      status,
+      code: body.code,
+      ...(status >= 500 ? { error } : {}),
+    });
+  }
+  return answer;
 }
 
 /** The default error handler, for apps with no trace to attach. */

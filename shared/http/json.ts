@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { PlatformError } from '../domain/errors.js';
-import { parseWith } from '../domain/events.js';
+import { parseWith } from '../domain/validation.js';
 
 /** Largest JSON body the APIs buffer by default; Cloud Functions refuses bodies over 32 MiB anyway. */
 export const DEFAULT_MAX_JSON_BYTES = 16 * 1024 * 1024;
@@ -31,22 +31,32 @@ export async function readJsonBody(
   { maxBytes = DEFAULT_MAX_JSON_BYTES, requireJsonType = false, allowEmpty = false, example }: ReadJsonBodyOptions = {},
 ): Promise<unknown> {
   const headers = request.headers;
-  if (requireJsonType) {
-    const type = headers.get('content-type');
-    if (!type || !JSON_MEDIA_TYPE.test(type)) {
-      throw new PlatformError(
-        'REQUEST.UNSUPPORTED_MEDIA_TYPE',
-        `Send the body as JSON with Content-Type: application/json (got ${type ? `"${type}"` : 'none'}).`,
-      );
-    }
-  }
-  if (Number(headers.get('content-length') ?? 0) > maxBytes) tooLarge(maxBytes);
+  checkJsonHeaders(headers.get('content-type'), headers.get('content-length'), { maxBytes, requireJsonType });
   const bytes = new Uint8Array(await request.arrayBuffer());
   if (bytes.length > maxBytes) tooLarge(maxBytes);
-  return parseJsonBytes(bytes, allowEmpty, example);
+  return parseJsonBytes(bytes, { allowEmpty, example });
 }
 
-function parseJsonBytes(bytes: Uint8Array, allowEmpty: boolean, example: string | undefined): unknown {
+/**
+ * The checks {@link readJsonBody} makes before reading a body, for a server that reads it itself:
+ * REQUEST.UNSUPPORTED_MEDIA_TYPE for a type other than JSON (when required), REQUEST.TOO_LARGE for a declared length over the limit.
+ */
+export function checkJsonHeaders(
+  type: string | null | undefined,
+  length: string | null | undefined,
+  { maxBytes = DEFAULT_MAX_JSON_BYTES, requireJsonType = false }: Pick<ReadJsonBodyOptions, 'maxBytes' | 'requireJsonType'>,
+): void {
+  if (requireJsonType && (!type || !JSON_MEDIA_TYPE.test(type))) {
+    throw new PlatformError(
+      'REQUEST.UNSUPPORTED_MEDIA_TYPE',
+      `Send the body as JSON with Content-Type: application/json (got ${type ? `"${type}"` : 'none'}).`,
+    );
+  }
+  if (Number(length ?? 0) > maxBytes) tooLarge(maxBytes);
+}
+
+/** Parses a body's bytes as {@link readJsonBody} does: REQUEST.INVALID for a byte order mark, bad UTF-8, bad or (unless allowed) empty JSON. */
+export function parseJsonBytes(bytes: Uint8Array, { allowEmpty = false, example }: Pick<ReadJsonBodyOptions, 'allowEmpty' | 'example'> = {}): unknown {
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
     throw new PlatformError('REQUEST.INVALID', 'The request body starts with a byte order mark: JSON must be sent without one (RFC 8259).');
   }
@@ -68,8 +78,13 @@ function parseJsonBytes(bytes: Uint8Array, allowEmpty: boolean, example: string 
   }
 }
 
+/** REQUEST.TOO_LARGE naming the limit. */
+export function tooLargeError(maxBytes: number): PlatformError {
+  return new PlatformError('REQUEST.TOO_LARGE', `The request body is over the ${maxBytes}-byte limit: send less per request.`);
+}
+
 function tooLarge(maxBytes: number): never {
-  throw new PlatformError('REQUEST.TOO_LARGE', `The request body is over the ${maxBytes}-byte limit: send less per request.`);
+  throw tooLargeError(maxBytes);
 }
 
 /**

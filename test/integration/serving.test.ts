@@ -1,8 +1,8 @@
 import { PubSub, type Message } from '@google-cloud/pubsub';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createServingApp } from '../../functions/serve/app.js';
 import { PubSubEventBus } from '../../shared/adapters/pubsub/pubsub-event-bus.js';
-import type { PredictionsLogged } from '../../shared/domain/events.js';
+import { PredictionsLogged } from '../../shared/domain/events.js';
 import { hashApiKey } from '../../shared/http/auth.js';
 import { PredictionLog } from '../../shared/services/prediction-log.js';
 import { eventually, useEmulators } from '../support/environment.js';
@@ -27,7 +27,7 @@ describe('serving on a real HTTP server with real ONNX models', () => {
     const [topic] = await pubsub.createTopic('predictions');
     const [subscription] = await topic.createSubscription('predictions-test');
     subscription.on('message', (message: Message) => {
-      logged.push(JSON.parse(message.data.toString()) as PredictionsLogged);
+      logged.push(PredictionsLogged.parse(JSON.parse(message.data.toString())));
       message.ack();
     });
     predictionLog = new PredictionLog({ bus: () => bus, flushIntervalMs: 10 });
@@ -58,6 +58,32 @@ describe('serving on a real HTTP server with real ONNX models', () => {
       version: 3,
       served: { sha256: expect.stringMatching(/^[0-9a-f]{64}$/), derived: false },
     });
+  });
+
+  it('coalesces concurrent requests into shared model runs, each request getting exactly its own predictions', async () => {
+    // A wait lets requests from this same process, which arrive a few at a time, find each other.
+    const coalescing = await listen(
+      createServingApp({ ...(await versionOf('house-prices', 1, regressorOnnx())), batching: { enabled: true, maxRows: 256, maxWaitMs: 20 } }),
+    );
+    onTestFinished(() => coalescing.close());
+    const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await (await fetch(`${coalescing.url}/metrics`)).text())?.[1]);
+    const [runsBefore, requestsBefore] = [await metric('mlops_model_runs_total'), await metric('mlops_model_run_requests_total')];
+    const rows = Array.from({ length: 64 }, (_, index) => [index, index / 2, -index]);
+    const answers = await Promise.all(
+      rows.map(async (row, index) => {
+        const instances = index % 3 === 0 ? [row, row] : [row];
+        return { instances, body: (await (await post(coalescing.url, '/predict', { instances })).json()) as { predictions: number[]; ids: string[] } };
+      }),
+    );
+    for (const { instances, body } of answers) {
+      expect(body.predictions).toHaveLength(instances.length);
+      expect(body.predictions.map((prediction, index) => prediction - regression(instances[index]!)).every((error) => Math.abs(error) < 1e-4)).toBe(true);
+      expect(body.ids).toHaveLength(instances.length);
+    }
+    const runs = (await metric('mlops_model_runs_total')) - runsBefore;
+    const requests = (await metric('mlops_model_run_requests_total')) - requestsBefore;
+    expect(requests).toBe(64);
+    expect(runs).toBeLessThan(64);
   });
 
   it('predicts a batch of arrays and of named objects alike, one id per instance', async () => {

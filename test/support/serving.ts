@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { createServer } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
+import type { ServingApp } from '../../functions/serve/app.js';
+import { createServingServer } from '../../functions/serve/http-server.js';
 import { OnnxModelRunner } from '../../shared/adapters/onnx/index.js';
 import { modelTask } from '../../shared/domain/model-task.js';
 import type { ModelVersion } from '../../shared/domain/registry.js';
@@ -31,11 +34,10 @@ export async function versionOf(model: string, version: number, bytes: Uint8Arra
   return { version: entry, loaded };
 }
 
-/** Serves a Hono app on a real HTTP server on a free loopback port. */
-export async function listen(app: Hono): Promise<{ url: string; close(): Promise<void> }> {
-  return new Promise((resolve) => {
-    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => {
-      resolve({ url: `http://127.0.0.1:${info.port}`, close: () => new Promise((done) => server.close(() => done())) });
-    });
-  });
+/** Serves an app on a real HTTP server on a free loopback port: a serving app as a revision runs it, on its node:http listener. */
+export async function listen(app: Hono | ServingApp): Promise<{ url: string; close(): Promise<void> }> {
+  const server = 'listener' in app ? createServingServer(app.listener) : createServer(getRequestListener(app.fetch));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((done) => server.close(() => done())) };
 }

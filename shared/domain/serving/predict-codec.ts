@@ -47,6 +47,26 @@ export function encodePredictions(signature: ModelSignature, outputs: Record<str
   return outputsPerInstance(signature, outputs, count);
 }
 
+/**
+ * The answer's predictions ({@link encodePredictions}) and the prediction log's outputs
+ * ({@link outputsPerInstance}) together, each output's rows built once for both.
+ */
+export function predictionsAndLogged(
+  signature: ModelSignature,
+  outputs: Record<string, Tensor>,
+  count: number,
+): { predictions: unknown[]; logged: Record<string, unknown>[] } {
+  const [only, ...others] = signature.outputs;
+  if (!only || others.length > 0) {
+    const logged = outputsPerInstance(signature, outputs, count);
+    return { predictions: logged, logged };
+  }
+  const predictions = rowsOf(only, outputs, count);
+  const logged: Record<string, unknown>[] = new Array(count);
+  for (let index = 0; index < count; index++) logged[index] = { [only.name]: predictions[index] };
+  return { predictions, logged };
+}
+
 /** Each instance's outputs keyed by output name, each shaped as `encodePredictions` shapes it, for the prediction log. */
 export function outputsPerInstance(signature: ModelSignature, outputs: Record<string, Tensor>, count: number): Record<string, unknown>[] {
   const records: Record<string, unknown>[] = new Array(count);

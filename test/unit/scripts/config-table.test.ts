@@ -45,7 +45,7 @@ describe("README.md's configuration table", () => {
     const declared = [...Object.values(OPTIONS), ...Object.values(MONITORING_OPTIONS), ...Object.values(CLIENT_OPTIONS)].map((spec) => spec.env);
     expect(new Set(declared).size).toBe(declared.length);
     expect([...rows.keys()]).toEqual(declared);
-    expect(rows.size).toBe(29);
+    expect(rows.size).toBe(32);
     for (const [name, cells] of rows) expect(cells.every(Boolean), `${name} has an empty cell`).toBe(true);
     expect(rows.get('MLOPS_PROFILE')?.slice(-2)).toEqual(['`local`', '—']);
     expect(rows.get('GOOGLE_CLOUD_PROJECT')?.slice(-2)).toEqual(['`mlops-local`', 'required']);

@@ -58,6 +58,7 @@ describe('parseConfig: local profile', () => {
       deployer: 'local',
       alias: 'production',
       predictionLogBufferBytes: 128 * 1024 * 1024,
+      batching: { enabled: true, maxRows: 256, maxWaitMs: 0 },
     });
   });
 
@@ -156,6 +157,11 @@ describe('parseConfig: serving and promotion settings', () => {
     expect(parseConfig({ MLOPS_MAX_BATCH: '250' }).serving.maxBatch).toBe(250);
   });
 
+  it('reads how serving coalesces requests: on or off, rows per run, and a wait in milliseconds', () => {
+    const { batching } = parseConfig({ MLOPS_SERVING_BATCHING: 'false', MLOPS_SERVING_BATCH_MAX_ROWS: '64', MLOPS_SERVING_BATCH_WAIT_MS: '1.5' }).serving;
+    expect(batching).toEqual({ enabled: false, maxRows: 64, maxWaitMs: 1.5 });
+  });
+
   it('reads the prediction log budget in MiB', () => {
     expect(parseConfig({ MLOPS_PREDICTION_LOG_BUFFER_MB: '32' }).serving.predictionLogBufferBytes).toBe(32 * 1024 * 1024);
   });
@@ -173,6 +179,10 @@ describe('parseConfig: invalid values', () => {
     ['MLOPS_MAX_BATCH', '2.5', 'a positive integer'],
     ['MLOPS_MAX_BATCH', 'lots', 'a positive integer'],
     ['MLOPS_REQUIRE_STAGING', 'maybe', 'true or false'],
+    ['MLOPS_SERVING_BATCHING', 'sometimes', 'true or false'],
+    ['MLOPS_SERVING_BATCH_MAX_ROWS', '0', 'a positive integer'],
+    ['MLOPS_SERVING_BATCH_WAIT_MS', '-1', 'a number of milliseconds, 0 or more'],
+    ['MLOPS_SERVING_BATCH_WAIT_MS', 'soon', 'a number of milliseconds, 0 or more'],
     ['MLOPS_PREDICTION_LOG_BUFFER_MB', '-1', 'a positive integer (MiB'],
     ['MLOPS_API_KEY_HASHES', 'nothex', 'comma-separated sha256 hex digests'],
     ['MLOPS_API_KEY_HASHES', `${SHA256_OF_SECRET},short`, 'comma-separated sha256 hex digests'],

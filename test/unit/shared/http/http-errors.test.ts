@@ -49,7 +49,7 @@ beforeAll(async () => {
   apps.set('monitoring-api', createMonitoringApi({ warehouse: broken, apiKeyHashes: [] }));
   apps.set('registry-api', createRegistryApi({ registry: broken, bus: () => brokenBus, policy: { requireStaging: false }, apiKeyHashes: [] }));
   apps.set('tracking', createTrackingApi({ tracking: broken, artifacts: broken, registry: broken, apiKeyHashes: [] }));
-  apps.set('serve', createServingApp({ version: served.version, loaded: failingModel, maxBodyBytes: SERVE_LIMIT }));
+  apps.set('serve', createServingApp({ version: served.version, loaded: failingModel, maxBodyBytes: SERVE_LIMIT }).app);
 });
 afterAll(() => {
   if (logLevel === undefined) delete process.env.MLOPS_LOG_LEVEL;

@@ -9,7 +9,7 @@ import {
   encodeInferResponse,
   modelMetadataResponse,
 } from '../../../../../shared/domain/serving/open-inference.js';
-import { decodeInstances, encodePredictions, outputsPerInstance } from '../../../../../shared/domain/serving/predict-codec.js';
+import { decodeInstances, encodePredictions, outputsPerInstance, predictionsAndLogged } from '../../../../../shared/domain/serving/predict-codec.js';
 import { BINARY_CLASSIFIER, REGRESSOR } from '../../../../support/models.js';
 import { platformError } from '../../../../support/errors.js';
 
@@ -286,6 +286,19 @@ describe('encodePredictions', () => {
     const outputs: Record<string, Tensor> = { value: { type: 'float32', shape: [2, 1], data: [12.5, 9] } };
     expect(encodePredictions(REGRESSION, outputs, 2)).toEqual([12.5, 9]);
     expect(outputsPerInstance(REGRESSION, outputs, 2)).toEqual([{ value: 12.5 }, { value: 9 }]);
+  });
+
+  it('builds the answer and the log records together exactly as the two functions do apart', () => {
+    const regression: Record<string, Tensor> = { value: { type: 'float32', shape: [2, 1], data: [12.5, 9] } };
+    for (const [signature, outputs] of [
+      [REGRESSION, regression],
+      [CLASSIFIER, classifierOutputs],
+    ] as const) {
+      expect(predictionsAndLogged(signature, outputs, 2)).toEqual({
+        predictions: encodePredictions(signature, outputs, 2),
+        logged: outputsPerInstance(signature, outputs, 2),
+      });
+    }
   });
 
   it.each([

@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import type { PredictionRecord } from '../../shared/domain/events.js';
+import type { Tensor } from '../../shared/domain/model-signature.js';
+import { predictionRecords } from '../../shared/domain/prediction-rows.js';
+import type { ModelVersion } from '../../shared/domain/registry.js';
+import { decodeInferRequest, encodeInferResponse } from '../../shared/domain/serving/open-inference.js';
+import { type InputPlan, planInputs } from '../../shared/domain/serving/input-plan.js';
+import { decodeInstances, outputsPerInstance, predictionsAndLogged } from '../../shared/domain/serving/predict-codec.js';
+import type { ServingMetrics } from '../../shared/http/metrics.js';
+import type { LoadedModel } from '../../shared/ports/model-runner.port.js';
+import { MicroBatcher, type MicroBatchOptions } from '../../shared/services/micro-batcher.js';
+import type { PredictionLog } from '../../shared/services/prediction-log.js';
+
+/** What a predictor is built from: one loaded version, its limits, and where it reports. */
+export interface PredictorOptions {
+  version: ModelVersion;
+  loaded: LoadedModel;
+  plan: InputPlan;
+  metrics: ServingMetrics;
+  predictionLog?: PredictionLog;
+  maxBatch: number;
+  batching: MicroBatchOptions;
+}
+
+/** The answer to `POST /predict`. */
+export interface PredictAnswer {
+  predictions: unknown[];
+  model: string;
+  version: number;
+  ids: string[];
+}
+
+/** Coalescing is on by default: requests read in the same turn of the event loop share a model run. */
+export const DEFAULT_BATCHING: MicroBatchOptions = { enabled: true, maxRows: 256, maxWaitMs: 0 };
+
+/**
+ * The work of a prediction request, whichever server read it: decode the body (a 4xx naming the
+ * fault), run the model (coalesced with concurrent requests), give each instance an id, log the
+ * predictions and shape the answer.
+ */
+export class Predictor {
+  readonly batcher: MicroBatcher;
+  private readonly name: string;
+  private readonly number: number;
+
+  constructor(private readonly options: PredictorOptions) {
+    const { version, loaded, plan, batching } = options;
+    this.name = version.model;
+    this.number = version.version;
+    // A model with a fixed batch size takes exactly that many rows a run, so its requests cannot be stacked.
+    this.batcher = new MicroBatcher(loaded, { ...batching, enabled: batching.enabled && plan.fixedBatch === undefined });
+  }
+
+  /** `{"instances": [...]}` to `{predictions, model, version, ids}`. */
+  async predict(body: unknown): Promise<PredictAnswer> {
+    const requestTime = new Date().toISOString();
+    const { plan, maxBatch, loaded } = this.options;
+    const { inputs, count, features } = decodeInstances(plan, body, { maxBatch });
+    const { outputs, latencyMs } = await this.batcher.run(inputs, count);
+    const ids = newIds(count);
+    const { predictions, logged } = predictionsAndLogged(loaded.signature, outputs, count);
+    this.log(requestTime, latencyMs, ids, features, logged);
+    return { predictions, model: this.name, version: this.number, ids };
+  }
+
+  /** An Open Inference Protocol request body to its response body. */
+  async infer(body: unknown): Promise<Record<string, unknown>> {
+    const requestTime = new Date().toISOString();
+    const { plan, maxBatch, loaded } = this.options;
+    const request = decodeInferRequest(loaded.signature, body, { maxBatch, plan });
+    const { outputs, latencyMs } = await this.batcher.run(request.inputs, request.count);
+    const ids = newIds(request.count);
+    this.log(requestTime, latencyMs, ids, request.features, outputsPerInstance(loaded.signature, outputs, request.count));
+    const response = encodeInferResponse({
+      modelName: this.name,
+      modelVersion: String(this.number),
+      id: request.id,
+      outputs: outputs as Record<string, Tensor>,
+      signature: loaded.signature,
+      requestedOutputs: request.requestedOutputs,
+    });
+    return { ...response, parameters: { prediction_ids: ids } };
+  }
+
+  private log(requestTime: string, latencyMs: number, ids: string[], features: Record<string, unknown>[], outputs: Record<string, unknown>[]): void {
+    this.options.metrics.instancesPredicted += ids.length;
+    const records: PredictionRecord[] = predictionRecords(
+      // Microseconds are all a latency figure means; the rest of a double's digits would only lengthen every record.
+      { model: this.name, version: this.number, requestTime, latencyMs: Math.round(latencyMs * 1000) / 1000, source: 'online' },
+      ids,
+      features,
+      outputs,
+    );
+    this.options.predictionLog?.log(records);
+  }
+}
+
+/** The input plan of a loaded model: how request values map to its tensors. */
+export function inputPlanOf(loaded: LoadedModel): InputPlan {
+  return planInputs(loaded.signature, loaded.metadata);
+}
+
+function newIds(count: number): string[] {
+  const ids = new Array<string>(count);
+  for (let index = 0; index < count; index++) ids[index] = randomUUID();
+  return ids;
+}
