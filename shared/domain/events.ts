@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type ErrorCode, PlatformError } from './errors.js';
+import { parseWith } from './validation.js';
 
 /** GCS's Pub/Sub notification payload (JSON_API_V1): the object resource, with what we read of it. */
 export const GcsObjectNotification = z.object({
@@ -59,14 +59,6 @@ export function parseEvent<T>(schema: z.ZodType<T>, data: unknown, what: string)
   return parseWith(schema, data, 'EVENT.INVALID', `${what} event`);
 }
 
-/** Validates data against its schema, or refuses it with `code`, naming every problem (and listing them in details.issues). */
-export function parseWith<T>(schema: z.ZodType<T>, data: unknown, code: ErrorCode, what: string): T {
-  const result = schema.safeParse(data);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
-  throw new PlatformError(code, `Invalid ${what}: ${problems}`, { details: { issues: result.error.issues } });
-}
-
 /** One served prediction, as logged to the predictions topic and the predictions table. */
 export const PredictionRecord = z.object({
   predictionId: z.string().min(1).max(200),
@@ -80,12 +72,59 @@ export const PredictionRecord = z.object({
 });
 export type PredictionRecord = z.infer<typeof PredictionRecord>;
 
-/** A batch of predictions: serving publishes many per message to keep Pub/Sub calls off the hot path. */
-export const PredictionsLogged = z.object({
+/** A batch of predictions, each record whole. */
+const PredictionsLoggedV1 = z.object({
   schemaVersion: z.literal(1),
   predictions: z.array(PredictionRecord).min(1),
 });
-export type PredictionsLogged = z.infer<typeof PredictionsLogged>;
+
+/** One prediction of a compact batch: `[predictionId, requestTime, latencyMs, features, outputs]`. */
+export const CompactPrediction = z.tuple([
+  PredictionRecord.shape.predictionId,
+  PredictionRecord.shape.requestTime,
+  PredictionRecord.shape.latencyMs,
+  PredictionRecord.shape.features,
+  PredictionRecord.shape.outputs,
+]);
+export type CompactPrediction = z.infer<typeof CompactPrediction>;
+
+/**
+ * A batch of one model version's predictions from one source, each as a {@link CompactPrediction}:
+ * what serving publishes. Without the field names and the model, version and source repeated in
+ * every record it is about 40% smaller, which Pub/Sub bills by and the serving instance serialises.
+ */
+const PredictionsLoggedV2 = z.object({
+  schemaVersion: z.literal(2),
+  model: PredictionRecord.shape.model,
+  version: PredictionRecord.shape.version,
+  source: PredictionRecord.shape.source,
+  predictions: z.array(CompactPrediction).min(1),
+});
+
+/**
+ * A batch of predictions: serving publishes many per message to keep Pub/Sub calls off the hot path.
+ * Both forms are read (a message published by an older revision may still be delivered), as whole records.
+ */
+export const PredictionsLogged = z.discriminatedUnion('schemaVersion', [PredictionsLoggedV1, PredictionsLoggedV2]).transform((message) => {
+  if (message.schemaVersion === 1) return message;
+  const { model, version, source, predictions } = message;
+  return {
+    schemaVersion: 1 as const,
+    predictions: predictions.map(([predictionId, requestTime, latencyMs, features, outputs]) => ({
+      predictionId,
+      model,
+      version,
+      requestTime,
+      features,
+      outputs,
+      latencyMs,
+      source,
+    })),
+  };
+});
+export type PredictionsLogged = z.output<typeof PredictionsLogged>;
+/** A predictions message as published, in either form. */
+export type PredictionsLoggedMessage = z.input<typeof PredictionsLogged>;
 
 /** One observed outcome for a prediction: a class label for classifiers or a value for regressors. */
 export const GroundTruthRecord = z

@@ -24,9 +24,21 @@ export interface RequestOptions {
   attributes?: Record<string, string>;
 }
 
+/**
+ * An event already serialised as JSON: a bus sends its text as it is rather than serialising it
+ * again. One that does serialise it gets the same value back through `toJSON`.
+ */
+export class JsonText {
+  constructor(readonly text: string) {}
+
+  toJSON(): unknown {
+    return JSON.parse(this.text);
+  }
+}
+
 /** Publishes JSON events to named topics. Pub/Sub in both places: the emulator locally. */
 export interface EventBus {
-  /** Publishes one JSON-serialisable event and resolves with the message id once it is accepted. */
+  /** Publishes one JSON-serialisable event (or a {@link JsonText}) and resolves with the message id once it is accepted. */
   publish(topic: string, data: unknown, attributes?: Record<string, string>): Promise<string>;
   /**
    * Publishes a request and resolves with the first matching reply on `replyTopic`. Listening starts

@@ -1,7 +1,7 @@
 import { ENV } from '../config/env.js';
-import type { PredictionRecord, PredictionsLogged } from '../domain/events.js';
+import type { CompactPrediction, PredictionRecord, PredictionsLoggedMessage } from '../domain/events.js';
 import { TOPICS } from '../domain/topics.js';
-import type { EventBus } from '../ports/event-bus.port.js';
+import { type EventBus, JsonText } from '../ports/event-bus.port.js';
 
 /** What the log reports: a slow drain (warning) or records it had to give up (error). */
 export type PredictionLogNotice =
@@ -31,6 +31,22 @@ export interface PredictionLogOptions {
   now?: () => number;
 }
 
+/** What the records of one message share: model, version and source (one per log call, compared by value). */
+interface Label {
+  model: string;
+  version: number;
+  source: PredictionRecord['source'];
+}
+
+/** Records taken from the queue for one publish. */
+interface Batch {
+  label: Label;
+  texts: string[];
+  loggedAt: number[];
+  labels: Label[];
+  bytes: number;
+}
+
 /** Counters the serving /metrics endpoint reports. */
 export interface PredictionLogStats {
   logged: number;
@@ -41,14 +57,8 @@ export interface PredictionLogStats {
   bufferedBytes: number;
 }
 
-/** A record waiting to be published, with when it was logged. */
-interface Waiting {
-  record: PredictionRecord;
-  loggedAt: number;
-}
-
-/** Until the first publish measures them, records are assumed this large. */
-const INITIAL_RECORD_BYTES = 1024;
+/** The form of the messages the log publishes: compact predictions of one model version and source. */
+const SCHEMA_VERSION: PredictionsLoggedMessage['schemaVersion'] = 2;
 /** Warnings about a slow drain are repeated at most this often. */
 const WARNING_INTERVAL_MS = 10_000;
 /** Drops are reported at most this often, each report counting every drop since the last. */
@@ -61,10 +71,16 @@ const DROP_REPORT_INTERVAL_MS = 1000;
  * budget are dropped, and every drop is reported with its count.
  */
 export class PredictionLog {
-  private queue: Waiting[] = [];
+  // Waiting records, oldest first, each serialised as it is logged: serialising a batch at once would hold
+  // the event loop for milliseconds, and a string costs the collector less than the record's objects.
+  // Beside each, when it was logged and the attributes of the request it came from.
+  private queue: string[] = [];
+  private loggedAt: number[] = [];
+  private labels: Label[] = [];
+  private queuedBytes = 0;
   private inFlight = 0;
   private inFlightRecords = 0;
-  private bytesPerRecord = INITIAL_RECORD_BYTES;
+  private inFlightBytes = 0;
   private retryDelay = 0;
   private timer: NodeJS.Timeout | undefined;
   private lastWarningAt = Number.NEGATIVE_INFINITY;
@@ -78,7 +94,7 @@ export class PredictionLog {
     const { bus: _bus, onNotice: _onNotice, ...given } = options;
     this.settings = {
       maxBufferedBytes: 128 * 1024 * 1024,
-      batchSize: 500,
+      batchSize: 1000,
       flushIntervalMs: 50,
       maxConcurrentPublishes: 8,
       retryDelayMs: [100, 5000],
@@ -90,14 +106,26 @@ export class PredictionLog {
 
   /** Queues records; returns at once. */
   log(records: PredictionRecord[]): void {
-    const room = Math.floor(this.settings.maxBufferedBytes / this.bytesPerRecord) - this.queue.length - this.inFlightRecords;
-    const accepted = room >= records.length ? records : records.slice(0, Math.max(0, room));
+    const [first] = records;
+    if (!first) return;
     const loggedAt = this.settings.now();
-    for (const record of accepted) this.queue.push({ record, loggedAt });
-    this.stats.logged += accepted.length;
-    if (accepted.length < records.length) this.drop(records.length - accepted.length, 'the buffer is full');
+    let label: Label = { model: first.model, version: first.version, source: first.source };
+    let accepted = 0;
+    for (; accepted < records.length; accepted++) {
+      const record = records[accepted]!;
+      if (!sameLabel(label, record)) label = { model: record.model, version: record.version, source: record.source };
+      const compact: CompactPrediction = [record.predictionId, record.requestTime, record.latencyMs, record.features, record.outputs];
+      const text = JSON.stringify(compact);
+      if (this.queuedBytes + this.inFlightBytes + text.length > this.settings.maxBufferedBytes) break;
+      this.queue.push(text);
+      this.loggedAt.push(loggedAt);
+      this.labels.push(label);
+      this.queuedBytes += text.length;
+    }
+    this.stats.logged += accepted;
+    if (accepted < records.length) this.drop(records.length - accepted, 'the buffer is full');
     this.updateGauges();
-    if (this.retryDelay === 0) this.schedule(this.queue.length >= this.settings.batchSize ? 0 : this.settings.flushIntervalMs);
+    if (this.retryDelay === 0) this.schedule(this.nextFlushDelay());
   }
 
   /**
@@ -113,10 +141,20 @@ export class PredictionLog {
     if (this.queue.length + this.inFlightRecords > 0) {
       const lost = this.queue.length + this.inFlightRecords;
       this.queue = [];
+      this.loggedAt = [];
+      this.labels = [];
+      this.queuedBytes = 0;
       this.drop(lost, `the topic did not take them within ${deadlineMs} ms of shutdown`);
       this.updateGauges();
     }
     this.reportDrops();
+  }
+
+  /** A full batch goes at once; otherwise the waiting records go when the oldest has waited the flush interval. */
+  private nextFlushDelay(): number {
+    if (this.queue.length >= this.settings.batchSize) return 0;
+    const oldest = this.loggedAt[0];
+    return oldest === undefined ? this.settings.flushIntervalMs : Math.max(0, oldest + this.settings.flushIntervalMs - this.settings.now());
   }
 
   private schedule(delayMs: number): void {
@@ -135,32 +173,50 @@ export class PredictionLog {
   private pump(): void {
     this.warnIfSlow();
     while (this.queue.length > 0 && this.inFlight < this.settings.maxConcurrentPublishes) {
-      const batch = this.queue.splice(0, this.settings.batchSize);
+      // A message holds one model version's records from one source: a batch ends where that changes.
+      const [label] = this.labels;
+      let size = 1;
+      while (size < this.settings.batchSize && size < this.labels.length && sameLabel(label!, this.labels[size]!)) size++;
+      const batch: Batch = {
+        label: label!,
+        texts: this.queue.splice(0, size),
+        loggedAt: this.loggedAt.splice(0, size),
+        labels: this.labels.splice(0, size),
+        bytes: 0,
+      };
+      for (const text of batch.texts) batch.bytes += text.length;
+      this.queuedBytes -= batch.bytes;
       this.inFlight++;
-      this.inFlightRecords += batch.length;
+      this.inFlightRecords += batch.texts.length;
+      this.inFlightBytes += batch.bytes;
       void this.publish(batch).finally(() => {
         this.inFlight--;
-        this.inFlightRecords -= batch.length;
+        this.inFlightRecords -= batch.texts.length;
+        this.inFlightBytes -= batch.bytes;
         this.updateGauges();
-        if (this.queue.length > 0) this.schedule(this.retryDelay);
+        // After a failure, the backoff; otherwise the usual rule, so records go in full batches or once
+        // the oldest has waited the flush interval, not in a small message after every publish.
+        if (this.queue.length > 0) this.schedule(this.retryDelay > 0 ? this.retryDelay : this.nextFlushDelay());
       });
     }
   }
 
-  private async publish(batch: Waiting[]): Promise<void> {
-    const predictions = batch.map((waiting) => waiting.record);
-    const message: PredictionsLogged = { schemaVersion: 1, predictions };
-    const [first] = predictions;
+  private async publish(batch: Batch): Promise<void> {
+    const { texts, labels, label } = batch;
+    const { model, version, source } = label;
+    const head = `{"schemaVersion":${SCHEMA_VERSION},"model":${JSON.stringify(model)},"version":${version},"source":${JSON.stringify(source)}`;
+    const message = new JsonText(`${head},"predictions":[${texts.join(',')}]}`);
     try {
-      await this.options.bus().publish(TOPICS.predictions, message, { model: first!.model, version: String(first!.version), count: String(batch.length) });
-      this.stats.published += batch.length;
+      await this.options.bus().publish(TOPICS.predictions, message, { model, version: String(version), count: String(texts.length) });
+      this.stats.published += texts.length;
       this.retryDelay = 0;
-      // The serialised size, measured off the hot path, keeps the byte budget honest.
-      this.bytesPerRecord = Math.max(64, Math.ceil(JSON.stringify(message).length / batch.length));
     } catch (error) {
       // Transient by assumption: the records go back in front, in order, and wait for the backoff.
       this.stats.publishFailures++;
-      this.queue.unshift(...batch);
+      this.queue.unshift(...texts);
+      this.loggedAt.unshift(...batch.loggedAt);
+      this.labels.unshift(...labels);
+      this.queuedBytes += batch.bytes;
       const [firstDelay, maxDelay] = this.settings.retryDelayMs;
       this.retryDelay = Math.min(maxDelay, this.retryDelay === 0 ? firstDelay : this.retryDelay * 2);
       if (this.stats.publishFailures === 1 || this.retryDelay === maxDelay)
@@ -169,9 +225,9 @@ export class PredictionLog {
   }
 
   private warnIfSlow(): void {
-    const oldest = this.queue[0];
-    if (!oldest) return;
-    const waited = this.settings.now() - oldest.loggedAt;
+    const oldest = this.loggedAt[0];
+    if (oldest === undefined) return;
+    const waited = this.settings.now() - oldest;
     if (waited > this.settings.slowDrainMs) this.warn(`prediction records have waited ${Math.round(waited)} ms to be published`);
   }
 
@@ -179,12 +235,12 @@ export class PredictionLog {
     const now = this.settings.now();
     if (now - this.lastWarningAt < WARNING_INTERVAL_MS) return;
     this.lastWarningAt = now;
-    const oldest = this.queue[0];
+    const oldest = this.loggedAt[0];
     const detail = error instanceof Error ? `: ${error.message}` : '';
     this.options.onNotice?.({
       level: 'WARNING',
       message: `${message}${detail} (${this.queue.length + this.inFlightRecords} waiting)`,
-      oldestWaitMs: oldest ? now - oldest.loggedAt : 0,
+      oldestWaitMs: oldest === undefined ? 0 : now - oldest,
       buffered: this.queue.length + this.inFlightRecords,
     });
   }
@@ -215,6 +271,10 @@ export class PredictionLog {
 
   private updateGauges(): void {
     this.stats.buffered = this.queue.length + this.inFlightRecords;
-    this.stats.bufferedBytes = this.stats.buffered * this.bytesPerRecord;
+    this.stats.bufferedBytes = this.queuedBytes + this.inFlightBytes;
   }
+}
+
+function sameLabel(label: Label, other: Label): boolean {
+  return label === other || (label.model === other.model && label.version === other.version && label.source === other.source);
 }

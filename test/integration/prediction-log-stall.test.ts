@@ -4,7 +4,7 @@ import { createServingApp } from '../../functions/serve/app.js';
 import { locateEmulators, type RunningEmulator, startPubSubEmulator } from '../../scripts/lib/emulators.js';
 import { PubSubEventBus } from '../../shared/adapters/pubsub/pubsub-event-bus.js';
 import { freePort } from '../../shared/processes/processes.js';
-import type { PredictionsLogged } from '../../shared/domain/events.js';
+import { PredictionsLogged } from '../../shared/domain/events.js';
 import { type PredictionLogNotice, PredictionLog } from '../../shared/services/prediction-log.js';
 import { binaryClassifierOnnx } from '../support/models.js';
 import { listen, versionOf } from '../support/serving.js';
@@ -42,7 +42,7 @@ async function receivedIds(pubsub: PubSub, expected: number): Promise<Set<string
       const [response] = await client.pull({ subscription, maxMessages: 1000 });
       const receivedMessages = response.receivedMessages ?? [];
       for (const { message } of receivedMessages) {
-        const logged = JSON.parse(Buffer.from(message!.data as Uint8Array).toString()) as PredictionsLogged;
+        const logged = PredictionsLogged.parse(JSON.parse(Buffer.from(message!.data as Uint8Array).toString()));
         for (const prediction of logged.predictions) ids.add(prediction.predictionId);
       }
       if (receivedMessages.length > 0) await client.acknowledge({ subscription, ackIds: receivedMessages.map((item) => item.ackId!) });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Message, PubSub, type Subscription, type Topic } from '@google-cloud/pubsub';
 import { PlatformError } from '../../domain/errors.js';
-import { type BusMessage, CORRELATION_ID_ATTRIBUTE, type EventBus, type ReplyMatch, type RequestOptions } from '../../ports/event-bus.port.js';
+import { type BusMessage, CORRELATION_ID_ATTRIBUTE, type EventBus, JsonText, type ReplyMatch, type RequestOptions } from '../../ports/event-bus.port.js';
 
 /** Options of the Pub/Sub event bus. */
 export interface PubSubEventBusOptions {
@@ -30,7 +30,8 @@ export class PubSubEventBus implements EventBus {
   }
 
   async publish(topic: string, data: unknown, attributes: Record<string, string> = {}): Promise<string> {
-    return this.topic(topic).publishMessage({ data: Buffer.from(JSON.stringify(data)), attributes });
+    const text = data instanceof JsonText ? data.text : JSON.stringify(data);
+    return this.topic(topic).publishMessage({ data: Buffer.from(text), attributes });
   }
 
   async request(topic: string, data: unknown, { replyTopic, match, timeoutMs, attributes = {} }: RequestOptions): Promise<BusMessage> {

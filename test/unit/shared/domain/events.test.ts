@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GcsObjectNotification, ModelPromoted, ModelRegistered, PromotionRequested, parseEvent } from '../../../../shared/domain/events.js';
+import { GcsObjectNotification, ModelPromoted, ModelRegistered, PredictionsLogged, PromotionRequested, parseEvent } from '../../../../shared/domain/events.js';
 import { objectFinalizeNotification } from '../../../../shared/adapters/gcs-notification/gcs-notification.js';
 import type { FinalizedObject } from '../../../../shared/adapters/gcs-notification/gcs-notification.js';
 import { decodeUploadMetadata, encodeUploadMetadata, modelNameFromObject } from '../../../../shared/domain/upload-metadata.js';
@@ -310,4 +310,37 @@ describe('modelNameFromObject', () => {
       expect(platformError(() => modelNameFromObject(objectName)).code).toBe('NAME.INVALID');
     },
   );
+});
+
+describe('PredictionsLogged', () => {
+  const record = {
+    predictionId: 'p-1',
+    model: 'churn',
+    version: 3,
+    requestTime: '2026-12-01T12:00:00.000Z',
+    features: { tenure: 4 },
+    outputs: { probability: 0.25 },
+    latencyMs: 0.021,
+    source: 'online' as const,
+  };
+
+  it('reads the compact form serving publishes as the same whole records as the full form', () => {
+    const compact = {
+      schemaVersion: 2,
+      model: 'churn',
+      version: 3,
+      source: 'online',
+      predictions: [['p-1', '2026-12-01T12:00:00.000Z', 0.021, { tenure: 4 }, { probability: 0.25 }]],
+    };
+    const full = { schemaVersion: 1, predictions: [record] };
+    expect(parseEvent(PredictionsLogged, compact, 'predictions-logged')).toEqual(full);
+    expect(parseEvent(PredictionsLogged, full, 'predictions-logged')).toEqual(full);
+  });
+
+  it('refuses a compact prediction of the wrong shape, naming where it is', () => {
+    const broken = { schemaVersion: 2, model: 'churn', version: 3, source: 'online', predictions: [['p-1', '2026-12-01T12:00:00.000Z', -1, {}, {}]] };
+    const error = platformError(() => parseEvent(PredictionsLogged, broken, 'predictions-logged'));
+    expect(error.code).toBe('EVENT.INVALID');
+    expect(error.message).toContain('predictions.0.2');
+  });
 });
