@@ -1,16 +1,15 @@
 import { join } from 'node:path';
-import type { Hono } from 'hono';
 import { parseServingTarget } from '../../shared/config/config.js';
 import type { ModelVersion } from '../../shared/domain/registry.js';
 import { log } from '../../shared/runtime/logger.js';
 import type { Platform } from '../../shared/runtime/platform.js';
 import { PredictionLog } from '../../shared/services/prediction-log.js';
 import { loadServingModel } from '../../shared/services/serving-model.js';
-import { createServingApp } from './app.js';
+import { type ServingApp, createServingApp } from './app.js';
+import { ColdStartClock } from './cold-start-timeline.js';
 
-/** A booted serving revision. */
-export interface ServingRevision {
-  app: Hono;
+/** A booted serving revision: its app (see ServingApp) and the version it serves. */
+export interface ServingRevision extends ServingApp {
   version: ModelVersion;
   /** Flushes the prediction log and releases the model; call on SIGTERM. */
   shutdown(): Promise<void>;
@@ -19,10 +18,20 @@ export interface ServingRevision {
 /** Cold start of a serving revision: load the pinned version once, then build the app around it. */
 export async function bootServing(platform: Platform, env: NodeJS.ProcessEnv = process.env): Promise<ServingRevision> {
   const started = performance.now();
+  const clock = new ColdStartClock();
+  clock.mark('modulesLoaded');
   const { config } = platform;
   const target = parseServingTarget(env);
-  const [registry, artifacts, runner] = await Promise.all([platform.registry(), platform.artifacts(), platform.modelRunner()]);
-  const { version, loaded } = await loadServingModel(target, { registry, artifacts, runner, cacheDir: join(config.dataDir, 'model-cache') });
+  // onnxruntime loads while the registry read waits on the network; only the session build needs it.
+  const runner = platform.modelRunner();
+  runner.catch(() => undefined); // a failed registry read ends the start first; a failed import surfaces at the session build
+  const [registry, artifacts] = await Promise.all([platform.registryReader(), platform.artifacts()]);
+  const { version, loaded } = await loadServingModel(target, {
+    registry: clock.registry(registry),
+    artifacts,
+    runner: clock.runner(runner),
+    cacheDir: join(config.dataDir, 'model-cache'),
+  });
   if (version.served && version.served.sha256 !== loaded.served.sha256) {
     // The derivation (a ZipMap served as its tensor) changed since registration: same upload, newer platform.
     log(
@@ -40,7 +49,7 @@ export async function bootServing(platform: Platform, env: NodeJS.ProcessEnv = p
     maxBufferedBytes: config.serving.predictionLogBufferBytes,
     onNotice: ({ level, message, ...details }) => log(level, message, { model: version.model, version: version.version, ...details }),
   });
-  const app = createServingApp({
+  const serving = createServingApp({
     version,
     loaded,
     predictionLog,
@@ -48,13 +57,16 @@ export async function bootServing(platform: Platform, env: NodeJS.ProcessEnv = p
     maxBatch: config.serving.maxBatch,
     maxBodyBytes: config.serving.maxBodyBytes,
     projectId: config.projectId,
+    batching: config.serving.batching,
   });
+  clock.mark('appBuilt');
   log('INFO', `serving ${version.model} version ${version.version} (cold start ${(performance.now() - started).toFixed(0)} ms)`, {
     model: version.model,
     version: version.version,
+    coldStart: clock.timeline,
   });
   return {
-    app,
+    ...serving,
     version,
     shutdown: async () => {
       await predictionLog.flush();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { z } from 'zod';
 import { parseConfig } from '../../shared/config/config.js';
 import { PlatformError } from '../../shared/domain/errors.js';
-import { parseWith } from '../../shared/domain/events.js';
+import { parseWith } from '../../shared/domain/validation.js';
 import { discoverLocalPlatform } from '../../shared/runtime/local-discovery.js';
 import { createPlatform, type Platform } from '../../shared/runtime/platform.js';
 import { functionUrlVariable } from '../../shared/config/client-config.js';

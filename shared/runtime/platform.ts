@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import { PubSubEventBus } from '../adapters/pubsub/index.js';
 import type { PlatformConfig } from '../config/config.js';
 import { bucketNotificationFor } from '../adapters/gcs-notification/index.js';
 import type { ArtifactStore, StoredObject } from '../ports/artifact-store.port.js';
@@ -9,12 +8,20 @@ import type { ModelRunner } from '../ports/model-runner.port.js';
 import type { ServingDeployer } from '../ports/serving-deployer.port.js';
 import type { TrackingStore } from '../ports/tracking-store.port.js';
 import type { Warehouse } from '../ports/warehouse.port.js';
+import { LazyEventBus } from './lazy-event-bus.js';
+import { log } from './logger.js';
 
 /** The adapters of one process, each built on first use from the configuration. */
 export interface Platform {
   readonly config: PlatformConfig;
   eventBus(): EventBus;
   registry(): Promise<ModelRegistry>;
+  /**
+   * The registry for a process that reads a model or a version as it starts (a serving revision): those
+   * reads go over Firestore's REST API where it needs no SDK to authenticate (the emulator; Cloud Run
+   * through its metadata server), so the Firestore client loads only if anything else is asked of it.
+   */
+  registryReader(): Promise<ModelRegistry>;
   artifacts(): Promise<ArtifactStore>;
   warehouse(): Promise<Warehouse>;
   modelRunner(): Promise<ModelRunner>;
@@ -72,6 +79,11 @@ const SERVING_DEPLOYERS: Record<PlatformConfig['serving']['deployer'], Factory<P
   },
 };
 
+/** True on Cloud Run and Cloud Functions, whose metadata server hands out the instance's access token. */
+function onGoogleServerless(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.K_SERVICE);
+}
+
 /** The local bucket notifies as GCS does: only for objects under the notification's prefix. */
 async function notifyFinalize(platform: Platform, object: StoredObject): Promise<void> {
   const notification = bucketNotificationFor(object);
@@ -94,7 +106,11 @@ export function createPlatform(config: PlatformConfig): Platform {
     config,
     eventBus: () => {
       if (!bus) {
-        bus = new PubSubEventBus({ projectId: config.projectId });
+        // Pub/Sub loads on the first publish: a serving revision answers its first request before that.
+        bus = new LazyEventBus(async () => {
+          const { PubSubEventBus } = await import('../adapters/pubsub/index.js');
+          return new PubSubEventBus({ projectId: config.projectId });
+        });
         built.push(bus);
       }
       return bus;
@@ -102,6 +118,18 @@ export function createPlatform(config: PlatformConfig): Platform {
     registry: once(async () => {
       const { FirestoreModelRegistry } = await import('../adapters/firestore/index.js');
       return new FirestoreModelRegistry({ projectId: config.projectId, databaseId: config.registry.databaseId });
+    }),
+    registryReader: once(async () => {
+      const { emulatorHost, databaseId } = config.registry;
+      if (!emulatorHost && !onGoogleServerless(process.env)) return platform.registry();
+      const { FirestoreRestModelRegistry } = await import('../adapters/firestore-rest/index.js');
+      return new FirestoreRestModelRegistry({
+        projectId: config.projectId,
+        databaseId,
+        emulatorHost,
+        fallback: () => platform.registry(),
+        onFallback: (error) => log('WARNING', `registry read over REST failed, reading through the Firestore client: ${(error as Error).message}`, { error }),
+      });
     }),
     artifacts: once(() => (ARTIFACT_STORES[config.artifacts.type] as Factory<PlatformConfig['artifacts'], ArtifactStore>)(config.artifacts, platform)),
     warehouse: once(() => (WAREHOUSES[config.warehouse.type] as Factory<PlatformConfig['warehouse'], Warehouse>)(config.warehouse, platform)),

@@ -1,6 +1,5 @@
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { z } from 'zod';
-import { parseEvent } from '../domain/events.js';
 import { deadLetterTopicOf } from '../domain/topics.js';
 import { type BusMessage, CORRELATION_ID_ATTRIBUTE } from '../ports/event-bus.port.js';
 import { log } from './logger.js';
@@ -50,6 +49,9 @@ export function topicHandler<T, R = void>(
     });
     let event: T | undefined;
     try {
+      // Loaded on the first message, not with this module: the runtime's index brings it into every entry,
+      // the serving revision's too, which validates no events and need not load their schemas (zod) to start.
+      const { parseEvent } = await import('../domain/events.js');
       event = parseEvent(schema, message.data, topic);
       const outcome = await handle(event, message);
       if (replyTopic) await reply(platform(), replyTopic, message, outcome);

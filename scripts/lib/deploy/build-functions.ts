@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import type { FunctionSpec } from '../../../infra/stack.js';
 import { ENV } from '../../../shared/config/env.js';
@@ -145,6 +145,23 @@ export function importedPackages(metafile: Metafile): string[] {
       if (!imported.external || imported.path.startsWith('node:') || BUILTINS.has(imported.path)) continue;
       packages.add(packageOf(imported.path));
     }
+  }
+  return [...packages].sort();
+}
+
+/**
+ * The npm packages a bundle's entry `file` loads before its own code runs: those its static imports
+ * reach, through its chunks. A package only dynamically imported loads when first used, so it is not
+ * on a cold start's path until then (the serving entry keeps the Google client libraries off it).
+ */
+export function packagesLoadedAtStart(dir: string, file: string, seen = new Set<string>(), packages = new Set<string>()): string[] {
+  seen.add(file);
+  // esbuild writes each static import at the start of a line; dynamic ones are `import(...)` expressions.
+  for (const [, specifier] of readFileSync(join(dir, file), 'utf8').matchAll(/^import\s(?:[^;]*?\sfrom\s*)?"([^"]+)"/gm)) {
+    if (specifier!.startsWith('.')) {
+      const next = join(dirname(file), specifier!);
+      if (!seen.has(next)) packagesLoadedAtStart(dir, next, seen, packages);
+    } else if (!specifier!.startsWith('node:') && !BUILTINS.has(specifier!)) packages.add(packageOf(specifier!));
   }
   return [...packages].sort();
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS } from '../../../../../infra/stack.js';
-import { type BundleReport, buildFunctions, formatBundleTable } from '../../../../../scripts/lib/deploy/build-functions.js';
+import { type BundleReport, buildFunctions, formatBundleTable, packagesLoadedAtStart } from '../../../../../scripts/lib/deploy/build-functions.js';
 import { freePort } from '../../../../../shared/processes/processes.js';
 import { eventually } from '../../../../support/environment.js';
 import { ROOT } from '../../../../support/paths.js';
@@ -97,6 +97,15 @@ describe(`bundling ${SERVE.name} with its server entry`, () => {
     expect(paths).toEqual(expect.arrayContaining(['index.js', 'server.js', 'package.json']));
     const imports = (file: string) => [...readFileSync(join(bundle.dir, file), 'utf8').matchAll(/from "\.\/(chunks\/[^"]+)"/g)].map((match) => match[1]);
     expect(imports('server.js').filter((chunk) => imports('index.js').includes(chunk)).length).toBeGreaterThan(0);
+  });
+
+  it('keeps the Google client libraries off the cold start: server.js loads them only when first used', () => {
+    const atStart = packagesLoadedAtStart(bundle.dir, 'server.js');
+    expect(atStart).toEqual(expect.arrayContaining(['hono']));
+    for (const library of ['@google-cloud/firestore', '@google-cloud/pubsub', '@google-cloud/storage', '@grpc/grpc-js']) expect(atStart).not.toContain(library);
+    // Still shipped: the registry's fallback and the prediction log need them later.
+    expect(bundle.dependencies).toHaveProperty('@google-cloud/firestore');
+    expect(bundle.dependencies).toHaveProperty('@google-cloud/pubsub');
   });
 
   it('tells the buildpack to start the direct server: main server.js, start script node server.js', () => {

@@ -1,0 +1,92 @@
+import type { IncomingMessage } from 'node:http';
+import { type FirestoreValue, decodeFields } from './firestore-value.js';
+
+/** Options of the REST reader. */
+export interface FirestoreRestReaderOptions {
+  projectId: string;
+  databaseId?: string;
+  /** host:port of the Firestore emulator: plain HTTP with the emulator's owner token, as the SDK does. */
+  emulatorHost?: string;
+  /** The API's base URL when not the emulator. */
+  apiEndpoint?: string;
+  /** A bearer token for the API; the metadata server's (Cloud Run, Cloud Functions) when not given. */
+  accessToken?: () => Promise<string>;
+  /** Longest a read may take before it fails (and the caller falls back to the SDK). */
+  timeoutMs?: number;
+}
+
+/** The metadata server's token endpoint, every Cloud Run and Cloud Functions instance has one; by address, as Google's auth library tries it first, so no DNS lookup. */
+const METADATA_TOKEN_URL = 'http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token';
+
+/** A read the REST path could not answer (transport, auth, a server error): the caller reads through the SDK instead. */
+export class FirestoreRestError extends Error {}
+
+/**
+ * Reads single Firestore documents with one HTTP GET each on Node's own client: no Firestore SDK,
+ * gRPC or auth library to load, which is most of a serving revision's cold start otherwise.
+ */
+export class FirestoreRestReader {
+  private readonly documentsUrl: string;
+  private readonly token: () => Promise<string>;
+  private readonly timeoutMs: number;
+
+  constructor({
+    projectId,
+    databaseId = '(default)',
+    emulatorHost,
+    apiEndpoint = 'https://firestore.googleapis.com',
+    accessToken,
+    timeoutMs = 10_000,
+  }: FirestoreRestReaderOptions) {
+    const base = emulatorHost ? `http://${emulatorHost}` : apiEndpoint.replace(/\/$/, '');
+    this.documentsUrl = `${base}/v1/projects/${encodeURIComponent(projectId)}/databases/${encodeURIComponent(databaseId)}/documents`;
+    this.token = emulatorHost ? async () => 'owner' : (accessToken ?? metadataServerToken());
+    this.timeoutMs = timeoutMs;
+  }
+
+  /** The document at `path` (collection, id, collection, id, ...) as the SDK's `data()` returns it; undefined when it does not exist. */
+  async get(path: string[]): Promise<Record<string, unknown> | undefined> {
+    const url = `${this.documentsUrl}/${path.map(encodeURIComponent).join('/')}`;
+    const { status, body } = await getJson(url, { authorization: `Bearer ${await this.token()}` }, this.timeoutMs);
+    if (status === 404) return undefined;
+    if (status !== 200) throw new FirestoreRestError(`GET ${url} answered ${status}: ${JSON.stringify(body).slice(0, 300)}`);
+    return decodeFields((body as { fields?: Record<string, FirestoreValue> }).fields ?? {});
+  }
+}
+
+/** The instance's access token from the metadata server (`url` in tests), reused until a minute before it expires. */
+export function metadataServerToken(url = METADATA_TOKEN_URL): () => Promise<string> {
+  let cached: { token: string; expiresAt: number } | undefined;
+  return async () => {
+    if (cached && Date.now() < cached.expiresAt) return cached.token;
+    const { status, body } = await getJson(url, { 'metadata-flavor': 'Google' }, 5000);
+    const { access_token: token, expires_in: expiresIn } = body as { access_token?: string; expires_in?: number };
+    if (status !== 200 || !token) throw new FirestoreRestError(`The metadata server answered ${status} for a token.`);
+    cached = { token, expiresAt: Date.now() + ((expiresIn ?? 0) - 60) * 1000 };
+    return token;
+  };
+}
+
+/** One GET with a JSON answer, on node:http(s): fetch's first use loads its client (undici), tens of milliseconds at start. */
+async function getJson(url: string, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; body: unknown }> {
+  const { request } = url.startsWith('https:') ? await import('node:https') : await import('node:http');
+  return new Promise((resolve, reject) => {
+    const fail = (error: Error) => reject(new FirestoreRestError(`GET ${url} failed: ${error.message}`, { cause: error }));
+    const call = request(url, { headers: { accept: 'application/json', ...headers }, timeout: timeoutMs }, (response: IncomingMessage) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('error', fail);
+      response.on('end', () => {
+        try {
+          resolve({ status: response.statusCode ?? 0, body: text ? JSON.parse(text) : {} });
+        } catch (error) {
+          fail(error as Error);
+        }
+      });
+    });
+    call.on('timeout', () => call.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    call.on('error', fail);
+    call.end();
+  });
+}

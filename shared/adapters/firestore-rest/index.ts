@@ -1,0 +1,3 @@
+/** ModelRegistry reads over Firestore's REST API on Node's own HTTP client, for a fast cold start; everything else through the Firestore SDK adapter. */
+export type { FirestoreRestModelRegistryOptions } from './firestore-rest-model-registry.js';
+export { FirestoreRestModelRegistry } from './firestore-rest-model-registry.js';
