@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 
 /** A child process started in its own process group, so stopping it stops its children too. */
@@ -9,14 +9,20 @@ export interface ManagedProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** How startProcess runs a command. */
+export interface StartProcessOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  logTail?: string[];
+  onLine?: (line: string) => void;
+  /** Opens an IPC channel to a Node.js child (`child.send`, `process.on('message')`), e.g. to hand it connections. */
+  ipc?: boolean;
+}
+
 /** Spawns a command in a new process group, collecting its output for error messages. */
-export function startProcess(
-  name: string,
-  command: string,
-  args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; logTail?: string[]; onLine?: (line: string) => void } = {},
-): ManagedProcess {
-  const child = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd });
+export function startProcess(name: string, command: string, args: string[], options: StartProcessOptions = {}): ManagedProcess {
+  const stdio: StdioOptions = options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'];
+  const child = spawn(command, args, { detached: true, stdio, env: options.env ?? process.env, cwd: options.cwd });
   const tail = options.logTail ?? [];
   const keep = (chunk: Buffer) => {
     const lines = chunk.toString().split('\n').filter(Boolean);

@@ -87,18 +87,28 @@ describe('serving follows promotion with zero failed requests', () => {
     expect(updated.serving!.revision).not.toBe(serving!.revision);
   }, 120_000);
 
-  it('rolls back to version 1 at the same URL', async () => {
+  it('rolls back to version 1 at the same URL under constant load, with zero failed requests', async () => {
     const before = (await model()).serving!;
+    const load = constantLoad(before.url, 8);
+    await eventually(async () => (load.outcomes.length > 200 ? true : undefined), { what: 'load on version 2' });
     expect((await mlops('rollback', 'churn')).code).toBe(0);
     await eventually(async () => ((await model()).serving?.version === 1 && (await model()).serving?.revision !== before.revision ? true : undefined), {
       timeoutMs: 30_000,
       what: 'version 1 back in a new revision',
     });
+    const rolledBack = load.outcomes.length;
+    await eventually(async () => (load.outcomes.slice(rolledBack).filter((outcome) => outcome.version === 1).length > 200 ? true : undefined), {
+      timeoutMs: 30_000,
+      what: 'version 1 answering',
+    });
+    await load.stop();
+    expect(load.outcomes.filter((outcome) => outcome.status !== 200)).toEqual([]);
+    expect(load.outcomes.every((outcome) => outcome.version === 1 || outcome.version === 2)).toBe(true);
     const response = await fetch(`${before.url}/predict`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ instances: [{ a: 1, b: 2, c: 3, d: 4 }] }),
     });
     expect(((await response.json()) as { version: number }).version).toBe(1);
-  }, 60_000);
+  }, 90_000);
 });

@@ -1,9 +1,12 @@
 import { type Agent, type ClientRequest, type IncomingMessage, type ServerResponse, request } from 'node:http';
+import type { ConnectionHandoff } from '../../processes/index.js';
 
 /** Where the router sends traffic now: one revision's port and the connection pool to it. */
 export interface RouteTarget {
   port: number;
   agent: Agent;
+  /** The revision's IPC channel, when the router's process started it: connections are then handed to it, not proxied. */
+  handoff?: ConnectionHandoff;
 }
 
 /** How a forwarded request finds its revision, and what it answers when there is none. */

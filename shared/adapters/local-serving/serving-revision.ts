@@ -2,12 +2,14 @@ import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { ENV } from '../../config/env.js';
-import { type ManagedProcess, freePort, startProcess } from '../../processes/index.js';
+import { ConnectionHandoff, type ManagedProcess, freePort, startProcess } from '../../processes/index.js';
 
 /** One running process of a serving revision: the router's target while it is up. */
 export interface RevisionInstance {
   port: number;
   agent: Agent;
+  /** The IPC channel over which the router hands it the stable URL's connections (every instance startRevisionInstance starts has one). */
+  handoff?: ConnectionHandoff;
   process: ManagedProcess;
   /** When it first answered /health. */
   healthyAt: number;
@@ -37,7 +39,9 @@ export async function startRevisionInstance({ name, model, version, projectRoot,
     env: { ...env, [ENV.serveModel]: model, [ENV.serveVersion]: String(version), PORT: String(port), HOST: '127.0.0.1' },
     logTail,
     onLine: (line) => onLine?.(name, line),
+    ipc: true,
   });
+  const handoff = new ConnectionHandoff(child.child);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.child.once('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -47,7 +51,7 @@ export async function startRevisionInstance({ name, model, version, projectRoot,
     await child.stop();
     throw new Error(`Revision ${name} did not become healthy: ${(error as Error).message}\n${logTail.join('\n')}`);
   }
-  return { port, process: child, exited, healthyAt: Date.now(), stopping: false, agent: new Agent({ keepAlive: true, maxSockets: 256 }) };
+  return { port, process: child, handoff, exited, healthyAt: Date.now(), stopping: false, agent: new Agent({ keepAlive: true, maxSockets: 256 }) };
 }
 
 /** True when the instance is alive and its /health names `version` within `timeoutMs`. */

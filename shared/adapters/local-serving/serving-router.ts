@@ -1,4 +1,5 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { Socket } from 'node:net';
 import { type RouteTarget, type Routes, forwardRequest, headerValue, replyError } from './forward-request.js';
 
 export type { RouteTarget } from './forward-request.js';
@@ -22,10 +23,14 @@ export interface ServingRouterOptions {
 }
 
 /**
- * A model's stable local endpoint, as Cloud Run's front end is for a service: it streams each
- * request to the current revision and can be pointed at a new one at any moment. With no revision
- * up it answers 503 SERVING.UNAVAILABLE with Retry-After; a body over the revision's limit is
- * refused on its Content-Length before it is read, and slow clients are dropped.
+ * A model's stable local endpoint, as Cloud Run's front end is for a service, which can be pointed
+ * at a new revision at any moment. A revision this process started (with an IPC channel) is handed
+ * each accepted connection and serves it itself, so the router costs nothing per request; the
+ * revision then keeps the limits below (see functions/serve/handed-connections.ts), and on a switch
+ * the old one drains: its connections close after their current answer, clients reconnect here and
+ * reach the new one. Any other revision is reached through a keep-alive proxy. With no revision up
+ * the router answers 503 SERVING.UNAVAILABLE with Retry-After itself; a body over the revision's
+ * limit is refused on its Content-Length before it is read, and slow clients are dropped.
  */
 export class ServingRouter {
   private target: RouteTarget | undefined;
@@ -35,6 +40,8 @@ export class ServingRouter {
   private readonly maxBodyBytes: number;
   private readonly maxConcurrentRequests: number;
   private readonly routes: Routes;
+  private readonly serveHere: (socket: Socket) => void;
+  private handedAny = false;
 
   constructor({
     model = 'this model',
@@ -51,6 +58,16 @@ export class ServingRouter {
       this.handle(req, res),
     );
     this.server.keepAliveTimeout = keepAliveTimeoutMs;
+    // Connections arrive unread (net.Server's pauseOnConnect, which http.createServer does not pass on),
+    // so one can be handed to a revision whole; the router's own are resumed by `serveHere`.
+    (this.server as Server & { pauseOnConnect: boolean }).pauseOnConnect = true;
+    const serveHere = this.server.listeners('connection')[0] as (socket: Socket) => void;
+    this.server.removeAllListeners('connection');
+    this.serveHere = (socket) => {
+      serveHere.call(this.server, socket);
+      socket.resume();
+    };
+    this.server.on('connection', (socket: Socket) => this.dispatch(socket));
     // A client sending Expect: 100-continue is refused before it sends the body at all.
     this.server.on('checkContinue', (req, res) => this.handle(req, res, true));
     this.routes = {
@@ -75,8 +92,13 @@ export class ServingRouter {
     this.target = target;
   }
 
-  /** Resolves true once no request forwarded to `target` is in flight, false if `timeoutMs` passes first. */
+  /**
+   * Resolves true once `target` has finished what it holds, false if `timeoutMs` passes first: a
+   * revision handed connections is told to drain and reports when they are closed; for a proxied
+   * one, no request forwarded to it is in flight.
+   */
   async drained(target: RouteTarget, timeoutMs: number): Promise<boolean> {
+    if (target.handoff) return target.handoff.drain(timeoutMs);
     const deadline = Date.now() + timeoutMs;
     while (this.busy.has(target)) {
       if (Date.now() >= deadline) return false;
@@ -85,14 +107,30 @@ export class ServingRouter {
     return true;
   }
 
-  /** Closes every connection and stops listening. */
+  /**
+   * Stops listening and closes every connection it serves itself. Connections handed to a revision
+   * are the revision's: they end when it stops, so this does not wait for them.
+   */
   async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (!this.handedAny) await closed;
+  }
+
+  /** A connection goes whole to a revision that takes handed connections; otherwise the router serves it. */
+  private dispatch(socket: Socket): void {
+    const handoff = this.target?.handoff;
+    if (!handoff?.open) return void this.serveHere(socket);
+    this.handedAny = true;
+    // Until the revision has it, this process holds it: a client resetting it meanwhile must not end the router.
+    socket.on('error', () => undefined);
+    // A revision that went away before taking it leaves it unread: it goes where new connections go now.
+    void handoff.handOff(socket).then((handed) => handed || this.dispatch(socket));
   }
 
   private handle(req: IncomingMessage, res: ServerResponse, expectsContinue = false): void {
-    if (!this.target) return void this.routes.unavailable(res);
+    // A revision whose IPC channel is closed has exited: it is not reached by proxy either.
+    if (!this.target || this.target.handoff?.open === false) return void this.routes.unavailable(res);
     if (this.inFlight >= this.maxConcurrentRequests) {
       return void replyError(res, 503, 'SERVING.OVERLOADED', `${this.inFlight} requests are in flight, the router's limit: retry shortly.`, {
         'retry-after': '1',
@@ -100,6 +138,8 @@ export class ServingRouter {
     }
     if (Number(headerValue(req.rawHeaders, 'content-length') ?? 0) > this.maxBodyBytes) return void this.refuseTooLarge(res);
     if (expectsContinue) res.writeContinue();
+    // A connection the router took while no revision was up: once one takes connections, the client reconnects to reach it directly.
+    if (this.target.handoff) res.shouldKeepAlive = false;
     this.inFlight++;
     res.once('close', () => this.inFlight--);
     forwardRequest(req, res, this.routes, { maxBodyBytes: this.maxBodyBytes, onTooLarge: () => this.refuseTooLarge(res) });
