@@ -19,7 +19,7 @@ export const MODELS = { small: { name: 'bench-small', bytes: smallModelOnnx }, w
 
 /** Options every section reads. */
 export interface BenchSettings {
-  /** autocannon seconds per case, after its warm-up. */
+  /** Seconds of load measured per case, after its warm-up. */
   seconds: number;
   warmupSeconds: number;
   connections: number;

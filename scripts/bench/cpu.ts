@@ -29,16 +29,66 @@ export function othersCores(before: CpuSnapshot, after: CpuSnapshot, extraTicks 
   return Math.max(0, others / TICKS_PER_SECOND / seconds);
 }
 
-/** utime + stime + the reaped children's times of a process, in ticks; 0 once it is gone. */
-export function processTicks(pid: number): number {
+/** utime + stime + the reaped children's times of a process, in ticks (or only its own, or only its children's); 0 once it is gone. */
+export function processTicks(pid: number, part: 'all' | 'own' | 'children' = 'all'): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command (which may hold spaces) start at state; utime is field 14.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+    const own = Number(fields[11]) + Number(fields[12]);
+    const children = Number(fields[13]) + Number(fields[14]);
+    return part === 'own' ? own : part === 'children' ? children : own + children;
   } catch {
     return 0;
   }
+}
+
+/** The processes a load run counts as its own: the rest of the machine's CPU is others'. */
+export interface UnderTest {
+  /** Process groups of the servers under test and their emulator. */
+  groups: number[];
+  /**
+   * Also this process and everything it started: for a server the local platform runs (its router,
+   * revisions and emulators). Otherwise only this process's reaped children (the load generator) count.
+   */
+  platform?: boolean;
+}
+
+/**
+ * Busy ticks of the machine and of what is under test, right now. The processes are looked up at
+ * each snapshot, so one started in between (a new revision) counts whole, and one that ended was
+ * reaped into its parent's children's time. This process's own work (anything the runner does
+ * meanwhile) is others' unless the platform is under test.
+ */
+export function snapshotUnderTest({ groups, platform = false }: UnderTest): CpuSnapshot {
+  const servers = platform ? descendantPids() : ownPids(groups).filter((pid) => pid !== process.pid);
+  const runner = processTicks(process.pid, platform ? 'all' : 'children');
+  const snapshot = cpuSnapshot([]);
+  return { ...snapshot, ours: runner + servers.reduce((sum, pid) => sum + processTicks(pid), 0) };
+}
+
+/** Every process this one started, directly or not. */
+export function descendantPids(): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const found: number[] = [];
+  const visit = (pid: number) => {
+    for (const child of children.get(pid) ?? []) {
+      found.push(child);
+      visit(child);
+    }
+  };
+  visit(process.pid);
+  return found;
 }
 
 /** Every process in the given process groups (a managed process and its children), and this process. */
@@ -65,15 +115,15 @@ let waitBudgetMs = 40_000;
  * uses less than `cores` (sampled over half a second), so a load run starts on a quiet machine
  * when there is one. Resolves either way.
  */
-export async function awaitQuiet(groups: number[], { maxWaitMs = 5_000, cores = 0.2 } = {}): Promise<void> {
+export async function awaitQuiet(groups: number[] | UnderTest, { maxWaitMs = 5_000, cores = 0.2 } = {}): Promise<void> {
   const started = performance.now();
   const deadline = started + Math.min(maxWaitMs, waitBudgetMs);
+  const snapshot = Array.isArray(groups) ? () => cpuSnapshot(ownPids(groups)) : () => snapshotUnderTest(groups);
   try {
     do {
-      const pids = ownPids(groups);
-      const before = cpuSnapshot(pids);
+      const before = snapshot();
       await new Promise((resolve) => setTimeout(resolve, 500));
-      if (othersCores(before, cpuSnapshot(pids)) < cores) return;
+      if (othersCores(before, snapshot()) < cores) return;
     } while (performance.now() < deadline);
   } finally {
     waitBudgetMs = Math.max(0, waitBudgetMs - (performance.now() - started - 500));

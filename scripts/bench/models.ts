@@ -12,9 +12,12 @@ const { DataType } = onnx.TensorProto;
 /** Coefficients of the benchmark classifier: the 4-feature logistic regression design.md measured. */
 export const CLASSIFIER = { weights: [0.8, -0.5, 0.3, 1.2], intercept: -0.2, featureNames: ['f0', 'f1', 'f2', 'f3'] } as const;
 
-/** The small model: a 4-feature logistic regression (MatMul, Add, Sigmoid), a few hundred bytes. */
-export function smallModelOnnx(): Uint8Array {
-  return logisticRegressionToOnnx({ weights: [...CLASSIFIER.weights], intercept: CLASSIFIER.intercept, featureNames: [...CLASSIFIER.featureNames] });
+/**
+ * The small model: a 4-feature logistic regression (MatMul, Add, Sigmoid), a few hundred bytes. Another
+ * `intercept` makes another version of it (different bytes, same shape), for promotions.
+ */
+export function smallModelOnnx(intercept: number = CLASSIFIER.intercept): Uint8Array {
+  return logisticRegressionToOnnx({ weights: [...CLASSIFIER.weights], intercept, featureNames: [...CLASSIFIER.featureNames] });
 }
 
 /**

@@ -13,7 +13,15 @@ export const openInferenceSection: Section = {
     const predict = await context.recall<RouteMeasurement>('route:predict')?.catch(() => undefined);
     return {
       title: this.title,
-      body: [routeTable(measurement), '', bareDrift(measurement), '', comparison(measurement, predict), '', routeCommands(measurement)].join('\n'),
+      body: [
+        routeTable(measurement),
+        '',
+        bareDrift(measurement),
+        '',
+        comparison(measurement, predict),
+        '',
+        routeCommands([...measurement.results, ...measurement.bare]),
+      ].join('\n'),
       targets: [],
     };
   },
@@ -26,5 +34,5 @@ function comparison(infer: RouteMeasurement, predict: RouteMeasurement | undefin
     const plain = oneRow(predict, entry);
     return oip && plain ? `${ENTRIES[entry].label} ${percent(oip.requestsPerSecond / plain.requestsPerSecond)}` : undefined;
   });
-  return `One row through /infer against /predict in the same run: ${lines.filter(Boolean).join('; ')} of the /predict req/s. Both routes go through the same guard (\`hono/body-limit\`), session.run and prediction log; only the codec differs (tensors instead of rows), so the findings of the /predict section apply unchanged.`;
+  return `One row through /infer against /predict in the same run: ${lines.filter(Boolean).join('; ')} of the /predict req/s. Both routes run the same model and prediction log; the codec differs (tensors instead of rows), and so may each route's path through the server.`;
 }

@@ -1,12 +1,12 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { type ManagedProcess, freePort, startProcess, waitForHttp } from '../../shared/processes/index.js';
 import { ENV } from '../../shared/config/env.js';
-import { awaitQuiet, cpuSnapshot, othersCores, ownPids } from './cpu.js';
+import { descendantPids } from './cpu.js';
 
 /** Variables worth printing in a reproduce command: the ones a reader would set by hand. */
-const SHOWN_ENV = new RegExp(`^(PORT|${ENV.serveModel}|${ENV.serveVersion}|BENCH_\\w+)$`);
+const SHOWN_ENV = new RegExp(`^(PORT|${ENV.serveModel}|${ENV.serveVersion}|${ENV.apiKeyHashes}|BENCH_\\w+)$`);
 
 /** A server under test, in its own process group. */
 export interface Target {
@@ -24,8 +24,10 @@ export interface Target {
 /** Options of startTarget. */
 export interface TargetOptions {
   name: string;
-  /** Arguments to `node`; `{port}` is replaced by the chosen port. */
+  /** Arguments to `command`; `{port}` is replaced by the chosen port. */
   args: string[];
+  /** The program to run: `node` (this one) by default. */
+  command?: string;
   env?: NodeJS.ProcessEnv;
   /** Extra node flags (e.g. --cpu-prof) kept out of the printed command. */
   nodeFlags?: string[];
@@ -44,7 +46,8 @@ const live = new Set<ManagedProcess>();
  */
 export const PINNED = cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
 
-function onCore(core: number | undefined, command: string, args: string[]): [string, string[]] {
+/** `command args`, run on `core` when pinning is possible. */
+export function onCore(core: number | undefined, command: string, args: string[]): [string, string[]] {
   return PINNED && core !== undefined ? ['taskset', ['-c', String(core), command, ...args]] : [command, args];
 }
 
@@ -53,10 +56,11 @@ export async function stopAllTargets(): Promise<void> {
   await Promise.all([...live].map((managed) => managed.stop()));
 }
 
-/** Starts `node <args>` on a free port and waits until `readyPath` answers 2xx. */
+/** Starts `node <args>` (or `command <args>`) on a free port and waits until `readyPath` answers 2xx. */
 export async function startTarget({
   name,
   args,
+  command: program = process.execPath,
   env = {},
   nodeFlags = [],
   readyPath = '/health',
@@ -67,7 +71,7 @@ export async function startTarget({
   const resolved = args.map((arg) => arg.replaceAll('{port}', String(port)));
   const fullEnv = { ...process.env, NODE_ENV: 'production', ...env, PORT: String(port), HOST: '127.0.0.1' };
   const logTail: string[] = [];
-  const [command, commandArgs] = onCore(pin ? 0 : undefined, process.execPath, [...nodeFlags, ...resolved]);
+  const [command, commandArgs] = onCore(pin ? 0 : undefined, program, [...nodeFlags, ...resolved]);
   const managed = startProcess(name, command, commandArgs, { env: fullEnv, logTail });
   live.add(managed);
   managed.child.once('exit', () => live.delete(managed));
@@ -85,88 +89,34 @@ export async function startTarget({
     name,
     url,
     port,
-    command: [...shown, ...(PINNED && pin ? ['taskset', '-c', '0'] : []), 'node', ...resolved].join(' '),
+    command: [...shown, ...(PINNED && pin ? ['taskset', '-c', '0'] : []), program === process.execPath ? 'node' : program, ...resolved].join(' '),
     output: () => [...logTail],
     process: managed,
     stop: () => managed.stop(15_000),
   };
 }
 
-/** One autocannon measurement. */
-export interface LoadResult {
-  requestsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  meanMs: number;
-  requests: number;
-  /** Non-2xx answers, errors and timeouts: a figure with any is flagged. */
-  failures: number;
-  /** CPU the rest of the machine used meanwhile, in cores (other people's work on a shared machine). */
-  othersCores: number;
-  command: string;
-}
-
-/** Options of a load run. */
-export interface LoadOptions {
-  url: string;
-  bodyFile: string;
-  connections?: number;
-  seconds?: number;
-  warmupSeconds?: number;
-  /** Process groups under test (server, emulator): their CPU is not counted as others'. */
-  groups?: number[];
-}
-
-const require = createRequire(import.meta.url);
-const AUTOCANNON = require.resolve('autocannon/autocannon.js');
-
-/**
- * Runs autocannon in its own process (so it never shares an event loop with the server or the
- * runner): POSTs `bodyFile` as JSON over `connections` keep-alive connections, after a warm-up.
- */
-export async function runLoad({ url, bodyFile, connections = 32, seconds = 10, warmupSeconds = 2, groups = [] }: LoadOptions): Promise<LoadResult> {
-  const args = ['-c', String(connections), '-d', String(seconds), '-W', '[', '-c', String(connections), '-d', String(warmupSeconds), ']'];
-  args.push('-m', 'POST', '-H', 'content-type=application/json', '-i', bodyFile, '-j', url);
-  await awaitQuiet(groups);
-  const pids = ownPids(groups);
-  const before = cpuSnapshot(pids);
-  const stdout = await new Promise<string>((resolve, reject) => {
-    const [command, commandArgs] = onCore(1, process.execPath, [AUTOCANNON, ...args]);
-    const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.stderr.on('data', (chunk) => (err += chunk));
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`autocannon exited with ${code}: ${err}`))));
-  });
-  const others = othersCores(before, cpuSnapshot(pids));
-  const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as AutocannonJson;
-  return {
-    requestsPerSecond: result.requests.total / result.duration,
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    meanMs: result.latency.mean,
-    requests: result.requests.total,
-    failures: result.non2xx + result.errors + result.timeouts,
-    othersCores: others,
-    command: `${PINNED ? 'taskset -c 1 ' : ''}npx autocannon ${args.map((arg) => (/[[\]]/.test(arg) ? `'${arg}'` : arg)).join(' ')}`,
-  };
-}
-
-interface AutocannonJson {
-  duration: number;
-  requests: { total: number; average: number };
-  latency: { p50: number; p99: number; mean: number };
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-}
-
 /** A server command as BENCHMARKS.md prints it: free ports (different every run) as placeholders. */
 export function shownCommand(command: string): string {
-  return command
-    .replace(/\bPORT=\d+ /g, '')
-    .replace(/--port=\d+/g, '--port=$PORT')
-    .replace(/BENCH_UPSTREAM_PORT=\d+/g, 'BENCH_UPSTREAM_PORT=<port of the serve process>');
+  return command.replace(/\bPORT=\d+ /g, '').replace(/--port=\d+/g, '--port=$PORT');
+}
+
+/**
+ * Pins every process this one started that serves `model` (its environment names it), other than
+ * the targets started here, to the server's core as startTarget pins its servers: for the revisions
+ * the local platform starts. Returns their pids.
+ */
+export function pinServingProcesses(model: string): number[] {
+  const targets = new Set([...live].map((managed) => managed.child.pid));
+  const serving = descendantPids().filter((pid) => !targets.has(pid) && environment(pid).includes(`${ENV.serveModel}=${model}`));
+  if (PINNED) for (const pid of serving) spawnSync('taskset', ['-a', '-p', '-c', '0', String(pid)], { stdio: 'ignore' });
+  return serving;
+}
+
+function environment(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
 }

@@ -7,6 +7,8 @@ export interface TargetCheck {
   measured: string;
   /** undefined when the figure could not be measured. */
   met: boolean | undefined;
+  /** The most CPU the rest of the machine used while its figures were taken, in cores; above BUSY_CORES the verdict is void. */
+  othersCores?: number;
 }
 
 /** What a section hands back to the runner. */
@@ -40,8 +42,8 @@ export const count = (value: number): string => Math.round(value).toLocaleString
 /** 1.23 ms (µs below 0.1 ms, seconds from 1 s) */
 export const ms = (value: number): string =>
   value < 0.1 ? `${(value * 1000).toFixed(1)} µs` : value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value < 10 ? value.toFixed(2) : value.toFixed(0)} ms`;
-/** An autocannon latency: whole milliseconds, so 0 means under one. */
-export const latency = (value: number): string => (value < 1 ? '<1 ms' : `${Math.round(value).toLocaleString('en-US')} ms`);
+/** A latency in milliseconds, to the microsecond below 0.1 ms (wrk records microseconds). */
+export const latency = (value: number): string => ms(value);
 /** 1.2 s */
 export const seconds = (valueMs: number): string => `${(valueMs / 1000).toFixed(valueMs < 10_000 ? 2 : 1)} s`;
 /** 42% */
@@ -53,8 +55,21 @@ export const mebibytes = (value: number): string => `${(value / 1024 / 1024).toF
 /** 312 B, 4.2 KiB or 50 MiB */
 export const bytes = (value: number): string => (value < 1024 ? `${value} B` : value < 1024 * 1024 ? `${(value / 1024).toFixed(1)} KiB` : mebibytes(value));
 
-/** Other people's CPU during a measurement, in cores; flagged when it could have moved the figure. */
-export const othersCpu = (cores: number): string => (cores >= 0.25 ? `**${cores.toFixed(2)}**` : cores.toFixed(2));
+/**
+ * Above this much CPU used by the rest of the machine (in cores) a figure on this 2-core machine is
+ * not a result: the server or the load generator shared its core.
+ */
+export const BUSY_CORES = 0.25;
+
+/** Other people's CPU during a measurement, in cores; in bold when the figure is not a result. */
+export const othersCpu = (cores: number): string => (cores > BUSY_CORES ? `**${cores.toFixed(2)}**` : cores.toFixed(2));
+
+/** A target's verdict: met, missed, not measured, or void because the machine was busy. */
+export function verdict({ met, othersCores }: TargetCheck): string {
+  if (met === undefined) return 'not measured';
+  if (othersCores !== undefined && othersCores > BUSY_CORES) return 'busy machine: not a result';
+  return met ? 'met' : '**missed**';
+}
 
 /** The median of a list of numbers. */
 export function median(values: number[]): number {
@@ -79,3 +94,13 @@ export function machineInfo(versions: Record<string, string>): string {
 
 /** The 1-minute load average: other work on the machine shows up here. */
 export const load = (): string => loadavg()[0]!.toFixed(2);
+
+/** Runs one step of a section, printing on stderr how long it took, so a slow run shows where its time went. */
+export async function timed<T>(label: string, step: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await step();
+  } finally {
+    console.error(`[bench]   ${label}: ${seconds(performance.now() - started)}`);
+  }
+}

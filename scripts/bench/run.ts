@@ -3,13 +3,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchContext } from './context.js';
-import { type Section, type SectionReport, type TargetCheck, load, machineInfo, seconds, table } from './report.js';
+import { type Section, type SectionReport, type TargetCheck, load, machineInfo, othersCpu, seconds, table, verdict } from './report.js';
 import { batchScoringSection } from './batch-scoring.js';
 import { coldStartSection } from './cold-start.js';
 import { driftSection } from './drift.js';
 import { ingestSection } from './ingest.js';
 import { openInferenceSection } from './open-inference.js';
+import { wrkVersion } from './load.js';
 import { stopAllTargets } from './processes.js';
+import { fastApiVersions } from './serving-peers.js';
 import { registrySection } from './registry.js';
 import { servingSection } from './serving.js';
 
@@ -72,7 +74,6 @@ function failed(section: Section, error: Error): SectionReport {
 
 function render(done: typeof reports, totalMs: number): string {
   const checks: TargetCheck[] = done.flatMap(({ report }) => report.targets);
-  const verdict = (check: TargetCheck) => (check.met === undefined ? 'not measured' : check.met ? 'met' : '**missed**');
   return [
     '# Benchmarks',
     '',
@@ -83,8 +84,8 @@ function render(done: typeof reports, totalMs: number): string {
     '## Targets',
     '',
     table(
-      ['target', 'measured', 'verdict'],
-      checks.map((check) => [check.target, check.measured, verdict(check)]),
+      ['target', 'measured', 'others’ CPU', 'verdict'],
+      checks.map((check) => [check.target, check.measured, check.othersCores === undefined ? '' : othersCpu(check.othersCores), verdict(check)]),
     ),
     '',
     ...done.flatMap(({ section, report, ms, loadBefore }) => [
@@ -100,10 +101,11 @@ function render(done: typeof reports, totalMs: number): string {
 
 function versions(): Record<string, string> {
   const version = (name: string) => (JSON.parse(readFileSync(join('node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
-  return Object.fromEntries(
-    ['onnxruntime-node', 'hono', '@hono/node-server', '@google-cloud/functions-framework', '@duckdb/node-api', 'autocannon'].map((name) => [
-      name,
-      version(name),
-    ]),
-  );
+  return {
+    ...Object.fromEntries(
+      ['onnxruntime-node', 'hono', '@hono/node-server', '@google-cloud/functions-framework', '@duckdb/node-api'].map((name) => [name, version(name)]),
+    ),
+    wrk: wrkVersion() ?? 'not installed (`apt-get install wrk`)',
+    'FastAPI peer': fastApiVersions() ?? 'not installed (`apt-get install python3-fastapi python3-uvicorn python3-sklearn`)',
+  };
 }

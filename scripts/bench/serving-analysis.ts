@@ -1,70 +1,108 @@
+import { MAX_DELIVERY_ATTEMPTS } from '../../infra/stack.js';
+import { ENV } from '../../shared/config/env.js';
 import { type ProfileSummary, packageShare } from './profile.js';
-import { count, latency, percent, times } from './report.js';
-import { FASTAPI_REQUESTS_PER_SECOND, type InferenceLimit } from './serving-entries.js';
-import { APP_USES_BODY_LIMIT, type Layer, type LayerId, perRequestMicros } from './serving-layers.js';
+import { count, latency, ms, percent, seconds, times } from './report.js';
+import type { CaseResult } from './serving-entries.js';
+import { type Layer, type LayerId, perRequestMicros } from './serving-layers.js';
+import { type ServingMeasurement, fastApiRate } from './serving-measure.js';
+import { FASTAPI_FALLBACK_REQUESTS_PER_SECOND } from './serving-peers.js';
+import { TARGET_P99_MS, TARGET_SHARE_OF_HAND_WRITTEN, TARGET_TIMES_FASTAPI } from './serving-targets.js';
+import { LOAD_AFTER_MS, PROMOTE_AFTER_MS } from './serving-url.js';
 
-/** Express 5 and the middleware the Functions Framework puts in front of every function. */
-const EXPRESS =
-  /^(express|router|body-parser|raw-body|type-is|on-finished|finalhandler|content-type|media-typer|mime-types|iconv-lite|bytes|qs|statuses|http-errors|parseurl|encodeurl|send|vary|accepts|negotiator|fresh|proxy-addr|forwarded|cookie|@google-cloud\/functions-framework)$/;
-/** What the domain module costs: its async hook runs for every async resource in the process. */
-const DOMAIN = /^node: (domain|async_hooks)$/;
-/** The full WHATWG Request that @hono/node-server builds when something reads `raw.body`. */
-const FULL_REQUEST = /^(undici \(node: core\)|node: (webstreams|abort_controller|worker|event_target))$/;
-
-/** The two entries' profiles under the one-row load. */
-export interface EntryProfiles {
-  framework: ProfileSummary;
-  direct: ProfileSummary;
+/** What the section measured, for its findings. */
+export interface ServingFigures {
+  measured: ServingMeasurement;
+  layers: Layer[];
+  /** The revision's CPU profile under the one-row load. */
+  profile: ProfileSummary;
+  /** The FastAPI peer's package versions, when installed. */
+  peerVersions: string | undefined;
 }
 
-/** What the measurements say, in prose with their numbers: the entry to serve with, where time goes, what would fix it. */
-export function servingFindings(layers: Layer[], { framework, direct }: EntryProfiles, inference: InferenceLimit): string {
-  const layer = (id: LayerId) => layers.find((candidate) => candidate.id === id)!;
-  const rate = (id: LayerId) => layer(id).load.requestsPerSecond;
-  const micros = (id: LayerId) => `${count(perRequestMicros(layer(id)))} µs`;
-  const delta = (id: LayerId, base: LayerId) => perRequestMicros(layer(id)) - perRequestMicros(layer(base));
-  const added = (id: LayerId, base: LayerId) => (delta(id, base) > 0 ? `${count(delta(id, base))} µs` : 'nothing measurable');
-  const run = (rows: number) => `${count(1e6 / inference[rows]!.sessionRun)} µs`;
-  // The least any Hono server running the model per request adds to bare HTTP: Hono itself plus one session.run.
-  const floor = delta('hono-hello', 'bare') + 1e6 / inference[1]!.sessionRun;
-  const floorVerdict =
-    floor > perRequestMicros(layer('bare'))
-      ? `Hono (${added('hono-hello', 'bare')}) and one session.run (${run(1)}) already take ${count(floor)} µs, so no Hono server that runs the model once per request on its one thread can reach 50% here`
-      : `Hono (${added('hono-hello', 'bare')}) and one session.run (${run(1)}) take ${count(floor)} µs, leaving ${count(perRequestMicros(layer('bare')) - floor)} µs for decoding, ids, metrics and the log`;
-  const appBase: LayerId = APP_USES_BODY_LIMIT ? 'hono-body-limit' : 'hono-hello';
-  const [winner, loser] =
-    rate('node-server') >= rate('functions-framework') ? (['node-server', 'functions-framework'] as const) : (['functions-framework', 'node-server'] as const);
-  const entryName = {
-    'node-server': '`functions/serve/server.ts` (the app on @hono/node-server)',
-    'functions-framework': '`functions/serve/index.ts` (the Functions Framework)',
-  };
-  const bodyLimit = APP_USES_BODY_LIMIT
-    ? `\`hono/body-limit\`, which guards /predict and /infer, adds ${added('hono-body-limit', 'hono-hello')}: it reads \`c.req.raw.body\`, and that getter makes @hono/node-server give up its lightweight request and build a full WHATWG Request (an undici \`Request\`, an \`AbortController\` made transferable, the body as a web stream); in the entry's profile undici, web streams, AbortController and event-target code take ${percent(packageShare(direct, FULL_REQUEST))} of busy self time.`
-    : `The routes' former guard, \`hono/body-limit\`, costs ${added('hono-body-limit', 'hono-hello')} on its own (last row of the Hono block): it reads \`c.req.raw.body\`, which makes @hono/node-server build a full WHATWG Request (undici \`Request\`, a transferable \`AbortController\`, a web stream). The routes now check \`Content-Length\` and read the body directly instead, and that machinery is down to ${percent(packageShare(direct, FULL_REQUEST))} of the entry's busy time.`;
+/** Time of the server's one thread per request: with 32 connections it is saturated. */
+const micros = (result: CaseResult): number => 1e6 / result.requestsPerSecond;
+const us = (value: number): string => `${count(value)} µs`;
+
+/** What the measurements say, in prose with this run's numbers: where the time goes against each target. */
+export function servingFindings(figures: ServingFigures): string {
   return [
     '### Findings',
     '',
-    `**Serving entry.** Serve with ${entryName[winner]}: at one row and 32 connections it answered ${count(rate(winner))} req/s (p99 ${latency(layer(winner).load.p99Ms)}) against ${count(rate(loser))} req/s (p99 ${latency(layer(loser).load.p99Ms)}) for ${entryName[loser]}, ${times(rate(winner) / rate(loser))}. Gen2 functions are Cloud Run services, so the serving container can start \`server.ts\` directly; the framework adds nothing the app needs on the hot path (the app routes, parses and maps errors itself).`,
+    limit(figures),
     '',
-    `**Where the Functions Framework's time goes.** Its floor, a function answering a fixed JSON, is ${count(rate('ff-hello'))} req/s, ${percent(rate('ff-hello') / rate('bare'))} of bare node:http, before any of our code runs. Profiled under load with the serving app: the \`domain\` module and async hooks take ${percent(packageShare(framework, DOMAIN))} of busy self time (the framework wraps every request in \`domain.create()\` / \`d.run()\` in function_wrappers.js; loading \`domain\` installs a process-wide async hook, so every promise and async resource, Hono's, onnxruntime's and the Pub/Sub client's included, pays init and destroy callbacks on top of the self time shown), Express 5 with its router and the five body parsers tried in turn ${percent(packageShare(framework, EXPRESS))} (body-parser already parses the JSON, which the app parses again from \`rawBody\`), garbage collection ${percent(framework.gcShare)}. The same app and log cost ${added('functions-framework', 'ff-hello')} a request inside the framework, against ${added('node-server', 'bare')} on @hono/node-server over bare node:http.`,
+    tail(figures),
     '',
-    `**Where the @hono/node-server entry's time goes.** Layer by layer (table above), per request: bare node:http ${micros('bare')}; Hono parsing and answering JSON adds ${added('hono-hello', 'bare')}; the serving app's own work (decode, session.run through the adapter, ids, metrics) ${added('app-no-log', appBase)}; the prediction log ${added('node-server', 'app-no-log')}. ${bodyLimit} The heaviest single frame in the entry's profile is onnxruntime's run wrapper (${percent(packageShare(direct, /^onnxruntime-node$/))} of busy time: session.run is a synchronous native call on the JavaScript thread, ${run(1)} a call in a loop, ${count(1e6 / inference[1]!.modelRunner)} µs through the ModelRunner adapter), then socket writes and garbage collection (${percent(direct.gcShare)}), which bare node:http pays too.`,
+    batching(figures),
     '',
-    `**Against the targets.** 50% of bare HTTP means at most twice bare's time per request, so everything beyond bare node:http must fit in ${micros('bare')}: ${floorVerdict}. At 32 connections latency follows from throughput (Little's law: mean latency ≈ 32 / req/s), so a p99 under 5 ms needs well over ${count(32 / 0.005)} req/s. 7× FastAPI is ${count(7 * FASTAPI_REQUESTS_PER_SECOND)} req/s, ${count(1e6 / (7 * FASTAPI_REQUESTS_PER_SECOND))} µs a request, against ${micros('node-server')} now.`,
+    stableUrl(figures),
     '',
-    '**What would fix it**, by what the layers say each part is worth:',
+    keysAndPeer(figures),
     '',
-    APP_USES_BODY_LIMIT
-      ? `1. Replace \`hono/body-limit\` in \`functions/serve/app.ts\` with a check of \`Content-Length\` before \`c.req.text()\`, so @hono/node-server keeps its fast path: ${added('hono-body-limit', 'hono-hello')} a request.`
-      : `1. Done while this benchmark was written: the routes no longer use \`hono/body-limit\` (${added('hono-body-limit', 'hono-hello')} a request).`,
-    '2. Serve from `functions/serve/server.ts`, not under the Functions Framework (above).',
-    `3. Micro-batch concurrent requests into one session.run: 64 rows cost ${run(64)} a call against ${run(1)} for one, so the model's share of each request shrinks with the batch; the same applies to the prediction log (${added('node-server', 'app-no-log')}), whose record building and publish calls show in the profile (${ownFrames(direct)}).`,
-    `4. Even then, ${floorVerdict}. 7× FastAPI leaves ${count(1e6 / (7 * FASTAPI_REQUESTS_PER_SECOND) - perRequestMicros(layer('hono-hello')))} µs above Hono for the app and the log, which take ${added('node-server', 'hono-hello')} now: reachable only if micro-batching (3) takes most of that away.`,
+    entry(figures),
   ].join('\n');
 }
 
-/** The project's own functions with the most self time, e.g. "`records` (functions/serve/app.ts, 2.1%)". */
-function ownFrames(summary: ProfileSummary): string {
-  const own = summary.allFrames.filter((frame) => /^(functions|shared)\//.test(frame.where)).slice(0, 3);
-  return own.length === 0 ? 'none above the noise' : own.map((frame) => `\`${frame.name}\` (${frame.where}, ${percent(frame.share)})`).join(', ');
+function limit({ measured: { revision, handWritten }, layers }: ServingFigures): string {
+  const layer = (id: LayerId) => perRequestMicros(layers.find((candidate) => candidate.id === id)!);
+  const budget = micros(handWritten) / TARGET_SHARE_OF_HAND_WRITTEN;
+  const extra = micros(revision) - micros(handWritten);
+  const beyond =
+    extra >= 0
+      ? `so ${us(extra)} a request is what the revision does beyond the hand-written server’s job`
+      : `${us(-extra)} less than the hand-written server, which runs session.run once per request (a server that coalesces concurrent requests into one run can beat it; others’ CPU says whether the two figures were taken under the same conditions)`;
+  const verdict =
+    micros(revision) <= budget
+      ? `within the ${percent(TARGET_SHARE_OF_HAND_WRITTEN)} target’s budget of ${us(budget)} a request`
+      : `the ${percent(TARGET_SHARE_OF_HAND_WRITTEN)} target allows ${us(budget)} a request, ${us(micros(revision) - budget)} less than now`;
+  return `**Against the hand-written minimum.** The revision answered ${count(revision.requestsPerSecond)} req/s, ${percent(revision.requestsPerSecond / handWritten.requestsPerSecond)} of the hand-written server’s ${count(handWritten.requestsPerSecond)}: ${us(micros(revision))} of its one thread a request against ${us(micros(handWritten))}, ${beyond}; ${verdict}. Layer by layer (table above), against bare node:http’s ${us(layer('bare'))} a request: the hand-written server takes ${signed(micros(handWritten) - layer('bare'))}, the serving app with its log off ${signed(layer('app-no-log') - layer('bare'))}, and the prediction log ${signed(layer('node-server') - layer('app-no-log'))} than that app (the revision).`;
+}
+
+/** "12 µs more" or "3 µs less". */
+const signed = (value: number): string => `${us(Math.abs(value))} ${value >= 0 ? 'more' : 'less'}`;
+
+function tail({ measured: { revision, handWritten }, profile }: ServingFigures): string {
+  const little = (32 / revision.requestsPerSecond) * 1000;
+  const ownFrames = profile.allFrames.filter((frame) => /^(functions|shared)\//.test(frame.where)).slice(0, 3);
+  const own =
+    ownFrames.length === 0 ? 'none above the noise' : ownFrames.map((frame) => `\`${frame.name}\` (${frame.where}, ${percent(frame.share)})`).join(', ');
+  return `**Tail.** At 32 connections the mean latency follows from throughput (Little’s law: 32 / req/s = ${ms(little)} at the revision’s rate; wrk measured a mean of ${latency(revision.meanMs)}), so a p99 ≤ ${TARGET_P99_MS} ms needs well over ${count(32 / (TARGET_P99_MS / 1000))} req/s and a tail close to the mean. The revision’s p99 was ${latency(revision.p99Ms)}, ${times(revision.p99Ms / revision.meanMs)} its mean (p99.9 ${latency(revision.p999Ms)}); the hand-written server’s ${latency(handWritten.p99Ms)}, ${times(handWritten.p99Ms / handWritten.meanMs)} its mean. What stretches the tail beyond the mean is whatever holds the one thread for all 32 connections at once: in the revision’s profile (below) garbage collection took ${percent(profile.gcShare)} of the busy time and onnxruntime ${percent(packageShare(profile, /^onnxruntime-node$/))}; the platform’s own functions with the most self time were ${own}.`;
+}
+
+function batching({ measured: { revision, revisionBatch, inference } }: ServingFigures): string {
+  const run = (rows: number) => 1e6 / inference[rows]!.sessionRun;
+  const rows = revisionBatch.rows;
+  const perRow = micros(revisionBatch) / rows;
+  return `**Batching.** ${rows}-row requests: ${count(revisionBatch.requestsPerSecond)} req/s, ${count(revisionBatch.requestsPerSecond * rows)} rows/s, ${times((revisionBatch.requestsPerSecond * rows) / revision.requestsPerSecond)} the one-row rows/s. A session.run call costs ${us(run(1))} for 1 row and ${us(run(rows))} for ${rows} in a loop, so the model’s share of a row falls from ${us(run(1))} to ${(run(rows) / rows).toFixed(2)} µs; a ${rows}-row request takes ${us(micros(revisionBatch))} of the thread, ${perRow.toFixed(1)} µs a row against ${us(micros(revision))} for a one-row request, and all but ${percent(run(rows) / micros(revisionBatch))} of it is spent outside session.run.`;
+}
+
+function stableUrl({ measured: { stableUrl: url, revision } }: ServingFigures): string {
+  if (!('throughput' in url)) return `**Local stable URL.** Not measured in this run: ${url.error}.`;
+  const { throughput, promotion, ingest } = url;
+  const { load, from, to, promotedMs, retiredMs } = promotion;
+  const duration = load.requests / load.requestsPerSecond;
+  const { connect, read, write, timeout } = load.errors;
+  const promoted =
+    promotedMs === undefined
+      ? `the registry did not record version ${to} serving within the run`
+      : `the registry recorded version ${to} serving ${ms(promotedMs)} after the promote, and the processes that had served version ${from} were gone ${ms(retiredMs ?? promotedMs)} after the promote; the load ran on for another ${seconds(LOAD_AFTER_MS)}`;
+  const ingested =
+    ingest.rows >= ingest.answered
+      ? 'all reached the warehouse once it resumed'
+      : `${count(ingest.rows)} reached the warehouse once it resumed; the rest were not ingested (the local subscription gives a message up to its dead-letter topic after ${MAX_DELIVERY_ATTEMPTS} failed deliveries)`;
+  const pinned = url.pinned > 0 ? '' : ' (no process serving the model was found to pin: the revision behind the URL ran where the scheduler put it)';
+  return `**Local stable URL.** Through ${url.url}${pinned} the revision answered ${count(throughput.requestsPerSecond)} req/s, ${percent(throughput.requestsPerSecond / revision.requestsPerSecond)} of the ${count(revision.requestsPerSecond)} it answered on its own port (p99 ${latency(throughput.p99Ms)} against ${latency(revision.p99Ms)}); 1/(req/s) is ${signed(micros(throughput) - micros(revision))} through the URL. Promotion under load: ${seconds(duration * 1000)} of load, every response read; version ${from} → ${to} promoted ${seconds(PROMOTE_AFTER_MS)} in, and ${promoted}. Of ${count(load.requests)} requests, version ${from} answered ${count(load.versions[String(from)] ?? 0)} and version ${to} ${count(load.versions[String(to)] ?? 0)}; ${load.non2xx ?? 0} non-2xx, ${connect + read + write} socket errors, ${timeout} timeouts. Ingest was paused during these runs, so nothing downstream shared the CPU: of the ${count(ingest.answered)} predictions answered in them, ${ingested}.`;
+}
+
+function keysAndPeer({ measured, peerVersions }: ServingFigures): string {
+  const { revision, withKeys, fastApi } = measured;
+  const keys = `**With API keys.** With \`${ENV.apiKeyHashes}\` set and every request sending its key as \`Authorization: Bearer\`, the revision answered ${count(withKeys.requestsPerSecond)} req/s, ${percent(withKeys.requestsPerSecond / revision.requestsPerSecond)} of its rate without keys (p99 ${latency(withKeys.p99Ms)} against ${latency(revision.p99Ms)}); a request without the key was refused with 401 before the load.`;
+  const peer = fastApi
+    ? `**The peer.** FastAPI + uvicorn + scikit-learn (${peerVersions}), one worker on the server’s core, answered ${count(fastApi.requestsPerSecond)} req/s (p99 ${latency(fastApi.p99Ms)}); the revision answered ${times(revision.requestsPerSecond / fastApi.requestsPerSecond)} that, against a target of ${TARGET_TIMES_FASTAPI}× (${count(TARGET_TIMES_FASTAPI * fastApi.requestsPerSecond)} req/s, ${us(1e6 / (TARGET_TIMES_FASTAPI * fastApi.requestsPerSecond))} a request).`
+    : `**The peer.** FastAPI + uvicorn + scikit-learn could not run here (\`apt-get install python3-fastapi python3-uvicorn python3-sklearn\`): the ratios use design.md’s ${count(FASTAPI_FALLBACK_REQUESTS_PER_SECOND)} req/s, not measured in this run; the revision answered ${times(revision.requestsPerSecond / fastApiRate(measured))} that.`;
+  return `${keys}\n\n${peer}`;
+}
+
+function entry({ measured: { revision, framework }, layers }: ServingFigures): string {
+  const rate = (id: LayerId) => layers.find((candidate) => candidate.id === id)!.load.requestsPerSecond;
+  return `**Serving entry.** The same app under the Functions Framework (\`functions/serve/index.ts\`) answered ${count(framework.requestsPerSecond)} req/s (p99 ${latency(framework.p99Ms)}), against ${count(revision.requestsPerSecond)} for \`functions/serve/server.ts\` (${times(revision.requestsPerSecond / framework.requestsPerSecond)}); the framework’s own floor, a function answering a fixed JSON, is ${count(rate('ff-hello'))} req/s, ${percent(rate('ff-hello') / rate('bare'))} of bare node:http, before any of the platform’s code runs.`;
 }

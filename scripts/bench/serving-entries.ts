@@ -2,31 +2,28 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchContext } from './context.js';
-import { type LoadResult, type Target, runLoad, startTarget } from './processes.js';
+import { type LoadResult, runLoad, runSteadyLoad } from './load.js';
+import { type Target, startTarget } from './processes.js';
 
-/** How the serving app is put on the network. */
-export type EntryId = 'node-server' | 'functions-framework' | 'router' | 'bare-http';
+/** Every server a serving table may show. */
+export type EntryId = 'node-server' | 'functions-framework' | 'api-keys' | 'stable-url' | 'hand-written' | 'fastapi' | 'bare-http';
 
-/** The entries compared, as a reader would start them. */
+/** The serving entries compared, as a reader would start them. */
 export const ENTRIES: Record<'node-server' | 'functions-framework', { label: string; args: string[] }> = {
-  'node-server': { label: '@hono/node-server (functions/serve/server.ts)', args: ['--import', 'tsx', 'functions/serve/server.ts'] },
+  'node-server': { label: 'serving revision (functions/serve/server.ts)', args: ['--import', 'tsx', 'functions/serve/server.ts'] },
   'functions-framework': {
     label: 'Functions Framework (functions/serve/index.ts)',
     args: ['--import', 'tsx', 'node_modules/.bin/functions-framework', '--target=serve', '--source=functions/serve/index.ts', '--port={port}'],
   },
 };
 
-/** The local router (a model's stable URL) forwarding to the @hono/node-server entry. */
-export const ROUTER_LABEL = 'local router → @hono/node-server';
-
-/** FastAPI + uvicorn + scikit-learn, one-row /predict, 32 connections: design.md's figure. */
-export const FASTAPI_REQUESTS_PER_SECOND = 1900;
-
 /** One request shape: a route and a body of `rows` rows. */
 export interface Case {
   rows: number;
   path: string;
   bodyFile: string;
+  /** Extra request headers, `name: value`. */
+  headers?: string[];
 }
 
 /** A measured case. */
@@ -41,32 +38,35 @@ export interface CaseResult extends LoadResult {
 export type InferenceLimit = Record<string, { sessionRun: number; modelRunner: number }>;
 
 /** Starts a serving entry pinned to the small benchmark model, logging predictions to the serving emulator. */
-export async function startEntry(context: BenchContext, entry: keyof typeof ENTRIES, nodeFlags: string[] = []): Promise<Target> {
-  const env = await context.servingEnv(await context.registered('small'));
-  return startTarget({ name: entry, args: ENTRIES[entry].args, env, nodeFlags });
+export async function startEntry(context: BenchContext, entry: keyof typeof ENTRIES, nodeFlags: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Target> {
+  const servingEnv = await context.servingEnv(await context.registered('small'));
+  return startTarget({ name: entry, args: ENTRIES[entry].args, env: { ...servingEnv, ...env }, nodeFlags });
 }
 
-/** Sends the case once and returns the response size (the bare server answers the same size). */
-export async function responseBytes(target: Target, { path, bodyFile }: Case): Promise<number> {
-  const response = await fetch(`${target.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: readFileSync(bodyFile) });
+/** Sends the case once and returns the response size; throws unless it answers 200. */
+export async function responseBytes(url: string, { path, bodyFile, headers = [] }: Case): Promise<number> {
+  const response = await fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...Object.fromEntries(headers.map((header) => header.split(/:\s*/, 2) as [string, string])) },
+    body: readFileSync(bodyFile),
+  });
   const text = await response.text();
-  if (response.status !== 200) throw new Error(`${target.name} ${path} answered ${response.status}: ${text}`);
+  if (response.status !== 200) throw new Error(`${url}${path} answered ${response.status}: ${text}`);
   return Buffer.byteLength(text);
 }
 
-/** Runs every case against a started target. */
-export async function measureCases(
-  context: BenchContext,
-  entry: EntryId,
-  target: Target,
-  cases: Case[],
-  sizes: number[],
-  upstream: Target[] = [],
-): Promise<CaseResult[]> {
+/** Runs every case against a started target; a case taken on a busy machine is taken again once. */
+export async function measureCases(context: BenchContext, entry: EntryId, target: Target, cases: Case[]): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
-  for (const [index, item] of cases.entries()) {
-    const load = await runLoad({ url: `${target.url}${item.path}`, bodyFile: item.bodyFile, ...(await loadSettings(context, target, upstream)) });
-    results.push({ ...load, entry, rows: item.rows, responseBytes: sizes[index]!, serverCommand: target.command });
+  for (const item of cases) {
+    const bytes = await responseBytes(target.url, item);
+    const load = await runSteadyLoad({
+      url: `${target.url}${item.path}`,
+      bodyFile: item.bodyFile,
+      headers: item.headers,
+      ...(await loadSettings(context, target)),
+    });
+    results.push({ ...load, entry, rows: item.rows, responseBytes: bytes, serverCommand: target.command });
   }
   return results;
 }
@@ -93,7 +93,10 @@ export function bareLimit(context: BenchContext, item: Case, bytes: number, mome
 export function inferenceLimit(context: BenchContext): Promise<InferenceLimit> {
   return context.memo('inference', async () => {
     const output = await new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/targets/inference-loop.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/targets/inference-loop.ts'], {
+        env: { ...process.env, BENCH_LOOP_SECONDS: String(INFERENCE_LOOP_SECONDS) },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       let text = '';
       child.stdout.on('data', (chunk) => (text += chunk));
       child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`inference loop exited with ${code}`))));
@@ -102,8 +105,10 @@ export function inferenceLimit(context: BenchContext): Promise<InferenceLimit> {
   });
 }
 
+const INFERENCE_LOOP_SECONDS = 1;
+
 /** How the inference limit is measured, for BENCHMARKS.md. */
-export const INFERENCE_LOOP_COMMAND = 'node --import tsx scripts/bench/targets/inference-loop.ts';
+export const INFERENCE_LOOP_COMMAND = `BENCH_LOOP_SECONDS=${INFERENCE_LOOP_SECONDS} node --import tsx scripts/bench/targets/inference-loop.ts`;
 
 /** A fresh folder for one `--cpu-prof` run. */
 export function profileDir(context: BenchContext, name: string): string {
@@ -112,13 +117,11 @@ export function profileDir(context: BenchContext, name: string): string {
   return dir;
 }
 
-/** The run's load settings, watching the target's and the emulator's CPU as the system under test. */
+/** The run's load settings, counting the target's and the serving emulator's CPU as the system under test. */
 export async function loadSettings(
   context: BenchContext,
   target: Target,
-  upstream: Target[] = [],
-): Promise<{ connections: number; seconds: number; warmupSeconds: number; groups: number[] }> {
+): Promise<{ connections: number; seconds: number; warmupSeconds: number; underTest: { groups: number[] } }> {
   const { connections, seconds, warmupSeconds } = context.settings;
-  const groups = [target, ...upstream].map((process) => process.process.child.pid!);
-  return { connections, seconds, warmupSeconds, groups: [...groups, ...(await context.supportGroups())] };
+  return { connections, seconds, warmupSeconds, underTest: { groups: [target.process.child.pid!, ...(await context.supportGroups())] } };
 }

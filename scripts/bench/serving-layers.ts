@@ -1,13 +1,12 @@
-import { readFileSync } from 'node:fs';
 import type { BenchContext } from './context.js';
+import { type LoadResult, runLoad } from './load.js';
 import { predictBody } from './models.js';
-import { type LoadResult, runLoad, shownCommand, startTarget } from './processes.js';
+import { shownCommand, startTarget } from './processes.js';
 import { count, latency, othersCpu, table } from './report.js';
-import { loadSettings } from './serving-entries.js';
-import { type RouteMeasurement, oneRow } from './serving-route.js';
+import { type CaseResult, loadSettings } from './serving-entries.js';
 
 /** The layers, from bare node:http up to each serving entry. */
-export type LayerId = 'bare' | 'hono-hello' | 'hono-body-limit' | 'app-no-log' | 'node-server' | 'ff-hello' | 'functions-framework';
+export type LayerId = 'bare' | 'app-no-log' | 'node-server' | 'ff-hello' | 'functions-framework';
 
 /** A layer of the stack measured on its own (one row, same load). */
 export interface Layer {
@@ -19,32 +18,20 @@ export interface Layer {
   base?: LayerId;
 }
 
-const VARIANT_ARGS = ['--import', 'tsx', 'scripts/bench/targets/serving-variant.ts'];
+/** The entries' and the bare server's one-row figures, measured with the rest of the section. */
+export interface MeasuredLayers {
+  bare: CaseResult;
+  revision: CaseResult;
+  framework: CaseResult;
+}
 
-/** Whether the serving routes are still guarded by hono/body-limit (they were until this benchmark measured it). */
-export const APP_USES_BODY_LIMIT = readFileSync('functions/serve/app.ts', 'utf8').includes("from 'hono/body-limit'");
+const VARIANT_ARGS = ['--import', 'tsx', 'scripts/bench/targets/serving-variant.ts'];
 
 const VARIANTS: { id: LayerId; label: string; base: LayerId; args: string[]; env?: Record<string, string> }[] = [
   {
-    id: 'hono-hello',
-    label: 'Hono on @hono/node-server: parse the JSON body, answer a fixed JSON',
-    base: 'bare',
-    args: VARIANT_ARGS,
-    env: { BENCH_VARIANT: 'hono-hello' },
-  },
-  {
-    id: 'hono-body-limit',
-    label: APP_USES_BODY_LIMIT
-      ? '… the same behind `hono/body-limit`, as the serving routes are'
-      : 'Hono as above behind `hono/body-limit` (the serving routes’ former guard, for reference)',
-    base: 'hono-hello',
-    args: VARIANT_ARGS,
-    env: { BENCH_VARIANT: 'hono-hello-body-limit' },
-  },
-  {
     id: 'app-no-log',
-    label: 'the serving app (`createServingApp`: decode, ONNX, ids, metrics), prediction log off',
-    base: APP_USES_BODY_LIMIT ? 'hono-body-limit' : 'hono-hello',
+    label: 'the serving app (`createServingApp`) on the revision’s server, prediction log off',
+    base: 'bare',
     args: VARIANT_ARGS,
     env: { BENCH_VARIANT: 'app-no-log' },
   },
@@ -56,8 +43,8 @@ const VARIANTS: { id: LayerId; label: string; base: LayerId; args: string[]; env
   },
 ];
 
-/** Measures the variants, then lines them up with the entries and the bare server from the route measurement. */
-export async function measureLayers(context: BenchContext, measurement: RouteMeasurement): Promise<Layer[]> {
+/** Measures the variants, then lines them up with the entries and the bare server measured before. */
+export async function measureLayers(context: BenchContext, { bare, revision, framework }: MeasuredLayers): Promise<Layer[]> {
   const bodyFile = context.bodyFile('predict-1.json', predictBody(1));
   const layers: Layer[] = [];
   for (const { id, label, base, args, env } of VARIANTS) {
@@ -74,24 +61,17 @@ export async function measureLayers(context: BenchContext, measurement: RouteMea
       await target.stop();
     }
   }
-  const bare = measurement.bare.find((item) => item.rows === 1)!;
-  const direct = oneRow(measurement, 'node-server')!;
-  const framework = oneRow(measurement, 'functions-framework')!;
   const byId = (id: LayerId) => layers.find((layer) => layer.id === id)!;
-  const app: Layer[] = [
+  return [
+    { id: 'bare', label: 'bare node:http answering a fixed JSON', load: bare, command: bare.serverCommand },
     byId('app-no-log'),
     {
       id: 'node-server',
       label: '… plus the prediction log to Pub/Sub = `functions/serve/server.ts`',
       base: 'app-no-log',
-      load: direct,
-      command: direct.serverCommand,
+      load: revision,
+      command: revision.serverCommand,
     },
-  ];
-  return [
-    { id: 'bare', label: 'bare node:http answering a fixed JSON', load: bare, command: bare.serverCommand },
-    byId('hono-hello'),
-    ...(APP_USES_BODY_LIMIT ? [byId('hono-body-limit'), ...app] : [...app, byId('hono-body-limit')]),
     byId('ff-hello'),
     {
       id: 'functions-framework',
@@ -106,7 +86,7 @@ export async function measureLayers(context: BenchContext, measurement: RouteMea
 /** Time per request of a layer: with 32 connections its one JavaScript thread is saturated. */
 export const perRequestMicros = (layer: Layer): number => 1e6 / layer.load.requestsPerSecond;
 
-/** The layers as a table, each with what it adds to the one below it. */
+/** The layers as a table, each with what it adds to the one it builds on. */
 export function layerTable(layers: Layer[]): string {
   const rows = layers.map((layer) => {
     const base = layers.find((candidate) => candidate.id === layer.base);
@@ -116,7 +96,7 @@ export function layerTable(layers: Layer[]): string {
       count(layer.load.requestsPerSecond),
       latency(layer.load.p99Ms),
       `${count(perRequestMicros(layer))} µs`,
-      added === undefined ? '' : `${added >= 0 ? '+' : '−'}${count(Math.abs(added))} µs`,
+      added === undefined ? '' : `${added >= 0 ? '+' : '−'}${count(Math.abs(added))} µs over ${base!.id === 'bare' ? 'bare' : 'the row above'}`,
       othersCpu(layer.load.othersCores),
       `\`${shownCommand(layer.command)}\``,
     ];

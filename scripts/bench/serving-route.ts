@@ -1,15 +1,14 @@
 import type { BenchContext } from './context.js';
-import { commands, count, latency, ms, othersCpu, percent, table, times } from './report.js';
-import { shownCommand, startTarget } from './processes.js';
+import { WRK_SCRIPT } from './load.js';
+import { shownCommand } from './processes.js';
+import { commands, count, latency, ms, othersCpu, percent, table } from './report.js';
 import {
   type Case,
   type CaseResult,
   type EntryId,
   ENTRIES,
-  FASTAPI_REQUESTS_PER_SECOND,
   INFERENCE_LOOP_COMMAND,
   type InferenceLimit,
-  ROUTER_LABEL,
   bareLimit,
   inferenceLimit,
   measureCases,
@@ -22,8 +21,6 @@ export interface RouteSpec {
   id: string;
   path: string;
   body: (rows: number) => string;
-  /** Also load it through the local router in front of the @hono/node-server entry. */
-  withRouter?: boolean;
 }
 
 /** Everything measured for one route. */
@@ -38,53 +35,42 @@ export interface RouteMeasurement {
 
 const BATCHES = [1, 64];
 
-/** Loads the route on every entry, then measures the two limits for the same bodies and response sizes. Once per run per route. */
+/** Loads the route on both entries, then measures the two limits for the same bodies and response sizes. Once per run per route. */
 export function measureRoute(context: BenchContext, spec: RouteSpec): Promise<RouteMeasurement> {
   return context.memo(`route:${spec.id}`, () => measure(context, spec));
 }
 
-async function measure(context: BenchContext, { id, path, body, withRouter = false }: RouteSpec): Promise<RouteMeasurement> {
+async function measure(context: BenchContext, { id, path, body }: RouteSpec): Promise<RouteMeasurement> {
   const cases: Case[] = BATCHES.map((rows) => ({ rows, path, bodyFile: context.bodyFile(`${id}-${rows}.json`, body(rows)) }));
   const results: CaseResult[] = [];
   const bareRuns: CaseResult[] = [];
-  let sizes: number[] = [];
   for (const entry of Object.keys(ENTRIES) as (keyof typeof ENTRIES)[]) {
     const target = await startEntry(context, entry);
     try {
-      sizes = await Promise.all(cases.map((item) => responseBytes(target, item)));
-      if (bareRuns.length === 0) bareRuns.push(await bareLimit(context, cases[0]!, sizes[0]!, 'before'));
-      results.push(...(await measureCases(context, entry, target, cases, sizes)));
-      if (entry === 'node-server' && withRouter) {
-        const router = await startTarget({
-          name: 'router',
-          args: ['--import', 'tsx', 'scripts/bench/targets/router.ts'],
-          env: { BENCH_UPSTREAM_PORT: String(target.port) },
-          pin: false,
-        });
-        try {
-          // One row only: the router adds a hop whatever the body, and the run must stay under 10 minutes.
-          results.push(...(await measureCases(context, 'router', router, cases.slice(0, 1), sizes, [target])));
-        } finally {
-          await router.stop();
-        }
-      }
+      if (bareRuns.length === 0) bareRuns.push(await bareLimit(context, cases[0]!, await responseBytes(target.url, cases[0]!), 'before'));
+      results.push(...(await measureCases(context, entry, target, cases)));
     } finally {
       await target.stop();
     }
   }
+  const sizes = cases.map((item) => results.find((result) => result.rows === item.rows)!.responseBytes);
   for (const [index, item] of cases.entries()) bareRuns.push(await bareLimit(context, item, sizes[index]!, 'after'));
   const best = (rows: number) => bareRuns.filter((run) => run.rows === rows).reduce((a, b) => (a.requestsPerSecond >= b.requestsPerSecond ? a : b));
   return { results, bare: BATCHES.map(best), bareRuns, inference: await inferenceLimit(context) };
 }
 
-const LABELS: Record<EntryId, string> = {
+/** How each server is named in the tables. */
+export const LABELS: Record<EntryId, string> = {
   'node-server': ENTRIES['node-server'].label,
   'functions-framework': ENTRIES['functions-framework'].label,
-  router: ROUTER_LABEL,
+  'api-keys': `${ENTRIES['node-server'].label}, API keys required`,
+  'stable-url': 'local stable URL (what `mlops models show` prints)',
+  'hand-written': 'hand-written minimum (node:http + JSON.parse + session.run + JSON.stringify)',
+  fastapi: 'FastAPI + uvicorn + scikit-learn',
   'bare-http': 'bare node:http',
 };
 
-/** The figures of a route with their ratios to both limits (and to FastAPI for one row). */
+/** The figures of a route with their ratios to both limits. */
 export function routeTable({ results, bare, inference }: RouteMeasurement): string {
   const rows = results.map((result) => {
     const limit = bare.find((item) => item.rows === result.rows)!;
@@ -98,8 +84,7 @@ export function routeTable({ results, bare, inference }: RouteMeasurement): stri
       latency(result.p99Ms),
       percent(result.requestsPerSecond / limit.requestsPerSecond),
       percent(result.requestsPerSecond / loop),
-      result.rows === 1 ? times(result.requestsPerSecond / FASTAPI_REQUESTS_PER_SECOND) : '',
-      result.failures === 0 ? '0' : `**${result.failures}**`,
+      failures(result),
       othersCpu(result.othersCores),
     ];
   });
@@ -114,45 +99,48 @@ export function routeTable({ results, bare, inference }: RouteMeasurement): stri
         latency(limit.p99Ms),
         '100%',
         '',
-        '',
-        String(limit.failures),
+        failures(limit),
         othersCpu(limit.othersCores),
       ],
     ]);
   }
-  for (const rowsPerCall of BATCHES) {
-    const { sessionRun, modelRunner } = inference[rowsPerCall]!;
-    rows.push([
-      `session.run loop, in-process (ModelRunner adapter: ${count(modelRunner)}/s)`,
-      ...[rowsPerCall, count(sessionRun), count(sessionRun * rowsPerCall), ms(1000 / sessionRun), '', '', '100%', '', '', ''],
-    ]);
-  }
-  return table(['server', 'rows/request', 'req/s', 'rows/s', 'p50', 'p99', 'of bare HTTP', 'of session.run', 'of FastAPI', 'failures', 'others’ CPU'], rows);
+  rows.push(...inferenceRows(inference, ['', '', '100%', '', '']));
+  return table(['server', 'rows/request', 'req/s', 'rows/s', 'p50', 'p99', 'of bare HTTP', 'of session.run', 'failures', 'others’ CPU'], rows);
 }
+
+/** The in-process session.run loop as table rows: rows/request, calls/s, rows/s, time a call, then the `trailing` cells. */
+export function inferenceRows(inference: InferenceLimit, trailing: string[]): (string | number)[][] {
+  return BATCHES.map((rowsPerCall) => {
+    const { sessionRun, modelRunner } = inference[rowsPerCall]!;
+    return [
+      `session.run loop, in-process (ModelRunner adapter: ${count(modelRunner)}/s)`,
+      ...[rowsPerCall, count(sessionRun), count(sessionRun * rowsPerCall), ms(1000 / sessionRun), ...trailing],
+    ];
+  });
+}
+
+/** A failure count, in bold when not zero. */
+export const failures = (result: CaseResult): string => (result.failures === 0 ? '0' : `**${result.failures}**`);
 
 /** How far the bare server moved between its runs: this VM's own drift over the section. */
 export function bareDrift({ bareRuns }: RouteMeasurement): string {
   const oneRow = bareRuns.filter((run) => run.rows === 1);
   if (oneRow.length < 2) return '';
   const [before, after] = oneRow as [CaseResult, CaseResult];
-  return `The bare server (one row) was measured before the entries and after them: ${count(before.requestsPerSecond)} and ${count(after.requestsPerSecond)} req/s. The ratios use the higher, the limit; the difference is how much this VM's speed moved in between with others’ CPU near zero (its host is shared too), so rows measured minutes apart carry that much uncertainty.`;
+  return `The bare server (one row) was measured before the entries and after them: ${count(before.requestsPerSecond)} and ${count(after.requestsPerSecond)} req/s. The ratios use the higher, the limit; the difference is how much this VM's speed moved in between (its host is shared too), so rows measured minutes apart carry that much uncertainty.`;
 }
 
-/** The command behind every figure of the route. */
-export function routeCommands({ results, bare }: RouteMeasurement): string {
-  const servers = new Set<string>();
-  for (const result of [...results, ...bare]) servers.add(shownCommand(result.serverCommand));
-  const loads = new Map<string, number>();
-  for (const result of [...results, ...bare]) {
-    loads.set(result.command.replace(/-i \S+\/([^/\s]+)/, '-i $1').replace(/127\.0\.0\.1:\d+/, '127.0.0.1:$PORT'), result.rows);
-  }
+/** The command behind every figure: each server once, each load once. */
+export function routeCommands(measured: CaseResult[], extraServers: [string, string][] = [], extraLoads: [string, string][] = []): string {
+  const servers = new Set(measured.filter((result) => result.serverCommand).map((result) => shownCommand(result.serverCommand)));
+  const loads = new Map(measured.map((result) => [result.command, result.rows]));
   return [
     'Servers (each in its own process; `PORT` was a free port; the emulator hosts and the data folder came from the local platform):',
-    commands([...servers].map((command): [string, string] => ['server', command])),
+    commands([...[...servers].map((command): [string, string] => ['server', command]), ...extraServers]),
     `- inference limit: \`${INFERENCE_LOOP_COMMAND}\``,
     '',
-    'Load, the same for every server (autocannon in its own process; bodies are written by `scripts/bench/models.ts`):',
-    commands([...loads].map(([command, rows]): [string, string] => [`${rows} row${rows === 1 ? '' : 's'}`, command])),
+    `Load (wrk in its own process; \`${WRK_SCRIPT}\` POSTs the body file and prints the figures as JSON; bodies are written by \`scripts/bench/models.ts\`):`,
+    commands([...[...loads].map(([command, rows]): [string, string] => [`${rows} row${rows === 1 ? '' : 's'}`, command]), ...extraLoads]),
   ].join('\n');
 }
 
