@@ -7,34 +7,7 @@ import type { Model } from '../../shared/domain/registry.js';
 import { eventually } from '../support/environment.js';
 import { type StartedPlatform, startPlatformProcess } from '../support/local-process.js';
 import { mlops } from '../support/cli.js';
-
-/** Sends one-row predictions from `workers` loops until stopped, recording every outcome in order. */
-function constantLoad(url: string, workers: number) {
-  const outcomes: { status: number; version?: number; error?: string }[] = [];
-  let running = true;
-  const loops = Array.from({ length: workers }, async () => {
-    while (running) {
-      try {
-        const response = await fetch(`${url}/predict`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ instances: [[1, 2, 3, 4]] }),
-        });
-        const body = (await response.json()) as { version?: number };
-        outcomes.push({ status: response.status, version: body.version });
-      } catch (error) {
-        outcomes.push({ status: 0, error: (error as Error).message });
-      }
-    }
-  });
-  return {
-    outcomes,
-    stop: async () => {
-      running = false;
-      await Promise.all(loops);
-    },
-  };
-}
+import { constantLoad } from '../support/load.js';
 
 describe('serving follows promotion with zero failed requests', () => {
   let platform: StartedPlatform;

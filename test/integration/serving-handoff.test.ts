@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,12 +9,11 @@ import { LocalBucketArtifactStore } from '../../shared/adapters/local-bucket/loc
 import { LocalServingDeployer } from '../../shared/adapters/local-serving/local-serving-deployer.js';
 import { type RevisionInstance, startRevisionInstance, stopRevisionInstance } from '../../shared/adapters/local-serving/serving-revision.js';
 import { ServingRouter } from '../../shared/adapters/local-serving/serving-router.js';
-import { OnnxModelRunner } from '../../shared/adapters/onnx/index.js';
-import { modelTask } from '../../shared/domain/model-task.js';
 import { TOPICS } from '../../shared/domain/topics.js';
 import { logisticRegressionToOnnx } from '../../shared/model-export/onnx-writer.js';
 import { useEmulators } from '../support/environment.js';
 import { binaryClassifierOnnx } from '../support/models.js';
+import { constantLoad } from '../support/load.js';
 import { predictRequest, rawConnection } from '../support/raw-http.js';
 import { registerModelFile } from '../support/registered-model.js';
 
@@ -32,28 +30,9 @@ beforeAll(async () => {
   const bucket = new LocalBucketArtifactStore({ root: join(dataDir, 'bucket'), bucket: 'mlops-artifacts' });
   const registry = new FirestoreModelRegistry({ projectId, client: firestore });
   await registerModelFile({ registry, bucket }, 'handoff', binaryClassifierOnnx());
-  // Version 2 from a file of its own: registerModelFile would put it where version 1 is.
-  const bytes = logisticRegressionToOnnx({ weights: [-0.1, -0.2, -0.3, -0.4], intercept: 0, featureNames: ['a', 'b', 'c', 'd'] });
-  const object = await bucket.put('models/handoff/b/model.onnx', bytes);
-  const loaded = await new OnnxModelRunner().load(bytes);
-  await registry.registerVersion({
-    model: 'handoff',
-    registrationKey: `${object.uri}#${object.generation}`,
-    actor: 'test',
-    artifactUri: object.uri,
-    generation: object.generation,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
-    sizeBytes: bytes.byteLength,
-    signature: loaded.signature,
-    task: modelTask(loaded.signature),
-    served: loaded.served,
-    metrics: {},
-    params: {},
-    tags: {},
-    description: '',
-    lineage: { sourceUri: object.uri },
-  });
-  await loaded.close();
+  // Version 2 from a file of its own, beside version 1's.
+  const second = logisticRegressionToOnnx({ weights: [-0.1, -0.2, -0.3, -0.4], intercept: 0, featureNames: ['a', 'b', 'c', 'd'] });
+  await registerModelFile({ registry, bucket }, 'handoff', second, 'b');
   await pubsub.createTopic(TOPICS.predictions);
 }, 30_000);
 
@@ -74,30 +53,6 @@ async function router(): Promise<{ router: ServingRouter; port: number }> {
 }
 
 const versionOf = (body: string) => (JSON.parse(body) as { version?: number }).version;
-
-/** Sends one-row predictions from `workers` loops until stopped, recording every outcome in order. */
-function constantLoad(url: string, workers: number) {
-  const outcomes: { status: number; version?: number; error?: string }[] = [];
-  let running = true;
-  const loops = Array.from({ length: workers }, async () => {
-    while (running) {
-      try {
-        const response = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"instances":[[1,2,3,4]]}' });
-        outcomes.push({ status: response.status, version: ((await response.json()) as { version?: number }).version });
-      } catch (error) {
-        outcomes.push({ status: 0, error: String((error as Error).cause ?? error) });
-      }
-    }
-  });
-  return {
-    outcomes,
-    answered: (version: number) => outcomes.filter((outcome) => outcome.version === version).length,
-    stop: async () => {
-      running = false;
-      await Promise.all(loops);
-    },
-  };
-}
 
 async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -10,8 +10,10 @@ export async function registerModelFile(
   { registry, bucket }: { registry: FirestoreModelRegistry; bucket: LocalBucketArtifactStore },
   model: string,
   bytes: Uint8Array,
+  /** The upload's folder under the model's: another one for each further version. */
+  folder = 'a',
 ): Promise<ModelVersion> {
-  const object = await bucket.put(`models/${model}/a/model.onnx`, bytes);
+  const object = await bucket.put(`models/${model}/${folder}/model.onnx`, bytes);
   const loaded = await new OnnxModelRunner().load(bytes);
   const { version } = await registry.registerVersion({
     model,
