@@ -11,6 +11,7 @@ import { requireApiKey } from '../../shared/http/auth.js';
 import { errorHandler, notFound } from '../../shared/http/errors.js';
 import { type ReadJsonBodyOptions, readJsonBody } from '../../shared/http/json.js';
 import { ServingMetrics } from '../../shared/http/metrics.js';
+import { runtimeMetrics } from '../../shared/http/runtime-metrics.js';
 import type { LoadedModel } from '../../shared/ports/model-runner.port.js';
 import type { MicroBatchOptions } from '../../shared/services/micro-batcher.js';
 import type { PredictionLog } from '../../shared/services/prediction-log.js';
@@ -61,6 +62,8 @@ export function createServingApp({
   const served = { sha256: loaded.served.sha256, derived: loaded.served.derived };
   const openApi = servingOpenApi(name, version.version, loaded.signature, plan);
   const metrics = new ServingMetrics();
+  // Started with the app, so the first scrape already covers the time since.
+  runtimeMetrics();
   const predictor = new Predictor({ version, loaded, plan, metrics, predictionLog, maxBatch, batching });
   const errors = { projectId, logRefusals: true };
   const app = new Hono();
@@ -140,49 +143,52 @@ function renderMetrics(
 ): string {
   const stats = predictionLog?.stats;
   const runs = predictor.batcher.stats;
-  return metrics.render([
-    {
-      name: 'mlops_model_runs_total',
-      help: 'Runs of the model; concurrent requests coalesced into one run count once.',
-      type: 'counter',
-      samples: [{ value: runs.runs }],
-    },
-    {
-      name: 'mlops_model_run_requests_total',
-      help: 'Requests answered by those runs (divided by the runs: requests per run).',
-      type: 'counter',
-      samples: [{ value: runs.requests }],
-    },
-    {
-      name: 'mlops_model_info',
-      help: 'The model version this revision serves.',
-      type: 'gauge',
-      samples: [{ labels: { model: version.model, version: String(version.version), sha256: version.sha256, served_sha256: served.sha256 }, value: 1 }],
-    },
-    {
-      name: 'mlops_prediction_log_published_total',
-      help: 'Prediction records published to the predictions topic.',
-      type: 'counter',
-      samples: [{ value: stats?.published ?? 0 }],
-    },
-    {
-      name: 'mlops_prediction_log_publish_failures_total',
-      help: 'Failed publishes of prediction batches.',
-      type: 'counter',
-      samples: [{ value: stats?.publishFailures ?? 0 }],
-    },
-    {
-      name: 'mlops_prediction_log_dropped_total',
-      help: 'Prediction records given up (buffer over its memory budget, or still waiting at shutdown).',
-      type: 'counter',
-      samples: [{ value: stats?.dropped ?? 0 }],
-    },
-    { name: 'mlops_prediction_log_buffered', help: 'Prediction records waiting to be published.', type: 'gauge', samples: [{ value: stats?.buffered ?? 0 }] },
-    {
-      name: 'mlops_prediction_log_buffered_bytes',
-      help: 'Estimated memory of the records waiting to be published.',
-      type: 'gauge',
-      samples: [{ value: stats?.bufferedBytes ?? 0 }],
-    },
-  ]);
+  return metrics.render(
+    [
+      {
+        name: 'mlops_model_runs_total',
+        help: 'Runs of the model; concurrent requests coalesced into one run count once.',
+        type: 'counter',
+        samples: [{ value: runs.runs }],
+      },
+      {
+        name: 'mlops_model_run_requests_total',
+        help: 'Requests answered by those runs (divided by the runs: requests per run).',
+        type: 'counter',
+        samples: [{ value: runs.requests }],
+      },
+      {
+        name: 'mlops_model_info',
+        help: 'The model version this revision serves.',
+        type: 'gauge',
+        samples: [{ labels: { model: version.model, version: String(version.version), sha256: version.sha256, served_sha256: served.sha256 }, value: 1 }],
+      },
+      {
+        name: 'mlops_prediction_log_published_total',
+        help: 'Prediction records published to the predictions topic.',
+        type: 'counter',
+        samples: [{ value: stats?.published ?? 0 }],
+      },
+      {
+        name: 'mlops_prediction_log_publish_failures_total',
+        help: 'Failed publishes of prediction batches.',
+        type: 'counter',
+        samples: [{ value: stats?.publishFailures ?? 0 }],
+      },
+      {
+        name: 'mlops_prediction_log_dropped_total',
+        help: 'Prediction records given up (buffer over its memory budget, or still waiting at shutdown).',
+        type: 'counter',
+        samples: [{ value: stats?.dropped ?? 0 }],
+      },
+      { name: 'mlops_prediction_log_buffered', help: 'Prediction records waiting to be published.', type: 'gauge', samples: [{ value: stats?.buffered ?? 0 }] },
+      {
+        name: 'mlops_prediction_log_buffered_bytes',
+        help: 'Estimated memory of the records waiting to be published.',
+        type: 'gauge',
+        samples: [{ value: stats?.bufferedBytes ?? 0 }],
+      },
+    ],
+    runtimeMetrics().lines(),
+  );
 }

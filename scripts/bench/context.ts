@@ -10,6 +10,7 @@ import { runCaptured } from '../cli/main.js';
 import { type RunningEmulator, locateEmulators, startPubSubEmulator } from '../lib/emulators.js';
 import { type LocalPlatform, startLocalPlatform } from '../lib/local-platform.js';
 import { smallModelOnnx, wideModelOnnx } from './models.js';
+import { pinToLoadCore } from './processes.js';
 
 /** Functions the benchmarks need: the registry path, serving roll-out and prediction ingest. */
 const HOSTED = ['register-model', 'promote-model', 'serving-rollout', 'registry-api', 'ingest-predictions'];
@@ -109,6 +110,8 @@ export class BenchContext {
       const topic = `http://${emulator.host}/v1/projects/${local.env[ENV.projectId]}/topics/${TOPICS.predictions}`;
       const response = await fetch(topic, { method: 'PUT' });
       if (!response.ok) throw new Error(`Could not create the predictions topic: ${response.status} ${await response.text()}`);
+      // Google's Pub/Sub runs elsewhere than the serving instance: its stand-in shares the load generator's core, not the server's.
+      if (emulator.process.child.pid) pinToLoadCore([emulator.process.child.pid]);
       return emulator;
     })();
     return this.servingBus;

@@ -4,6 +4,7 @@ import { type UnderTest, awaitQuiet, othersCores, snapshotUnderTest } from './cp
 import { PINNED, onCore } from './processes.js';
 import { monotonicMicros } from './profile.js';
 import { BUSY_CORES } from './report.js';
+import { type RuntimeFigures, runtimeDuring, scrapeRuntime } from './runtime.js';
 
 /** The wrk script: POSTs a body file and prints the run as one JSON line. */
 export const WRK_SCRIPT = 'scripts/bench/wrk/post.lua';
@@ -30,6 +31,8 @@ export interface LoadResult {
   attempts: number;
   /** When the measured run started and ended, on the monotonic clock in µs (the one CPU profiles are stamped with). */
   window: { from: number; to: number };
+  /** What the server's /metrics said held its JavaScript thread during the measured run, when `metricsUrl` was given. */
+  runtime?: RuntimeFigures;
   command: string;
 }
 
@@ -58,6 +61,8 @@ export interface LoadOptions {
   countResponses?: boolean;
   /** Runs while the load runs; the run ends when it resolves (or after `seconds`, whichever is first). */
   during?: () => Promise<void>;
+  /** The server's /metrics, read just before and after the measured run for its event-loop delay and GC pauses. */
+  metricsUrl?: string;
 }
 
 interface WrkJson {
@@ -94,6 +99,7 @@ export async function runLoad({
   headers = [],
   countResponses = false,
   during,
+  metricsUrl,
 }: LoadOptions): Promise<LoadResult> {
   requireWrk();
   const args = (duration: number) => [
@@ -102,11 +108,13 @@ export async function runLoad({
   ];
   await awaitQuiet(underTest);
   if (warmupSeconds > 0) await wrk(args(warmupSeconds));
+  const runtimeBefore = metricsUrl ? await scrapeRuntime(metricsUrl) : undefined;
   const before = snapshotUnderTest(underTest);
   const from = monotonicMicros();
   const result = await wrk(args(seconds), during);
   const window = { from, to: monotonicMicros() };
   const others = othersCores(before, snapshotUnderTest(underTest));
+  const runtime = metricsUrl && runtimeBefore ? runtimeDuring(runtimeBefore, await scrapeRuntime(metricsUrl), (window.to - window.from) / 1e6) : undefined;
   const { errors, latencyMicros: latency } = result;
   const failed = result.non2xx ?? errors.status;
   return {
@@ -120,6 +128,7 @@ export async function runLoad({
     othersCores: others,
     attempts: 1,
     window,
+    ...(runtime ? { runtime } : {}),
     command: shownLoad(args(seconds), warmupSeconds),
   };
 }

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { type ManagedProcess, freePort, startProcess, waitForHttp } from '../../shared/processes/index.js';
 import { ENV } from '../../shared/config/env.js';
-import { descendantPids } from './cpu.js';
+import { descendantPids, ownPids } from './cpu.js';
 
 /** Variables worth printing in a reproduce command: the ones a reader would set by hand. */
 const SHOWN_ENV = new RegExp(`^(PORT|${ENV.serveModel}|${ENV.serveVersion}|${ENV.apiKeyHashes}|BENCH_\\w+)$`);
@@ -49,6 +49,16 @@ export const PINNED = cpus().length >= 2 && spawnSync('taskset', ['-V']).status 
 /** `command args`, run on `core` when pinning is possible. */
 export function onCore(core: number | undefined, command: string, args: string[]): [string, string[]] {
   return PINNED && core !== undefined ? ['taskset', ['-c', String(core), command, ...args]] : [command, args];
+}
+
+/**
+ * Pins the processes of `groups` (every thread) to the load generator's core: for the emulators that
+ * stand in for Google's services, which in the cloud run on other machines than the serving instance.
+ */
+export function pinToLoadCore(groups: number[]): void {
+  if (!PINNED) return;
+  for (const pid of ownPids(groups).filter((candidate) => candidate !== process.pid))
+    spawnSync('taskset', ['-a', '-p', '-c', '1', String(pid)], { stdio: 'ignore' });
 }
 
 /** Stops every target still running: for an interrupted run. */
@@ -111,6 +121,13 @@ export function pinServingProcesses(model: string): number[] {
   const serving = descendantPids().filter((pid) => !targets.has(pid) && environment(pid).includes(`${ENV.serveModel}=${model}`));
   if (PINNED) for (const pid of serving) spawnSync('taskset', ['-a', '-p', '-c', '0', String(pid)], { stdio: 'ignore' });
   return serving;
+}
+
+/** A variable of a running process's environment, as it was started. */
+export function environmentValue(pid: number, name: string): string | undefined {
+  return environment(pid)
+    .find((entry) => entry.startsWith(`${name}=`))
+    ?.slice(name.length + 1);
 }
 
 function environment(pid: number): string[] {

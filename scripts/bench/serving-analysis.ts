@@ -6,7 +6,7 @@ import type { CaseResult } from './serving-entries.js';
 import { type Layer, type LayerId, perRequestMicros } from './serving-layers.js';
 import { type ServingMeasurement, fastApiRate } from './serving-measure.js';
 import { FASTAPI_FALLBACK_REQUESTS_PER_SECOND } from './serving-peers.js';
-import { TARGET_P99_MS, TARGET_SHARE_OF_HAND_WRITTEN, TARGET_TIMES_FASTAPI } from './serving-targets.js';
+import { TARGET_P99_MS, TARGET_SHARE_OF_HAND_WRITTEN, TARGET_TIMES_FASTAPI, held } from './serving-targets.js';
 import { LOAD_AFTER_MS, PROMOTE_AFTER_MS } from './serving-url.js';
 
 /** What the section measured, for its findings. */
@@ -60,12 +60,13 @@ function limit({ measured: { revision, handWritten }, layers }: ServingFigures):
 /** "12 µs more" or "3 µs less". */
 const signed = (value: number): string => `${us(Math.abs(value))} ${value >= 0 ? 'more' : 'less'}`;
 
-function tail({ measured: { revision, handWritten }, profile }: ServingFigures): string {
+function tail({ measured: { revision, handWritten, bare }, profile, layers }: ServingFigures): string {
+  const noLog = layers.find((candidate) => candidate.id === 'app-no-log')?.load;
   const little = (32 / revision.requestsPerSecond) * 1000;
   const ownFrames = profile.allFrames.filter((frame) => /^(functions|shared)\//.test(frame.where)).slice(0, 3);
   const own =
     ownFrames.length === 0 ? 'none above the noise' : ownFrames.map((frame) => `\`${frame.name}\` (${frame.where}, ${percent(frame.share)})`).join(', ');
-  return `**Tail.** At 32 connections the mean latency follows from throughput (Little’s law: 32 / req/s = ${ms(little)} at the revision’s rate; wrk measured a mean of ${latency(revision.meanMs)}), so a p99 ≤ ${TARGET_P99_MS} ms needs well over ${count(32 / (TARGET_P99_MS / 1000))} req/s and a tail close to the mean. The revision’s p99 was ${latency(revision.p99Ms)}, ${times(revision.p99Ms / revision.meanMs)} its mean (p99.9 ${latency(revision.p999Ms)}); the hand-written server’s ${latency(handWritten.p99Ms)}, ${times(handWritten.p99Ms / handWritten.meanMs)} its mean. What stretches the tail beyond the mean is whatever holds the one thread for all 32 connections at once: in the revision’s profile (below) garbage collection took ${percent(profile.gcShare)} of the busy time and onnxruntime ${percent(packageShare(profile, /^onnxruntime-node$/))}; the platform’s own functions with the most self time were ${own}.`;
+  return `**Tail.** At 32 connections the mean latency follows from throughput (Little’s law: 32 / req/s = ${ms(little)} at the revision’s rate; wrk measured a mean of ${latency(revision.meanMs)}), so a p99 ≤ ${TARGET_P99_MS} ms needs well over ${count(32 / (TARGET_P99_MS / 1000))} req/s and a tail close to the mean. The revision’s p99 was ${latency(revision.p99Ms)}, ${times(revision.p99Ms / revision.meanMs)} its mean (p99.9 ${latency(revision.p999Ms)}); the hand-written server’s ${latency(handWritten.p99Ms)}, ${times(handWritten.p99Ms / handWritten.meanMs)} its mean. What stretches the tail beyond the mean is whatever holds the one thread for all 32 connections at once: in the revision’s profile (below) garbage collection took ${percent(profile.gcShare)} of the busy time and onnxruntime ${percent(packageShare(profile, /^onnxruntime-node$/))}; the platform’s own functions with the most self time were ${own}. During the measured run the revision’s own /metrics said${held(revision).replace(/^; its/, ' its')}. The floor under any server here: bare node:http answering a fixed JSON had a p99 of ${latency(bare.p99Ms)} under the same load, the hand-written server ${latency(handWritten.p99Ms)}${noLog ? `, and the serving app with its prediction log off ${latency(noLog.p99Ms)} (${count(noLog.requestsPerSecond)} req/s): the log’s share of the tail is the difference to the revision’s ${latency(revision.p99Ms)}` : ''}.`;
 }
 
 function batching({ measured: { revision, revisionBatch, inference } }: ServingFigures): string {
@@ -90,7 +91,14 @@ function stableUrl({ measured: { stableUrl: url, revision } }: ServingFigures): 
       ? 'all reached the warehouse once it resumed'
       : `${count(ingest.rows)} reached the warehouse once it resumed; the rest were not ingested (the local subscription gives a message up to its dead-letter topic after ${MAX_DELIVERY_ATTEMPTS} failed deliveries)`;
   const pinned = url.pinned > 0 ? '' : ' (no process serving the model was found to pin: the revision behind the URL ran where the scheduler put it)';
-  return `**Local stable URL.** Through ${url.url}${pinned} the revision answered ${count(throughput.requestsPerSecond)} req/s, ${percent(throughput.requestsPerSecond / revision.requestsPerSecond)} of the ${count(revision.requestsPerSecond)} it answered on its own port (p99 ${latency(throughput.p99Ms)} against ${latency(revision.p99Ms)}); 1/(req/s) is ${signed(micros(throughput) - micros(revision))} through the URL. Promotion under load: ${seconds(duration * 1000)} of load, every response read; version ${from} → ${to} promoted ${seconds(PROMOTE_AFTER_MS)} in, and ${promoted}. Of ${count(load.requests)} requests, version ${from} answered ${count(load.versions[String(from)] ?? 0)} and version ${to} ${count(load.versions[String(to)] ?? 0)}; ${load.non2xx ?? 0} non-2xx, ${connect + read + write} socket errors, ${timeout} timeouts. Ingest was paused during these runs, so nothing downstream shared the CPU: of the ${count(ingest.answered)} predictions answered in them, ${ingested}.`;
+  const base = url.direct ?? revision;
+  const same = url.direct
+    ? `the very process behind it answered ${count(base.requestsPerSecond)} on its own port just before (p99 ${latency(base.p99Ms)})`
+    : `the isolated revision answered ${count(base.requestsPerSecond)} on its own port (p99 ${latency(base.p99Ms)}; the revision behind the URL could not be loaded directly)`;
+  const isolated = url.direct
+    ? ` The isolated revision row (its own emulator, no platform around it) answered ${count(revision.requestsPerSecond)}: the difference between the two direct figures is the platform’s, not the URL’s (its emulator keeps every message for the paused ingest subscription, and its functions share the machine).`
+    : '';
+  return `**Local stable URL.** Through ${url.url}${pinned} the revision answered ${count(throughput.requestsPerSecond)} req/s (p99 ${latency(throughput.p99Ms)}); ${same}, so the URL keeps ${percent(throughput.requestsPerSecond / base.requestsPerSecond)} of it and 1/(req/s) is ${signed(micros(throughput) - micros(base))} through the URL: each connection is handed to the revision, which then answers it itself.${isolated} Promotion under load: ${seconds(duration * 1000)} of load, every response read; version ${from} → ${to} promoted ${seconds(PROMOTE_AFTER_MS)} in, and ${promoted}. Of ${count(load.requests)} requests, version ${from} answered ${count(load.versions[String(from)] ?? 0)} and version ${to} ${count(load.versions[String(to)] ?? 0)}; ${load.non2xx ?? 0} non-2xx, ${connect + read + write} socket errors, ${timeout} timeouts. Ingest was paused during these runs, so nothing downstream shared the CPU: of the ${count(ingest.answered)} predictions answered in them, ${ingested}.`;
 }
 
 function keysAndPeer({ measured, peerVersions }: ServingFigures): string {

@@ -6,7 +6,7 @@ import { type LoadResult, runLoad, runSteadyLoad } from './load.js';
 import { type Target, startTarget } from './processes.js';
 
 /** Every server a serving table may show. */
-export type EntryId = 'node-server' | 'functions-framework' | 'api-keys' | 'stable-url' | 'hand-written' | 'fastapi' | 'bare-http';
+export type EntryId = 'node-server' | 'functions-framework' | 'api-keys' | 'stable-url' | 'platform-revision' | 'hand-written' | 'fastapi' | 'bare-http';
 
 /** The serving entries compared, as a reader would start them. */
 export const ENTRIES: Record<'node-server' | 'functions-framework', { label: string; args: string[] }> = {
@@ -16,6 +16,9 @@ export const ENTRIES: Record<'node-server' | 'functions-framework', { label: str
     args: ['--import', 'tsx', 'node_modules/.bin/functions-framework', '--target=serve', '--source=functions/serve/index.ts', '--port={port}'],
   },
 };
+
+/** The entries that run the platform's serving app, so report their event-loop delay and GC pauses on /metrics. */
+export const PLATFORM_ENTRIES = new Set<EntryId>(['node-server', 'functions-framework', 'api-keys', 'stable-url', 'platform-revision']);
 
 /** One request shape: a route and a body of `rows` rows. */
 export interface Case {
@@ -65,6 +68,7 @@ export async function measureCases(context: BenchContext, entry: EntryId, target
       bodyFile: item.bodyFile,
       headers: item.headers,
       ...(await loadSettings(context, target)),
+      ...(PLATFORM_ENTRIES.has(entry) ? { metricsUrl: `${target.url}/metrics` } : {}),
     });
     results.push({ ...load, entry, rows: item.rows, responseBytes: bytes, serverCommand: target.command });
   }

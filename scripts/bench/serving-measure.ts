@@ -77,8 +77,10 @@ export function servingTable(measured: ServingMeasurement): string {
     `${othersCpu(result.othersCores)}${result.attempts > 1 ? ' (retried)' : ''}`,
   ];
   const rows = [row(handWritten), row(revision), row(revisionBatch), row(withKeys)];
-  if ('throughput' in stableUrl) rows.push(row(stableUrl.throughput));
-  else rows.push([LABELS['stable-url'], 1, `not measured: ${stableUrl.error}`, ...Array<string>(8).fill('')]);
+  if ('throughput' in stableUrl) {
+    if (stableUrl.direct) rows.push(row(stableUrl.direct));
+    rows.push(row(stableUrl.throughput));
+  } else rows.push([LABELS['stable-url'], 1, `not measured: ${stableUrl.error}`, ...Array<string>(8).fill('')]);
   if (fastApi) rows.push(row(fastApi));
   else
     rows.push([

@@ -65,6 +65,7 @@ export const LABELS: Record<EntryId, string> = {
   'functions-framework': ENTRIES['functions-framework'].label,
   'api-keys': `${ENTRIES['node-server'].label}, API keys required`,
   'stable-url': 'local stable URL (what `mlops models show` prints)',
+  'platform-revision': 'the revision behind the stable URL, on its own port',
   'hand-written': 'hand-written minimum (node:http + JSON.parse + session.run + JSON.stringify)',
   fastapi: 'FastAPI + uvicorn + scikit-learn',
   'bare-http': 'bare node:http',

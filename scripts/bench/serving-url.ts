@@ -6,7 +6,7 @@ import { MODELS } from './context.js';
 import type { BenchContext } from './context.js';
 import { type LoadResult, runLoad, runSteadyLoad } from './load.js';
 import { CLASSIFIER, smallModelOnnx } from './models.js';
-import { pinServingProcesses } from './processes.js';
+import { environmentValue, pinServingProcesses } from './processes.js';
 import { type Case, type CaseResult, responseBytes } from './serving-entries.js';
 
 /** The function that takes the predictions topic into the warehouse: paused while the stable URL is loaded. */
@@ -36,6 +36,11 @@ export interface StableUrlMeasurement {
   /** Processes serving the model that were found and pinned to the server's core (0: the URL's figure ran unpinned). */
   pinned: number;
   throughput: CaseResult;
+  /**
+   * The same revision process on its own port, loaded just before the URL: the URL's cost is the
+   * difference, with the process, its emulator and the platform around it unchanged.
+   */
+  direct: CaseResult | undefined;
   promotion: PromotionUnderLoad;
   /**
    * The model's predictions in the warehouse after ingest resumed, against the requests answered in the
@@ -64,14 +69,29 @@ export async function measureStableUrl(context: BenchContext, item: Case): Promi
     const bytes = await responseBytes(url, item);
     const { connections, seconds, warmupSeconds } = context.settings;
     const underTest = { groups: [], platform: true };
-    const load = await runSteadyLoad({ url: `${url}${item.path}`, bodyFile: item.bodyFile, connections, seconds, warmupSeconds, underTest });
-    const throughput: CaseResult = { ...load, entry: 'stable-url', rows: item.rows, responseBytes: bytes, serverCommand: '' };
+    const measure = async (base: string, entry: CaseResult['entry']): Promise<CaseResult> => {
+      const load = await runSteadyLoad({
+        url: `${base}${item.path}`,
+        bodyFile: item.bodyFile,
+        connections,
+        seconds,
+        warmupSeconds,
+        underTest,
+        metricsUrl: `${base}/metrics`,
+      });
+      return { ...load, entry, rows: item.rows, responseBytes: bytes, serverCommand: '' };
+    };
+    // The revision's own port (the router listens on the URL's): the first process serving the model that has one.
+    const port = revisions.map((pid) => environmentValue(pid, 'PORT')).find((value) => value !== undefined && !url.endsWith(`:${value}`));
+    if (!port) console.error(`[bench]   no port found for the revision behind the stable URL among processes ${revisions.join(', ') || '(none)'}`);
+    const direct = port ? await measure(`http://127.0.0.1:${port}`, 'platform-revision') : undefined;
+    const throughput = await measure(url, 'stable-url');
     const second = await context.upload(first.model, secondModelFile(context));
     const promotion = await promoteUnderLoad(context, `${url}${item.path}`, item, { from: first, to: second, revisions });
     await local.resumeFunction(INGEST);
     resumed = true;
     const ingest = { rows: await ingestedRows(first.model), answered: throughput.requests + promotion.load.requests };
-    return { url, pinned: revisions.length, throughput, promotion, ingest, commands: shownCommands(first, second) };
+    return { url, pinned: revisions.length, throughput, direct, promotion, ingest, commands: shownCommands(first, second) };
   } finally {
     if (!resumed) await local.resumeFunction(INGEST);
   }
@@ -156,6 +176,7 @@ function shownCommands(first: ModelVersion, second: ModelVersion): [string, stri
       'stable URL',
       `mlops promote ${name} ${first.version} --to production; mlops models show ${name} (its “serving:” URL; the revision behind it pinned with taskset -a -p -c 0)`,
     ],
+    ['the revision behind it, on its own port', 'the `PORT` in that process’s environment (/proc/<pid>/environ), loaded just before the URL'],
     [
       'promotion under load',
       `mlops upload <${name} with another intercept> --name ${name}; ${PROMOTE_AFTER_MS / 1000} s into the load, mlops promote ${name} ${second.version} --to production`,

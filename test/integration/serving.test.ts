@@ -280,7 +280,7 @@ describe('serving on a real HTTP server with real ONNX models', () => {
     expect((await fetch(`${secured.url}/v2/health/ready`)).status).toBe(200);
   });
 
-  it('exposes Prometheus metrics: requests by route and status, latency, instances, version, log health', async () => {
+  it('exposes Prometheus metrics: requests by route and status, latency, instances, version, log health, event loop and GC', async () => {
     const text = await (await fetch(`${classifier.url}/metrics`)).text();
     expect(text).toMatch(/mlops_requests_total\{route="\/predict",status="200"\} \d+/);
     expect(text).toMatch(/mlops_requests_total\{route="\/predict",status="400"\} \d+/);
@@ -288,6 +288,9 @@ describe('serving on a real HTTP server with real ONNX models', () => {
     expect(text).toMatch(/mlops_instances_predicted_total [1-9]\d*/);
     expect(text).toMatch(/mlops_model_info\{model="churn",version="3",sha256="([0-9a-f]{64})",served_sha256="\1"\} 1/);
     expect(text).toMatch(/mlops_prediction_log_publish_failures_total 0/);
+    // What holds the JavaScript thread besides requests: the event loop's delay and garbage collection.
+    expect(text).toMatch(/^nodejs_eventloop_lag_p99_seconds \d/m);
+    expect(text).toMatch(/^nodejs_gc_duration_seconds_count\{kind="minor"\} \d+/m);
   });
 
   it('describes every route in /openapi.json and a self-contained /docs page', async () => {
