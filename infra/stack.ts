@@ -81,6 +81,31 @@ export const FUNCTIONS: FunctionSpec[] = [
     actAs: ['serve'],
   }),
   fn({
+    name: 'rollout-serving',
+    entryPoint: 'routeRollout',
+    source: 'functions/serving-rollout/index.ts',
+    component: 'serving',
+    trigger: { type: 'topic', topic: TOPICS.rolloutChanged },
+    memory: '256Mi',
+    timeoutSeconds: 540,
+    maxInstances: 5,
+    // Moves Cloud Run traffic between revisions of the copies serving-rollout made: the same rights as it.
+    roles: ['roles/datastore.user', 'roles/run.admin'],
+    actAs: ['serve'],
+  }),
+  fn({
+    name: 'analyse-rollouts',
+    entryPoint: 'analyseRollouts',
+    source: 'functions/analyse-rollouts/index.ts',
+    component: 'serving',
+    trigger: { type: 'topic', topic: TOPICS.rolloutSchedule },
+    timeoutSeconds: 300,
+    // One run at a time: each run reads every active rollout, judges its step and writes it back.
+    maxInstances: 1,
+    // Reads the arms' figures from the warehouse (query jobs), moves rollouts in the registry, publishes their changes.
+    roles: ['roles/datastore.user', 'roles/bigquery.dataViewer', 'roles/bigquery.jobUser', 'roles/pubsub.publisher'],
+  }),
+  fn({
     name: 'serve',
     entryPoint: 'serve',
     source: 'functions/serve/index.ts',
@@ -156,7 +181,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     component: 'monitoring',
     trigger: { type: 'http' },
     memory: '256Mi',
-    roles: ['roles/bigquery.dataViewer', 'roles/bigquery.jobUser'],
+    // datastore.viewer: `mlops rollout compare` reads the rollout and the candidate's task from the registry.
+    roles: ['roles/bigquery.dataViewer', 'roles/bigquery.jobUser', 'roles/datastore.viewer'],
   }),
   fn({
     name: 'registry-api',
@@ -214,9 +240,10 @@ export interface SchedulerJobSpec {
   component: Component;
 }
 
-/** Scheduled work: drift monitoring every hour. */
+/** Scheduled work: drift monitoring every hour; the analysis of running rollouts every minute (a run with none active reads one query's worth of Firestore). */
 export const SCHEDULER_JOBS: SchedulerJobSpec[] = [
   { name: 'monitor-hourly', schedule: '0 * * * *', topic: TOPICS.monitorSchedule, message: { trigger: 'schedule' }, component: 'monitoring' },
+  { name: 'rollout-analysis', schedule: '* * * * *', topic: TOPICS.rolloutSchedule, message: { trigger: 'schedule' }, component: 'serving' },
 ];
 
 /** The whole stack as data, read by both the deploy and the local runner. */

@@ -10,11 +10,13 @@ ff.cloudEvent(
     topic: 'predictions',
     schema: PredictionsLogged,
     handle: async (event) => {
-      const { inserted, duplicates } = await ingestPredictions(event, await platform().warehouse());
-      log('INFO', `ingested ${inserted} predictions${duplicates ? `, ${duplicates} already stored` : ''}`, {
+      const { inserted, duplicates, outcomes } = await ingestPredictions(event, await platform().warehouse());
+      const counted = outcomes ? `, ${outcomes} request outcome counts` : '';
+      log('INFO', `ingested ${inserted} predictions${duplicates ? `, ${duplicates} already stored` : ''}${counted}`, {
         function: 'ingest-predictions',
         inserted,
         duplicates,
+        outcomes,
       });
     },
   }),

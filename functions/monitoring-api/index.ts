@@ -3,6 +3,10 @@ import { getRequestListener } from '@hono/node-server';
 import { platform } from '../../shared/runtime/index.js';
 import { createMonitoringApi } from './app.js';
 
-const app = createMonitoringApi({ warehouse: () => platform().warehouse(), apiKeyHashes: platform().config.serving.apiKeyHashes });
+const app = createMonitoringApi({
+  warehouse: () => platform().warehouse(),
+  registry: () => platform().registry(),
+  apiKeyHashes: platform().config.serving.apiKeyHashes,
+});
 
 ff.http('monitoringApi', getRequestListener(app.fetch));

@@ -10,6 +10,7 @@ import { readRequestBody } from '../../shared/http/json.js';
 import type { EventBus } from '../../shared/ports/event-bus.port.js';
 import type { ModelRegistry } from '../../shared/ports/model-registry.port.js';
 import { promoteModel, rollbackModel } from '../../shared/services/promote-model.js';
+import { actorOf, addRolloutRoutes } from './rollout-routes.js';
 
 /** What the registry API is built from. */
 export interface RegistryApiOptions {
@@ -26,7 +27,7 @@ const PromoteBody = z.object({
 });
 const RollbackBody = z.object({ reason: z.string().max(1000).default(''), requestId: z.string().min(1).max(200).optional() });
 
-/** The registry over HTTP: read models, versions and history; promote and roll back aliases. */
+/** The registry over HTTP: read models, versions and history; promote and roll back aliases; start and stop rollouts. */
 export function createRegistryApi({ registry, bus, policy, apiKeyHashes }: RegistryApiOptions): Hono {
   const app = new Hono();
   app.onError(onError);
@@ -76,9 +77,6 @@ export function createRegistryApi({ registry, bus, policy, apiKeyHashes }: Regis
     };
     return c.json(await rollbackModel(request, { registry: await registry(), bus: bus() }));
   });
+  addRolloutRoutes(app, { registry, bus, policy });
   return app;
-}
-
-function actorOf(headers: Headers): string {
-  return (headers.get('x-mlops-actor') ?? 'api').slice(0, 200);
 }

@@ -5,10 +5,11 @@ import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { PlatformError } from '../../shared/domain/errors.js';
 import type { ModelVersion } from '../../shared/domain/registry.js';
+import { SHADOW_OF_HEADER } from '../../shared/domain/rollout.js';
 import { modelMetadataResponse } from '../../shared/domain/serving/open-inference.js';
 import type { InputPlan } from '../../shared/domain/serving/input-plan.js';
 import { requireApiKey } from '../../shared/http/auth.js';
-import { errorHandler, notFound } from '../../shared/http/errors.js';
+import { errorHandler, errorResponse, notFound } from '../../shared/http/errors.js';
 import { type ReadJsonBodyOptions, readJsonBody } from '../../shared/http/json.js';
 import { ServingMetrics } from '../../shared/http/metrics.js';
 import { runtimeMetrics } from '../../shared/http/runtime-metrics.js';
@@ -16,8 +17,11 @@ import type { LoadedModel } from '../../shared/ports/model-runner.port.js';
 import type { MicroBatchOptions } from '../../shared/services/micro-batcher.js';
 import type { PredictionLog } from '../../shared/services/prediction-log.js';
 import { docsPage, servingOpenApi } from './openapi.js';
+import { renderMetrics } from './serving-metrics.js';
 import { predictListener } from './predict-listener.js';
-import { DEFAULT_BATCHING, Predictor, inputPlanOf } from './predictor.js';
+import { DEFAULT_BATCHING, Predictor, inputPlanOf, shadowIdsOf } from './predictor.js';
+import { type RolloutPartsOptions, rolloutParts } from './rollout-parts.js';
+import type { RolloutSettings } from './rollout-settings.js';
 
 /** What a serving app is built from: one loaded model version and its limits. */
 export interface ServingAppOptions {
@@ -30,6 +34,10 @@ export interface ServingAppOptions {
   projectId?: string;
   /** How concurrent requests are coalesced into one model run; on by default. */
   batching?: MicroBatchOptions;
+  /** This revision's part in a rollout (parseRolloutSettings); a plain primary by default. */
+  rollout?: RolloutSettings;
+  /** Limits of the shadow mirror and the sticky split, for tests. */
+  rolloutLimits?: Pick<RolloutPartsOptions, 'mirror' | 'split'>;
 }
 
 /** A serving app: every route on Hono, and the listener a node:http server runs it with. */
@@ -56,6 +64,8 @@ export function createServingApp({
   maxBodyBytes = 1024 * 1024,
   projectId,
   batching = DEFAULT_BATCHING,
+  rollout = { role: 'primary' },
+  rolloutLimits = {},
 }: ServingAppOptions): ServingApp {
   const name = version.model;
   const plan: InputPlan = inputPlanOf(loaded);
@@ -64,8 +74,12 @@ export function createServingApp({
   const metrics = new ServingMetrics();
   // Started with the app, so the first scrape already covers the time since.
   runtimeMetrics();
-  const predictor = new Predictor({ version, loaded, plan, metrics, predictionLog, maxBatch, batching });
+  const parts = rolloutParts({ settings: rollout, version, plan, predictionLog, ...rolloutLimits });
+  const { mirror, countRefusal } = parts;
+  const source = parts.shadowRole ? 'shadow' : 'online';
+  const predictor = new Predictor({ version, loaded, plan, metrics, predictionLog, maxBatch, batching, source });
   const errors = { projectId, logRefusals: true };
+  const shadowIds = (c: Context) => (parts.shadowRole ? shadowIdsOf(c.req.header(SHADOW_OF_HEADER)) : undefined);
   const app = new Hono();
 
   app.use(async (c, next) => {
@@ -73,7 +87,14 @@ export function createServingApp({
     await next();
     metrics.observe(c.req.routePath, c.res.status, (performance.now() - started) / 1000);
   });
-  app.onError(errorHandler(errors));
+  const answerError = errorHandler(errors);
+  app.onError((error, c) => {
+    if (countRefusal && isPredictionPath(c.req.path)) {
+      const { status, body } = errorResponse(error);
+      countRefusal(status, body.code);
+    }
+    return answerError(error, c);
+  });
   app.notFound(notFound('See /docs.'));
 
   app.get('/health', (c) => c.json({ status: 'ok', model: name, version: version.version, served }));
@@ -81,7 +102,9 @@ export function createServingApp({
   app.get('/v2/health/ready', (c) => c.json({ ready: true }));
   app.get('/openapi.json', (c) => c.json(openApi));
   app.get('/docs', (c) => c.html(docsPage(openApi)));
-  app.get('/metrics', (c) => c.text(renderMetrics(metrics, version, served, predictor, predictionLog), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+  app.get('/metrics', (c) =>
+    c.text(renderMetrics(metrics, version, served, predictor, predictionLog, parts.metrics()), 200, { 'content-type': 'text/plain; version=0.0.4' }),
+  );
 
   // hono/body-limit read the body through the full WHATWG Request, ~108 µs a request (BENCHMARKS.md);
   // readJsonBody checks the declared length up front instead, and the bytes' length once read.
@@ -91,7 +114,12 @@ export function createServingApp({
   const inferBody: ReadJsonBodyOptions = { ...predictBody, example: '{"inputs": [{"name": ..., "shape": ..., "datatype": ..., "data": ...}]}' };
 
   // On a node:http server `listener` answers this route before Hono sees it (predict-listener.ts).
-  app.post('/predict', ...guard, async (c) => c.json(await predictor.predict(await readJsonBody(c.req.raw, predictBody))));
+  app.post('/predict', ...guard, async (c) => {
+    const body = await readJsonBody(c.req.raw, predictBody);
+    const answer = await predictor.predict(body, shadowIds(c));
+    mirror?.offer('/predict', c.req.raw.headers, JSON.stringify(body), answer.ids);
+    return c.json(answer);
+  });
 
   const checkModel = (c: Context) => {
     const requested = c.req.param('name');
@@ -115,15 +143,27 @@ export function createServingApp({
     });
     app.post(`${base}/infer`, ...guard, async (c) => {
       checkModel(c);
-      return c.json(await predictor.infer(await readJsonBody(c.req.raw, inferBody)));
+      const body = await readJsonBody(c.req.raw, inferBody);
+      const answer = await predictor.infer(body, shadowIds(c));
+      // The shadow serves another version of the same model: the copy names the model, not this version.
+      mirror?.offer(`/v2/models/${name}/infer`, c.req.raw.headers, JSON.stringify(body), (answer.parameters as { prediction_ids: string[] }).prediction_ids);
+      return c.json(answer);
     });
     for (const path of [base, `${base}/ready`]) refuseOtherMethods(app, path, 'GET');
     refuseOtherMethods(app, `${base}/infer`, 'POST');
   }
   refuseOtherMethods(app, '/predict', 'POST');
   for (const path of ['/health', '/v2/health/live', '/v2/health/ready', '/openapi.json', '/docs', '/metrics']) refuseOtherMethods(app, path, 'GET');
-  const listener = predictListener({ predictor, metrics, apiKeyHashes, maxBodyBytes, example: PREDICT_EXAMPLE, errors }, getRequestListener(app.fetch));
+  const listener = predictListener(
+    { predictor, metrics, apiKeyHashes, maxBodyBytes, example: PREDICT_EXAMPLE, errors, rollout: parts, onRefused: countRefusal },
+    getRequestListener(app.fetch),
+  );
   return { app, listener, predictor };
+}
+
+/** The routes whose refusals count against the model version: /predict and the v2 infer routes. */
+function isPredictionPath(path: string): boolean {
+  return path === '/predict' || (path.startsWith('/v2/models/') && path.endsWith('/infer'));
 }
 
 /** Answers 405, naming the allowed methods, for any other method on a path the app serves. */
@@ -132,63 +172,4 @@ function refuseOtherMethods(app: Hono, path: string, allowed: string): void {
     c.header('allow', allowed);
     throw new PlatformError('REQUEST.METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on ${c.req.path}: use ${allowed}.`);
   });
-}
-
-function renderMetrics(
-  metrics: ServingMetrics,
-  version: ModelVersion,
-  served: { sha256: string },
-  predictor: Predictor,
-  predictionLog?: PredictionLog,
-): string {
-  const stats = predictionLog?.stats;
-  const runs = predictor.batcher.stats;
-  return metrics.render(
-    [
-      {
-        name: 'mlops_model_runs_total',
-        help: 'Runs of the model; concurrent requests coalesced into one run count once.',
-        type: 'counter',
-        samples: [{ value: runs.runs }],
-      },
-      {
-        name: 'mlops_model_run_requests_total',
-        help: 'Requests answered by those runs (divided by the runs: requests per run).',
-        type: 'counter',
-        samples: [{ value: runs.requests }],
-      },
-      {
-        name: 'mlops_model_info',
-        help: 'The model version this revision serves.',
-        type: 'gauge',
-        samples: [{ labels: { model: version.model, version: String(version.version), sha256: version.sha256, served_sha256: served.sha256 }, value: 1 }],
-      },
-      {
-        name: 'mlops_prediction_log_published_total',
-        help: 'Prediction records published to the predictions topic.',
-        type: 'counter',
-        samples: [{ value: stats?.published ?? 0 }],
-      },
-      {
-        name: 'mlops_prediction_log_publish_failures_total',
-        help: 'Failed publishes of prediction batches.',
-        type: 'counter',
-        samples: [{ value: stats?.publishFailures ?? 0 }],
-      },
-      {
-        name: 'mlops_prediction_log_dropped_total',
-        help: 'Prediction records given up (buffer over its memory budget, or still waiting at shutdown).',
-        type: 'counter',
-        samples: [{ value: stats?.dropped ?? 0 }],
-      },
-      { name: 'mlops_prediction_log_buffered', help: 'Prediction records waiting to be published.', type: 'gauge', samples: [{ value: stats?.buffered ?? 0 }] },
-      {
-        name: 'mlops_prediction_log_buffered_bytes',
-        help: 'Estimated memory of the records waiting to be published.',
-        type: 'gauge',
-        samples: [{ value: stats?.bufferedBytes ?? 0 }],
-      },
-    ],
-    runtimeMetrics().lines(),
-  );
 }

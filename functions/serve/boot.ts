@@ -7,6 +7,7 @@ import { PredictionLog } from '../../shared/services/prediction-log.js';
 import { loadServingModel } from '../../shared/services/serving-model.js';
 import { type ServingApp, createServingApp } from './app.js';
 import { ColdStartClock } from './cold-start-timeline.js';
+import { parseRolloutSettings } from './rollout-settings.js';
 
 /** A booted serving revision: its app (see ServingApp) and the version it serves. */
 export interface ServingRevision extends ServingApp {
@@ -22,6 +23,8 @@ export async function bootServing(platform: Platform, env: NodeJS.ProcessEnv = p
   clock.mark('modulesLoaded');
   const { config } = platform;
   const target = parseServingTarget(env);
+  // Read before the model loads: a deployer's mistake in them stops the start at once.
+  const rollout = parseRolloutSettings(env);
   // onnxruntime loads while the registry read waits on the network; only the session build needs it.
   const runner = platform.modelRunner();
   runner.catch(() => undefined); // a failed registry read ends the start first; a failed import surfaces at the session build
@@ -58,12 +61,14 @@ export async function bootServing(platform: Platform, env: NodeJS.ProcessEnv = p
     maxBodyBytes: config.serving.maxBodyBytes,
     projectId: config.projectId,
     batching: config.serving.batching,
+    rollout,
   });
   clock.mark('appBuilt');
   log('INFO', `serving ${version.model} version ${version.version} (cold start ${(performance.now() - started).toFixed(0)} ms)`, {
     model: version.model,
     version: version.version,
     coldStart: clock.timeline,
+    ...(rollout.role === 'shadow' || rollout.shadow || rollout.split ? { rollout } : {}),
   });
   return {
     ...serving,

@@ -20,6 +20,8 @@ export interface PredictorOptions {
   predictionLog?: PredictionLog;
   maxBatch: number;
   batching: MicroBatchOptions;
+  /** `shadow` on a shadow revision: its predictions are logged as copies of production's, not as answers to clients. */
+  source?: 'online' | 'shadow';
 }
 
 /** The answer to `POST /predict`. */
@@ -51,26 +53,29 @@ export class Predictor {
     this.batcher = new MicroBatcher(loaded, { ...batching, enabled: batching.enabled && plan.fixedBatch === undefined });
   }
 
-  /** `{"instances": [...]}` to `{predictions, model, version, ids}`. */
-  async predict(body: unknown): Promise<PredictAnswer> {
+  /**
+   * `{"instances": [...]}` to `{predictions, model, version, ids}`. On a shadow, `shadowOf` holds the
+   * production prediction id of each instance (see shadowIdsOf).
+   */
+  async predict(body: unknown, shadowOf?: readonly (string | undefined)[]): Promise<PredictAnswer> {
     const requestTime = new Date().toISOString();
     const { plan, maxBatch, loaded } = this.options;
     const { inputs, count, features } = decodeInstances(plan, body, { maxBatch });
     const { outputs, latencyMs } = await this.batcher.run(inputs, count);
     const ids = newIds(count);
     const { predictions, logged } = predictionsAndLogged(loaded.signature, outputs, count);
-    this.log(requestTime, latencyMs, ids, features, logged);
+    this.log(requestTime, latencyMs, ids, features, logged, shadowOf);
     return { predictions, model: this.name, version: this.number, ids };
   }
 
-  /** An Open Inference Protocol request body to its response body. */
-  async infer(body: unknown): Promise<Record<string, unknown>> {
+  /** An Open Inference Protocol request body to its response body; `shadowOf` as for {@link predict}. */
+  async infer(body: unknown, shadowOf?: readonly (string | undefined)[]): Promise<Record<string, unknown>> {
     const requestTime = new Date().toISOString();
     const { plan, maxBatch, loaded } = this.options;
     const request = decodeInferRequest(loaded.signature, body, { maxBatch, plan });
     const { outputs, latencyMs } = await this.batcher.run(request.inputs, request.count);
     const ids = newIds(request.count);
-    this.log(requestTime, latencyMs, ids, request.features, outputsPerInstance(loaded.signature, outputs, request.count));
+    this.log(requestTime, latencyMs, ids, request.features, outputsPerInstance(loaded.signature, outputs, request.count), shadowOf);
     const response = encodeInferResponse({
       modelName: this.name,
       modelVersion: String(this.number),
@@ -82,14 +87,22 @@ export class Predictor {
     return { ...response, parameters: { prediction_ids: ids } };
   }
 
-  private log(requestTime: string, latencyMs: number, ids: string[], features: Record<string, unknown>[], outputs: Record<string, unknown>[]): void {
+  private log(
+    requestTime: string,
+    latencyMs: number,
+    ids: string[],
+    features: Record<string, unknown>[],
+    outputs: Record<string, unknown>[],
+    shadowOf: readonly (string | undefined)[] | undefined,
+  ): void {
     this.options.metrics.instancesPredicted += ids.length;
     const records: PredictionRecord[] = predictionRecords(
       // Microseconds are all a latency figure means; the rest of a double's digits would only lengthen every record.
-      { model: this.name, version: this.number, requestTime, latencyMs: Math.round(latencyMs * 1000) / 1000, source: 'online' },
+      { model: this.name, version: this.number, requestTime, latencyMs: Math.round(latencyMs * 1000) / 1000, source: this.options.source ?? 'online' },
       ids,
       features,
       outputs,
+      shadowOf,
     );
     this.options.predictionLog?.log(records);
   }
@@ -98,6 +111,22 @@ export class Predictor {
 /** The input plan of a loaded model: how request values map to its tensors. */
 export function inputPlanOf(loaded: LoadedModel): InputPlan {
   return planInputs(loaded.signature, loaded.metadata);
+}
+
+/** The longest id a prediction record takes (PredictionRecord.shadowOf); a longer one would fail the whole message at ingest. */
+const MAX_ID_LENGTH = 200;
+
+/**
+ * The production prediction ids a shadow's request copies, from the x-mlops-shadow-of header (ids
+ * comma-separated, one per instance, in order): an empty list without the header, and no id where
+ * one is empty or too long, so a malformed header never costs the shadow its answer or its log.
+ */
+export function shadowIdsOf(header: string | null | undefined): (string | undefined)[] {
+  if (!header) return [];
+  return header.split(',').map((id) => {
+    const trimmed = id.trim();
+    return trimmed.length > 0 && trimmed.length <= MAX_ID_LENGTH ? trimmed : undefined;
+  });
 }
 
 function newIds(count: number): string[] {

@@ -8,6 +8,7 @@ import { featuresCommand } from './features-command.js';
 import { closestName, UsageError } from './format.js';
 import { groundTruthCommand } from './ground-truth-command.js';
 import { modelsCommand, promoteCommand, rollbackCommand, uploadCommand } from './registry-commands.js';
+import { rolloutCommand } from './rollout-commands.js';
 import { scoreCommand } from './score-command.js';
 import { runsCommand } from './tracking-commands.js';
 import { ENV } from '../../shared/config/env.js';
@@ -18,6 +19,7 @@ const COMMANDS: CommandDefinition[] = [
   modelsCommand,
   promoteCommand,
   rollbackCommand,
+  rolloutCommand,
   runsCommand,
   groundTruthCommand,
   featuresCommand,

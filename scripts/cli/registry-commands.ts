@@ -58,7 +58,7 @@ export const modelsCommand: CommandDefinition = (program, { context, io }) => {
   models
     .command('history')
     .argument('<name>', 'the model name')
-    .description('every registration, rejection, promotion and rollback of a model, oldest first')
+    .description('every registration, rejection, promotion, rollback and rollout step of a model, oldest first')
     .addOption(jsonOption())
     .action(async (name: string, { json = false }: JsonOption) => io.print(await modelHistory(context(), name, { json })));
 };

@@ -18,6 +18,20 @@ export const INTERNAL_ENV = {
   servingBundle: 'MLOPS_SERVING_BUNDLE',
   /** `<runner pid>:<start time>`, inherited by every process a local platform starts (scripts/lib/process-table.ts). */
   platformOwner: 'MLOPS_PLATFORM_OWNER',
+  /**
+   * Set by the serving deployers on the revisions of a rollout (see shared/domain/rollout.ts):
+   * `shadow` makes a revision log what it answers with source=shadow, linked to the production
+   * prediction ids in the x-mlops-shadow-of header; `primary` (the default) serves clients.
+   */
+  serveRole: 'MLOPS_SERVE_ROLE',
+  /** A primary mirrors a copy of this share (percent) of its prediction requests to the shadow's URL, off the response path. */
+  shadowUrl: 'MLOPS_SHADOW_URL',
+  shadowPercent: 'MLOPS_SHADOW_PERCENT',
+  /** A primary forwards the requests whose sticky key falls in this share (percent) to the candidate's URL and answers with its answer. */
+  splitUrl: 'MLOPS_SPLIT_URL',
+  splitPercent: 'MLOPS_SPLIT_PERCENT',
+  /** `header:<name>` or `feature:<name>`: what keeps a client on one arm of a split. */
+  stickyKey: 'MLOPS_STICKY_KEY',
 } as const;
 
 type Names<T extends Record<string, OptionSpec<unknown>>> = { readonly [K in keyof T]: T[K]['env'] };

@@ -51,6 +51,21 @@ export const ModelPromoted = z.object({
 });
 export type ModelPromoted = z.infer<typeof ModelPromoted>;
 
+/** Published when a rollout started, moved a step, was paused, resumed or ended: serving converges on the registry's state. */
+export const RolloutChanged = z.object({
+  schemaVersion: z.literal(1),
+  model: z.string(),
+  rolloutId: z.string(),
+  state: z.enum(['running', 'paused', 'promoted', 'rolled_back', 'completed', 'aborted']),
+  stepIndex: z.number().int().nonnegative(),
+  changedAt: z.string(),
+});
+export type RolloutChanged = z.infer<typeof RolloutChanged>;
+
+/** A tick of the rollout analyser's schedule. */
+export const RolloutTick = z.object({ trigger: z.string().default('schedule') }).passthrough();
+export type RolloutTick = z.infer<typeof RolloutTick>;
+
 /**
  * Validates an event at the point it enters. A schema failure is permanent (EVENT.INVALID):
  * redelivering the same bytes can never succeed, so the handler dead-letters it.
@@ -58,6 +73,10 @@ export type ModelPromoted = z.infer<typeof ModelPromoted>;
 export function parseEvent<T>(schema: z.ZodType<T>, data: unknown, what: string): T {
   return parseWith(schema, data, 'EVENT.INVALID', `${what} event`);
 }
+
+/** Where a prediction came from: a client's request, a batch scoring run, or a shadow revision's copy of a production request. */
+export const PredictionSource = z.enum(['online', 'batch', 'shadow']);
+export type PredictionSource = z.infer<typeof PredictionSource>;
 
 /** One served prediction, as logged to the predictions topic and the predictions table. */
 export const PredictionRecord = z.object({
@@ -68,7 +87,9 @@ export const PredictionRecord = z.object({
   features: z.record(z.string(), z.unknown()),
   outputs: z.record(z.string(), z.unknown()),
   latencyMs: z.number().nonnegative().nullable(),
-  source: z.enum(['online', 'batch']),
+  source: PredictionSource,
+  /** On a shadow's prediction: the id of the production prediction it copies, so the two answers can be joined. */
+  shadowOf: z.string().min(1).max(200).optional(),
 });
 export type PredictionRecord = z.infer<typeof PredictionRecord>;
 
@@ -78,50 +99,91 @@ const PredictionsLoggedV1 = z.object({
   predictions: z.array(PredictionRecord).min(1),
 });
 
-/** One prediction of a compact batch: `[predictionId, requestTime, latencyMs, features, outputs]`. */
+/** One prediction of a compact batch: `[predictionId, requestTime, latencyMs, features, outputs, shadowOf?]`. */
 export const CompactPrediction = z.tuple([
   PredictionRecord.shape.predictionId,
   PredictionRecord.shape.requestTime,
   PredictionRecord.shape.latencyMs,
   PredictionRecord.shape.features,
   PredictionRecord.shape.outputs,
+  PredictionRecord.shape.shadowOf,
 ]);
 export type CompactPrediction = z.infer<typeof CompactPrediction>;
+
+/**
+ * An instance's running count of one minute's refused or failed requests with one status and code:
+ * `[minute (ISO, UTC, floored), status, code, count]`. The latest report of a count replaces the
+ * earlier ones, so a redelivered or repeated report changes nothing.
+ */
+export const CompactOutcome = z.tuple([z.string().datetime(), z.number().int().min(400).max(599), z.string().min(1).max(100), z.number().int().nonnegative()]);
+export type CompactOutcome = z.infer<typeof CompactOutcome>;
+
+/** A count of refused or failed requests, as ingested into the request_outcomes table. */
+export interface RequestOutcome {
+  model: string;
+  version: number;
+  minute: string;
+  status: number;
+  code: string;
+  instance: string;
+  count: number;
+}
 
 /**
  * A batch of one model version's predictions from one source, each as a {@link CompactPrediction}:
  * what serving publishes. Without the field names and the model, version and source repeated in
  * every record it is about 40% smaller, which Pub/Sub bills by and the serving instance serialises.
+ * It may carry, or carry only, the instance's counts of refused and failed requests.
  */
-const PredictionsLoggedV2 = z.object({
-  schemaVersion: z.literal(2),
-  model: PredictionRecord.shape.model,
-  version: PredictionRecord.shape.version,
-  source: PredictionRecord.shape.source,
-  predictions: z.array(CompactPrediction).min(1),
-});
+const PredictionsLoggedV2 = z
+  .object({
+    schemaVersion: z.literal(2),
+    model: PredictionRecord.shape.model,
+    version: PredictionRecord.shape.version,
+    source: PredictionRecord.shape.source,
+    predictions: z.array(CompactPrediction),
+    /** The serving instance that counted `outcomes`: a random id fixed when its process started. */
+    instance: z.string().min(1).max(200).optional(),
+    outcomes: z.array(CompactOutcome).optional(),
+  })
+  .refine((message) => message.predictions.length > 0 || (message.outcomes?.length ?? 0) > 0, {
+    message: 'needs predictions or outcomes',
+    path: ['predictions'],
+  })
+  .refine((message) => message.outcomes === undefined || message.instance !== undefined, {
+    message: 'outcomes need the instance that counted them',
+    path: ['instance'],
+  });
+
+/** A parsed predictions message: whole records, and the request outcomes it carried (none in a v1 message). */
+export interface PredictionsLoggedBatch {
+  schemaVersion: 1;
+  predictions: PredictionRecord[];
+  outcomes?: RequestOutcome[];
+}
 
 /**
  * A batch of predictions: serving publishes many per message to keep Pub/Sub calls off the hot path.
  * Both forms are read (a message published by an older revision may still be delivered), as whole records.
  */
-export const PredictionsLogged = z.discriminatedUnion('schemaVersion', [PredictionsLoggedV1, PredictionsLoggedV2]).transform((message) => {
-  if (message.schemaVersion === 1) return message;
-  const { model, version, source, predictions } = message;
-  return {
-    schemaVersion: 1 as const,
-    predictions: predictions.map(([predictionId, requestTime, latencyMs, features, outputs]) => ({
-      predictionId,
-      model,
-      version,
-      requestTime,
-      features,
-      outputs,
-      latencyMs,
-      source,
-    })),
-  };
-});
+export const PredictionsLogged = z
+  .discriminatedUnion('schemaVersion', [PredictionsLoggedV1, PredictionsLoggedV2])
+  .transform((message): PredictionsLoggedBatch => {
+    if (message.schemaVersion === 1) return message;
+    const { model, version, source, predictions, instance, outcomes } = message;
+    const batch: PredictionsLoggedBatch = {
+      schemaVersion: 1,
+      predictions: predictions.map(([predictionId, requestTime, latencyMs, features, outputs, shadowOf]) =>
+        shadowOf === undefined
+          ? { predictionId, model, version, requestTime, features, outputs, latencyMs, source }
+          : { predictionId, model, version, requestTime, features, outputs, latencyMs, source, shadowOf },
+      ),
+    };
+    if (outcomes && instance !== undefined) {
+      batch.outcomes = outcomes.map(([minute, status, code, count]) => ({ model, version, minute, status, code, instance, count }));
+    }
+    return batch;
+  });
 export type PredictionsLogged = z.output<typeof PredictionsLogged>;
 /** A predictions message as published, in either form. */
 export type PredictionsLoggedMessage = z.input<typeof PredictionsLogged>;

@@ -1,4 +1,4 @@
-import type { GroundTruthRecord, PredictionRecord } from './events.js';
+import type { GroundTruthRecord, PredictionRecord, RequestOutcome } from './events.js';
 
 /** A prediction record as a `predictions` table row. */
 export function predictionRow(record: PredictionRecord): Record<string, unknown> {
@@ -11,6 +11,7 @@ export function predictionRow(record: PredictionRecord): Record<string, unknown>
     outputs: record.outputs,
     latency_ms: record.latencyMs,
     source: record.source,
+    shadow_of: record.shadowOf ?? null,
   };
 }
 
@@ -19,12 +20,31 @@ export function groundTruthRow(record: GroundTruthRecord): Record<string, unknow
   return { prediction_id: record.predictionId, label: record.label ?? null, value: record.value ?? null, observed_time: record.observedTime };
 }
 
-/** The prediction records of one scored batch: one per instance, sharing model, version, time and source. */
+/** A count of refused or failed requests as a `request_outcomes` table row. */
+export function requestOutcomeRow(outcome: RequestOutcome): Record<string, unknown> {
+  const { model, version, minute, status, code, instance, count } = outcome;
+  return { model, version, minute, status, code, instance, count };
+}
+
+/** What the records of one scored batch share. */
+export interface PredictionBatch {
+  model: string;
+  version: number;
+  requestTime: string;
+  latencyMs: number;
+  source: PredictionRecord['source'];
+}
+
+/**
+ * The prediction records of one scored batch: one per instance, sharing model, version, time and
+ * source. `shadowOf`, on a shadow's batch, holds the production prediction id each instance copies.
+ */
 export function predictionRecords(
-  batch: { model: string; version: number; requestTime: string; latencyMs: number; source: PredictionRecord['source'] },
+  batch: PredictionBatch,
   ids: string[],
   features: Record<string, unknown>[],
   outputs: Record<string, unknown>[],
+  shadowOf?: readonly (string | undefined)[],
 ): PredictionRecord[] {
   const { model, version, requestTime, latencyMs, source } = batch;
   const records = new Array<PredictionRecord>(ids.length);
@@ -32,5 +52,13 @@ export function predictionRecords(
   for (let index = 0; index < ids.length; index++) {
     records[index] = { model, version, requestTime, latencyMs, source, predictionId: ids[index]!, features: features[index]!, outputs: outputs[index]! };
   }
+  if (shadowOf) linkShadows(records, shadowOf);
   return records;
+}
+
+function linkShadows(records: PredictionRecord[], shadowOf: readonly (string | undefined)[]): void {
+  for (let index = 0; index < records.length; index++) {
+    const id = shadowOf[index];
+    if (id) records[index]!.shadowOf = id;
+  }
 }

@@ -51,7 +51,16 @@ export interface Model {
 }
 
 /** Kinds of transition the audit trail records. */
-export type AuditAction = 'registered' | 'rejected' | 'promoted' | 'rolled_back';
+export type AuditAction =
+  | 'registered'
+  | 'rejected'
+  | 'promoted'
+  | 'rolled_back'
+  | 'rollout_started'
+  | 'rollout_step'
+  | 'rollout_paused'
+  | 'rollout_resumed'
+  | 'rollout_ended';
 
 /** One transition: who, when, what moved from which version to which, and why. */
 export interface AuditEntry {

@@ -11,6 +11,8 @@ export const TOPICS = {
   batchScoring: 'batch-scoring',
   batchScored: 'batch-scored',
   driftComputed: 'drift-computed',
+  rolloutChanged: 'rollout-changed',
+  rolloutSchedule: 'rollout-schedule',
 } as const;
 
 /** A topic name from TOPICS. */

@@ -33,6 +33,9 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   'FEATURES.INVALID_FILE': 400,
   'MONITORING.INVALID_FEATURE': 400,
   'SERVING.NO_MODEL': 503,
+  'ROLLOUT.INVALID': 400,
+  'ROLLOUT.ALREADY_RUNNING': 409,
+  'ROLLOUT.NOT_FOUND': 404,
 };
 
 /** What every error answer of the platform's HTTP functions holds. */

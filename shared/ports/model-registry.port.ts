@@ -1,4 +1,5 @@
 import type { AuditEntry, Model, ModelVersion, PromotionPolicy, PromotionRequest } from '../domain/registry.js';
+import type { Rollout } from '../domain/rollout.js';
 
 /** A validated artifact asking for a version number. */
 export interface RegistrationRequest extends Omit<ModelVersion, 'version' | 'status' | 'createdAt'> {
@@ -51,4 +52,24 @@ export interface ModelRegistry {
   recordServing(name: string, serving: NonNullable<Model['serving']>): Promise<void>;
   /** The audit trail of a model, oldest first. */
   history(name: string): Promise<AuditEntry[]>;
+
+  /**
+   * Stores a new rollout in a transaction: refused with ROLLOUT.ALREADY_RUNNING (naming the active
+   * one's id) while the model has an active rollout; the same requestId again returns the rollout it
+   * made (created: false). Writes a `rollout_started` audit entry.
+   */
+  startRollout(rollout: Rollout): Promise<{ rollout: Rollout; created: boolean }>;
+  /** A model's rollout by id; without one, its active rollout, else its latest. */
+  getRollout(model: string, id?: string): Promise<Rollout | undefined>;
+  /** A model's rollouts, newest first. */
+  listRollouts(model: string): Promise<Rollout[]>;
+  /** Every model's active (running or paused) rollouts: what the analyser visits. */
+  listActiveRollouts(): Promise<Rollout[]>;
+  /**
+   * Replaces a rollout only if the stored one was last updated at `expectedUpdatedAt` (compare and
+   * set, in a transaction): a redelivered or raced analysis changes nothing and gets the stored one
+   * back with applied: false. A change of step or state writes an audit entry (`rollout_step`,
+   * `rollout_paused`, `rollout_resumed` or `rollout_ended`, the reason included).
+   */
+  updateRollout(next: Rollout, expectedUpdatedAt: string): Promise<{ rollout: Rollout; applied: boolean }>;
 }

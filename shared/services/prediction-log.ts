@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { ENV } from '../config/env.js';
-import type { CompactPrediction, PredictionRecord, PredictionsLoggedMessage } from '../domain/events.js';
+import type { CompactPrediction, PredictionRecord, PredictionSource, PredictionsLoggedMessage } from '../domain/events.js';
 import { TOPICS } from '../domain/topics.js';
 import { type EventBus, JsonText } from '../ports/event-bus.port.js';
+import { OutcomeCounts } from './outcome-counts.js';
 
 /** What the log reports: a slow drain (warning) or records it had to give up (error). */
 export type PredictionLogNotice =
@@ -27,8 +29,14 @@ export interface PredictionLogOptions {
   retryDelayMs?: [first: number, max: number];
   /** A warning is reported when the oldest waiting record is older than this. */
   slowDrainMs?: number;
+  /** Longest a changed count of refused or failed requests waits before it is published. */
+  outcomeIntervalMs?: number;
+  /** This instance's id in the request outcomes it reports; a random one, fixed for the process, by default. */
+  instance?: string;
   onNotice?: (notice: PredictionLogNotice) => void;
   now?: () => number;
+  /** Wall-clock time (ms since the epoch): the minute a refused request is counted in. */
+  wallClock?: () => number;
 }
 
 /** What the records of one message share: model, version and source (one per log call, compared by value). */
@@ -87,11 +95,17 @@ export class PredictionLog {
   private lastDropReportAt = Number.NEGATIVE_INFINITY;
   private unreported: { count: number; why: string } | undefined;
   private dropTimer: NodeJS.Timeout | undefined;
-  private readonly settings: Required<Omit<PredictionLogOptions, 'bus' | 'onNotice'>>;
+  private readonly outcomes = new OutcomeCounts();
+  private outcomeTimer: NodeJS.Timeout | undefined;
+  private outcomesPublishing: Promise<void> | undefined;
+  private readonly settings: Required<Omit<PredictionLogOptions, 'bus' | 'onNotice' | 'instance'>>;
+  /** The id this instance reports its request outcomes under. */
+  readonly instance: string;
   readonly stats: PredictionLogStats = { logged: 0, published: 0, publishFailures: 0, dropped: 0, buffered: 0, bufferedBytes: 0 };
 
   constructor(private readonly options: PredictionLogOptions) {
-    const { bus: _bus, onNotice: _onNotice, ...given } = options;
+    const { bus: _bus, onNotice: _onNotice, instance = randomUUID(), ...given } = options;
+    this.instance = instance;
     this.settings = {
       maxBufferedBytes: 128 * 1024 * 1024,
       batchSize: 1000,
@@ -99,7 +113,9 @@ export class PredictionLog {
       maxConcurrentPublishes: 8,
       retryDelayMs: [100, 5000],
       slowDrainMs: 5000,
+      outcomeIntervalMs: 2000,
       now: () => performance.now(),
+      wallClock: () => Date.now(),
       ...given,
     };
   }
@@ -114,7 +130,10 @@ export class PredictionLog {
     for (; accepted < records.length; accepted++) {
       const record = records[accepted]!;
       if (!sameLabel(label, record)) label = { model: record.model, version: record.version, source: record.source };
-      const compact: CompactPrediction = [record.predictionId, record.requestTime, record.latencyMs, record.features, record.outputs];
+      const compact: CompactPrediction =
+        record.shadowOf === undefined
+          ? [record.predictionId, record.requestTime, record.latencyMs, record.features, record.outputs]
+          : [record.predictionId, record.requestTime, record.latencyMs, record.features, record.outputs, record.shadowOf];
       const text = JSON.stringify(compact);
       if (this.queuedBytes + this.inFlightBytes + text.length > this.settings.maxBufferedBytes) break;
       this.queue.push(text);
@@ -129,13 +148,24 @@ export class PredictionLog {
   }
 
   /**
+   * Counts a refused or failed request of a model version (never its body). The instance's running
+   * counts of each minute go to the predictions topic when they changed, at most every
+   * `outcomeIntervalMs`, and on flush; each report replaces the last, so a redelivery changes nothing.
+   */
+  countOutcome(label: { model: string; version: number; source: PredictionSource }, status: number, code: string): void {
+    this.outcomes.count(label, status, code, this.settings.wallClock());
+    this.scheduleOutcomes();
+  }
+
+  /**
    * Publishes everything waiting, retrying as usual, until the queue is empty or `deadlineMs` has
    * passed; what is still waiting then is dropped and reported. Call on shutdown.
    */
   async flush(deadlineMs = 8000): Promise<void> {
     const giveUpAt = this.settings.now() + deadlineMs;
-    while ((this.queue.length > 0 || this.inFlight > 0) && this.settings.now() < giveUpAt) {
+    while ((this.queue.length > 0 || this.inFlight > 0 || this.outcomes.pending) && this.settings.now() < giveUpAt) {
       this.pump();
+      if (this.outcomes.pending) void this.publishOutcomes();
       await new Promise((resolve) => setTimeout(resolve, Math.max(5, Math.min(this.retryDelay, giveUpAt - this.settings.now()))));
     }
     if (this.queue.length + this.inFlightRecords > 0) {
@@ -148,6 +178,36 @@ export class PredictionLog {
       this.updateGauges();
     }
     this.reportDrops();
+  }
+
+  private scheduleOutcomes(): void {
+    this.outcomeTimer ??= setTimeout(() => {
+      this.outcomeTimer = undefined;
+      void this.publishOutcomes();
+    }, this.settings.outcomeIntervalMs).unref();
+  }
+
+  /** One publish of the changed counts at a time; what changed meanwhile, or failed, goes on the next. */
+  private publishOutcomes(): Promise<void> {
+    this.outcomesPublishing ??= this.sendOutcomes().finally(() => {
+      this.outcomesPublishing = undefined;
+      if (this.outcomes.pending) this.scheduleOutcomes();
+    });
+    return this.outcomesPublishing;
+  }
+
+  private async sendOutcomes(): Promise<void> {
+    for (const { model, version, source, outcomes, settle } of this.outcomes.reports(this.settings.wallClock())) {
+      const message: PredictionsLoggedMessage = { schemaVersion: SCHEMA_VERSION, model, version, source, predictions: [], instance: this.instance, outcomes };
+      try {
+        await this.options.bus().publish(TOPICS.predictions, new JsonText(JSON.stringify(message)), { model, version: String(version), count: '0' });
+        settle();
+      } catch (error) {
+        // Transient by assumption: the minute stays changed and goes with the next report.
+        this.stats.publishFailures++;
+        this.warn('publishing request outcomes failed; retrying', error);
+      }
+    }
   }
 
   /** A full batch goes at once; otherwise the waiting records go when the oldest has waited the flush interval. */

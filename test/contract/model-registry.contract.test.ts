@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { Firestore } from '@google-cloud/firestore';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FirestoreModelRegistry } from '../../shared/adapters/firestore/firestore-model-registry.js';
+import { FirestoreRestModelRegistry } from '../../shared/adapters/firestore-rest/firestore-rest-model-registry.js';
+import { DEFAULT_CRITERIA, type Rollout, abortRollout, applyDecision, pauseRollout, planRollout, resumeRollout } from '../../shared/domain/rollout.js';
 import type { ModelRegistry, RegistrationRequest } from '../../shared/ports/model-registry.port.js';
 import { useEmulators } from '../support/environment.js';
 
-const { projectId } = useEmulators();
+const { projectId, firestoreHost } = useEmulators();
 const clients: Firestore[] = [];
 
 /** Every ModelRegistry backend that runs here: Firestore, against Google's emulator. */
@@ -16,6 +18,16 @@ const registries: [string, () => ModelRegistry][] = [
       const client = new Firestore({ projectId, ignoreUndefinedProperties: true });
       clients.push(client);
       return new FirestoreModelRegistry({ projectId, client });
+    },
+  ],
+  [
+    // Reads a model or version over REST; everything else (rollouts included) goes to the SDK adapter.
+    'firestore-rest',
+    () => {
+      const client = new Firestore({ projectId, ignoreUndefinedProperties: true });
+      clients.push(client);
+      const sdk = new FirestoreModelRegistry({ projectId, client });
+      return new FirestoreRestModelRegistry({ projectId, emulatorHost: firestoreHost, fallback: async () => sdk });
     },
   ],
 ];
@@ -170,5 +182,147 @@ describe.each(registries)('ModelRegistry contract: %s', (_name, create) => {
     await expect(registry.promote(promotion(model, 1, 'production'), policy)).rejects.toMatchObject({ code: 'REGISTRY.PROMOTION_REFUSED' });
     await registry.promote(promotion(model, 1, 'staging'), policy);
     await expect(registry.promote(promotion(model, 1, 'production'), policy)).resolves.toMatchObject({ version: 1 });
+  });
+});
+
+/** A rollout of `candidate` from production 1, as the rollouts service would plan it. */
+function plannedRollout(model: string, { candidate = 2, requestId = randomUUID() as string, at = new Date() } = {}): Rollout {
+  const request = {
+    model,
+    candidate,
+    mode: 'canary' as const,
+    steps: [10, 50, 100],
+    intervalMs: 60_000,
+    durationMs: null,
+    stickyKey: null,
+    criteria: DEFAULT_CRITERIA,
+    actor: 'tester',
+    reason: 'try v2',
+    requestId,
+  };
+  return planRollout(request, 1, { version: candidate, status: 'ready' }, { id: randomUUID(), now: at.toISOString() });
+}
+
+const passing = (rollout: Rollout) => ({
+  from: rollout.createdAt,
+  to: rollout.createdAt,
+  candidate: { version: rollout.candidate, requests: 600, errors: 0, p99Ms: 5 },
+  baseline: { version: rollout.baseline, requests: 5400, errors: 0, p99Ms: 5 },
+  outputDrift: 0.01,
+});
+const later = (rollout: Rollout, ms: number) => new Date(Date.parse(rollout.updatedAt) + ms).toISOString();
+
+describe.each(registries)('ModelRegistry contract, rollouts: %s', (_name, create) => {
+  const registry = create();
+
+  async function modelWithProduction(): Promise<string> {
+    const model = uniqueModel();
+    await registry.registerVersion(registration(model));
+    await registry.registerVersion(registration(model));
+    await registry.promote(promotion(model, 1, 'production'), noPolicy);
+    return model;
+  }
+
+  it('starts a rollout, and refuses a second one while it is active, naming it', async () => {
+    const model = await modelWithProduction();
+    const first = plannedRollout(model);
+    expect(await registry.startRollout(first)).toEqual({ rollout: first, created: true });
+    const second = registry.startRollout(plannedRollout(model));
+    await expect(second).rejects.toMatchObject({ code: 'ROLLOUT.ALREADY_RUNNING', details: { rolloutId: first.id } });
+    await expect(second).rejects.toThrow(new RegExp(`${first.id}.*mlops rollout abort ${model}`));
+    expect(await registry.listRollouts(model)).toEqual([first]);
+  });
+
+  it('returns the rollout a request id made when the same start arrives again', async () => {
+    const model = await modelWithProduction();
+    const first = plannedRollout(model);
+    await registry.startRollout(first);
+    const again = await registry.startRollout({ ...plannedRollout(model, { requestId: first.requestId }) });
+    expect(again).toEqual({ rollout: first, created: false });
+    expect(await registry.listRollouts(model)).toHaveLength(1);
+    expect((await registry.history(model)).filter((entry) => entry.action === 'rollout_started')).toHaveLength(1);
+  });
+
+  it('reads the active rollout, else the latest, or one by id', async () => {
+    const model = await modelWithProduction();
+    expect(await registry.getRollout(model)).toBeUndefined();
+    const first = plannedRollout(model, { at: new Date(Date.now() - 60_000) });
+    await registry.startRollout(first);
+    expect(await registry.getRollout(model)).toEqual(first);
+    const ended = abortRollout(first, { actor: 'tester', reason: 'enough', now: later(first, 1) });
+    await registry.updateRollout(ended, first.updatedAt);
+    expect(await registry.getRollout(model)).toEqual(ended);
+    const second = plannedRollout(model);
+    await registry.startRollout(second);
+    expect(await registry.getRollout(model)).toEqual(second);
+    expect(await registry.getRollout(model, first.id)).toEqual(ended);
+    expect(await registry.getRollout(model, 'no-such-id')).toBeUndefined();
+    expect((await registry.listRollouts(model)).map((rollout) => rollout.id)).toEqual([second.id, first.id]);
+  });
+
+  it('lists the active rollouts of every model, and not the ended ones', async () => {
+    const [one, two, three] = await Promise.all([modelWithProduction(), modelWithProduction(), modelWithProduction()]);
+    const rollouts = [plannedRollout(one!), plannedRollout(two!), plannedRollout(three!)];
+    for (const rollout of rollouts) await registry.startRollout(rollout);
+    const paused = pauseRollout(rollouts[1]!, later(rollouts[1]!, 1));
+    await registry.updateRollout(paused, rollouts[1]!.updatedAt);
+    await registry.updateRollout(abortRollout(rollouts[2]!, { actor: 'tester', reason: '', now: later(rollouts[2]!, 1) }), rollouts[2]!.updatedAt);
+    const mine = (await registry.listActiveRollouts()).filter((rollout) => [one, two, three].includes(rollout.model));
+    expect(mine.map((rollout) => [rollout.model, rollout.state])).toEqual(
+      [
+        [one, 'running'],
+        [two, 'paused'],
+      ].sort(([a], [b]) => a!.localeCompare(b!)),
+    );
+  });
+
+  it('replaces a rollout only from the state it was read in (compare and set on updatedAt)', async () => {
+    const model = await modelWithProduction();
+    const rollout = plannedRollout(model);
+    await registry.startRollout(rollout);
+    const advanced = applyDecision(rollout, { kind: 'pass', why: 'fine' }, passing(rollout), later(rollout, 61_000)).rollout;
+    expect(await registry.updateRollout(advanced, rollout.updatedAt)).toEqual({ rollout: advanced, applied: true });
+    const stale = pauseRollout(rollout, later(rollout, 62_000));
+    expect(await registry.updateRollout(stale, rollout.updatedAt)).toEqual({ rollout: advanced, applied: false });
+    expect(await registry.getRollout(model, rollout.id)).toEqual(advanced);
+    expect((await registry.history(model)).filter((entry) => entry.action === 'rollout_paused')).toHaveLength(0);
+  });
+
+  it('writes every step, pause, resume and the end in the audit trail', async () => {
+    const model = await modelWithProduction();
+    const started = plannedRollout(model);
+    await registry.startRollout(started);
+    const stepped = applyDecision(started, { kind: 'pass', why: '600 requests within the criteria' }, passing(started), later(started, 61_000)).rollout;
+    await registry.updateRollout(stepped, started.updatedAt);
+    const paused = pauseRollout(stepped, later(stepped, 1));
+    await registry.updateRollout(paused, stepped.updatedAt);
+    const resumed = resumeRollout(paused, later(paused, 1));
+    await registry.updateRollout(resumed, paused.updatedAt);
+    const failed = applyDecision(resumed, { kind: 'fail', why: 'error rate 5.0%' }, passing(resumed), later(resumed, 1)).rollout;
+    await registry.updateRollout(failed, resumed.updatedAt);
+    const trail = (await registry.history(model)).filter((entry) => entry.action.startsWith('rollout_'));
+    expect(trail.map((entry) => [entry.action, entry.fromVersion, entry.toVersion])).toEqual([
+      ['rollout_started', 1, 2],
+      ['rollout_step', 1, 2],
+      ['rollout_paused', 1, 2],
+      ['rollout_resumed', 1, 2],
+      ['rollout_ended', 1, 2],
+    ]);
+    expect(trail[0]!.reason).toMatch(/canary steps 10% → 50% → 100%.*try v2/);
+    expect(trail[1]!.reason).toContain('600 requests within the criteria');
+    expect(trail[4]!.reason).toBe(failed.reason);
+    expect(failed.reason).toMatch(/step 2 \(50%\) failed: error rate 5.0%/);
+    await expect(registry.startRollout(plannedRollout(model))).resolves.toMatchObject({ created: true });
+  });
+
+  it('creates exactly one rollout when two starts for one model race', async () => {
+    const model = await modelWithProduction();
+    const other = create();
+    const results = await Promise.allSettled([registry.startRollout(plannedRollout(model)), other.startRollout(plannedRollout(model))]);
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+    const refused = results.find((result) => result.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toMatchObject({ code: 'ROLLOUT.ALREADY_RUNNING' });
+    expect(await registry.listRollouts(model)).toHaveLength(1);
+    expect(await registry.listActiveRollouts()).toEqual(expect.arrayContaining([expect.objectContaining({ model })]));
   });
 });

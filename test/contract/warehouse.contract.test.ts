@@ -104,7 +104,7 @@ describe.each(creators)('Warehouse contract: $name', ({ create, reportsCrossBatc
     await warehouse.insert('ground_truth', [{ prediction_id: 'p1', label: null, value: 3.5, observed_time: '2024-05-03T08:00:00Z' }]);
 
     const [stored] = await warehouse.query('SELECT * FROM {{predictions}}');
-    expect(stored).toEqual({ ...prediction('p1'), request_time: '2024-05-01T12:00:00.250Z', latency_ms: null });
+    expect(stored).toEqual({ ...prediction('p1'), request_time: '2024-05-01T12:00:00.250Z', latency_ms: null, shadow_of: null });
     const [metric] = await warehouse.query('SELECT * FROM {{drift_metrics}}');
     expect(metric).toEqual({
       ...driftMetric('tenure'),

@@ -1,3 +1,5 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { CloudRunService } from '../../shared/adapters/cloud-run/cloud-run-requests.js';
 
 /** Where the fake's services live. */
@@ -85,17 +87,41 @@ export class FakeCloudRun {
     return resource ? [200, resource] : [404, { error: { code: 404, message: 'Resource not found.', status: 'NOT_FOUND' } }];
   }
 
+  /**
+   * A create or update. As Cloud Run does: a new template makes a new revision (its name must be new),
+   * an unchanged one makes none; traffic must add up to 100% over existing revisions (or the new one),
+   * with distinct tags. An invalid body is refused with a 400, as the API refuses it.
+   */
   private apply(name: string, body: CloudRunService): [number, unknown] {
-    const revision = `${name}/revisions/${body.template?.revision}`;
-    if (this.revisions.has(revision)) return [409, { error: { code: 409, message: `Revision named '${body.template?.revision}' already exists.` } }];
     const previous = this.services.get(name);
+    const revision = `${name}/revisions/${body.template?.revision}`;
+    const unchanged = previous && JSON.stringify(previous.template) === JSON.stringify(body.template);
+    if (!unchanged && this.revisions.has(revision))
+      return [409, { error: { code: 409, message: `Revision named '${body.template?.revision}' already exists.` } }];
+    const invalid = this.invalidTraffic(name, body, unchanged ? undefined : revision);
+    if (invalid) return [400, { error: { code: 400, message: invalid, status: 'INVALID_ARGUMENT' } }];
     const id = name.slice(name.lastIndexOf('/') + 1);
-    this.services.set(name, { ...previous, ...body, name, uri: `https://${id}-k3x7q2-ew.a.run.app`, latestCreatedRevision: revision, reconciling: true });
-    this.revisions.set(revision, { name: revision, labels: body.template?.labels, containers: body.template?.containers });
+    const created = unchanged ? {} : { latestCreatedRevision: revision };
+    this.services.set(name, { ...previous, ...body, name, uri: `https://${id}-k3x7q2-ew.a.run.app`, ...created, reconciling: true });
+    if (!unchanged) this.revisions.set(revision, { name: revision, labels: body.template?.labels, containers: body.template?.containers });
     const operation = `${PARENT}/operations/op-${this.operations.size + 1}`;
-    this.operations.set(operation, { polls: 0, service: name, revision, error: this.failNextOperation });
+    this.operations.set(operation, { polls: 0, service: name, revision: unchanged ? previous.latestReadyRevision! : revision, error: this.failNextOperation });
     this.failNextOperation = undefined;
     return [200, { name: operation, done: false }];
+  }
+
+  private invalidTraffic(name: string, body: CloudRunService, newRevision: string | undefined): string | undefined {
+    const traffic = body.traffic ?? [];
+    const total = traffic.reduce((sum, target) => sum + (target.percent ?? 0), 0);
+    if (total !== 100) return `Traffic percentages must add up to 100, got ${total}.`;
+    const tags = traffic.flatMap((target) => (target.tag ? [target.tag] : []));
+    if (new Set(tags).size !== tags.length) return `Traffic tags must be unique, got ${tags.join(', ')}.`;
+    for (const target of traffic) {
+      if (target.type === 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST') continue;
+      const full = `${name}/revisions/${target.revision}`;
+      if (full !== newRevision && !this.revisions.has(full)) return `Revision '${target.revision}' referenced in traffic not found.`;
+    }
+    return undefined;
   }
 
   private poll(path: string): [number, unknown] {
@@ -107,4 +133,27 @@ export class FakeCloudRun {
     service.latestReadyRevision = operation.revision;
     return [200, { name: path, done: true, response: service }];
   }
+}
+
+/** A fake behind a real HTTP server on 127.0.0.1, recording every request with its Authorization header. */
+export async function serveFakeCloudRun(fake: () => FakeCloudRun): Promise<{ endpoint: string; close(): Promise<void> }> {
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    let text = '';
+    request.on('data', (chunk) => {
+      text += chunk;
+    });
+    request.on('end', () => {
+      const url = new URL(request.url!, 'http://127.0.0.1');
+      const body = text ? JSON.parse(text) : undefined;
+      const current = fake();
+      current.requests.push({ method: request.method!, path: url.pathname + url.search, body, authorization: request.headers.authorization });
+      const [status, payload] = current.handle(request.method!, url, body);
+      response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }

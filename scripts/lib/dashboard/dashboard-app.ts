@@ -30,7 +30,7 @@ const FILES: Record<string, { path: string; type: string }> = {
 
 /**
  * The local monitoring dashboard: a static page with Chart.js, and JSON endpoints over the
- * registry (models, versions, aliases, history), the warehouse (traffic, drift, performance) and
+ * registry (models, versions, aliases, history, rollouts), the warehouse (traffic, drift, performance) and
  * experiment tracking (runs side by side).
  */
 export function createDashboardApp({ registry, warehouse, tracking }: DashboardOptions): Hono {
@@ -50,6 +50,7 @@ export function createDashboardApp({ registry, warehouse, tracking }: DashboardO
     c.json(await performanceSeries(await warehouse(), c.req.param('name'), await predicted(c.req.param('name')))),
   );
   app.get('/api/models/:name/drift', async (c) => c.json(await driftSeries(await warehouse(), c.req.param('name'))));
+  app.get('/api/models/:name/rollouts', async (c) => c.json(await (await registry()).listRollouts(c.req.param('name'))));
   app.get('/api/models/:name/runs', async (c) => c.json(await modelRuns(await registry(), await tracking(), c.req.param('name'))));
   for (const [path, file] of Object.entries(FILES)) {
     app.get(path, async (c) => c.body(await readFile(file.path), 200, { 'content-type': file.type, 'cache-control': 'no-cache' }));

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BigQueryDate, BigQueryDatetime, BigQueryTime, BigQueryTimestamp, type TableMetadata } from '@google-cloud/bigquery';
+import { BigQueryDate, BigQueryDatetime, BigQueryTime, BigQueryTimestamp, type TableField, type TableMetadata } from '@google-cloud/bigquery';
 import type { ColumnType, TableSchema } from '../../domain/tables.js';
 import type { Row } from '../../ports/warehouse.port.js';
 import { parseTimestamp, rowKey } from '../warehouse-common/index.js';
@@ -29,6 +29,15 @@ export function tableResource(schema: TableSchema): TableMetadata {
     ...(schema.partitionBy && { timePartitioning: { type: 'DAY', field: schema.partitionBy } }),
     ...(schema.clusterBy?.length && { clustering: { fields: schema.clusterBy } }),
   };
+}
+
+/**
+ * The schema's optional fields a table's present fields lack: what an older release's table needs
+ * added. Required fields are never among them (BigQuery cannot add a REQUIRED field to a table with rows).
+ */
+export function missingFields(present: TableField[], schema: TableSchema): TableField[] {
+  const names = new Set(present.map((field) => field.name));
+  return (tableResource(schema).schema?.fields ?? []).filter((field) => field.mode !== 'REQUIRED' && !names.has(field.name));
 }
 
 /** A stable insertId for a row: the same key always gives the same id, within the 128-character limit. */

@@ -1,9 +1,9 @@
-import { BigQuery } from '@google-cloud/bigquery';
+import { BigQuery, type Table, type TableField } from '@google-cloud/bigquery';
 import { tableSchema, type TableSchema } from '../../domain/tables.js';
 import type { InsertResult, Row, Warehouse } from '../../ports/warehouse.port.js';
 import { dedupeByKey, validateRows } from '../warehouse-common/index.js';
 import { replaceStatement } from './bigquery-merge.js';
-import { fromBigQueryRow, inBatches, insertAllRows, qualify, tableResource } from './bigquery-requests.js';
+import { fromBigQueryRow, inBatches, insertAllRows, missingFields, qualify, tableResource } from './bigquery-requests.js';
 
 /** Which project, dataset and location the warehouse lives in; `client` lets tests pass a fake. */
 export interface BigQueryWarehouseOptions {
@@ -23,6 +23,16 @@ async function ignoreAlreadyExists(creation: Promise<unknown>): Promise<void> {
   } catch (error) {
     if (!isAlreadyExists(error)) throw error;
   }
+}
+
+/** Adds the schema's optional columns an existing table lacks; a table already up to date is not written. */
+async function addMissingColumns(table: Table, schema: TableSchema): Promise<void> {
+  const [metadata] = await table.getMetadata();
+  const fields: TableField[] = metadata.schema?.fields ?? [];
+  const missing = missingFields(fields, schema);
+  if (missing.length === 0) return;
+  // A patch of the whole field list: fields are only ever added, so two starts racing write the same list.
+  await table.setMetadata({ schema: { fields: [...fields, ...missing] } });
 }
 
 /**
@@ -47,12 +57,21 @@ export class BigQueryWarehouse implements Warehouse {
     this.location = location;
   }
 
-  /** Creates the dataset in its location and each missing table; "already exists" (409) is fine. */
+  /**
+   * Creates the dataset in its location and each missing table; "already exists" (409) is fine. An
+   * existing table made by an older release gets the optional columns added since (BigQuery allows
+   * adding NULLABLE fields to a table's schema in place).
+   */
   async ensureTables(tables: TableSchema[]): Promise<void> {
     await ignoreAlreadyExists(this.client.createDataset(this.dataset, { location: this.location }));
     const dataset = this.client.dataset(this.dataset, { location: this.location });
     for (const table of tables) {
-      await ignoreAlreadyExists(dataset.createTable(table.name, tableResource(table)));
+      try {
+        await dataset.createTable(table.name, tableResource(table));
+      } catch (error) {
+        if (!isAlreadyExists(error)) throw error;
+        await addMissingColumns(dataset.table(table.name), table);
+      }
       this.schemas.set(table.name, table);
     }
   }

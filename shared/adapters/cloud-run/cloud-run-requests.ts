@@ -35,6 +35,14 @@ export interface RevisionTemplate {
   [field: string]: unknown;
 }
 
+/** A v2 TrafficTarget: a share of requests for a revision (or the latest ready one), and an optional tag with its own URL. */
+export interface TrafficTarget {
+  type?: string;
+  revision?: string;
+  percent?: number;
+  tag?: string;
+}
+
 /** A v2 Service resource as the Admin API returns it. */
 export interface CloudRunService {
   name?: string;
@@ -42,7 +50,7 @@ export interface CloudRunService {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   template?: RevisionTemplate;
-  traffic?: { type?: string; revision?: string; percent?: number; tag?: string }[];
+  traffic?: TrafficTarget[];
   latestReadyRevision?: string;
   latestCreatedRevision?: string;
   terminalCondition?: { type?: string; state?: string; message?: string };
@@ -168,11 +176,45 @@ export function servingContainerIndex(containers: Container[]): number {
   return withPorts === -1 ? 0 : withPorts;
 }
 
-function pinnedContainers(containers: Container[] | undefined, model: string, version: number): Container[] {
+/** The env vars that make a revision a shadow, a mirroring primary or a splitting primary: revisions differing in them are different revisions. */
+export const ROUTING_ENV: readonly string[] = [ENV.serveRole, ENV.shadowUrl, ENV.shadowPercent, ENV.splitUrl, ENV.splitPercent, ENV.stickyKey];
+
+/** The containers with the serving one pinned to a version and running exactly `routing` of the ROUTING_ENV variables. */
+function pinnedContainers(containers: Container[] | undefined, model: string, version: number, routing: Record<string, string> = {}): Container[] {
   if (!containers?.length) throw new Error('The serving service template has no container to pin.');
   const serving = servingContainerIndex(containers);
-  const pins = { [ENV.serveModel]: model, [ENV.serveVersion]: String(version) };
-  return containers.map((container, index) => (index === serving ? { ...container, env: withEnv(container.env, pins) } : container));
+  const pins = { [ENV.serveModel]: model, [ENV.serveVersion]: String(version), ...routing };
+  const pinned = (env: EnvVar[] | undefined) =>
+    withEnv(
+      env?.filter((variable) => !ROUTING_ENV.includes(variable.name)),
+      pins,
+    );
+  return containers.map((container, index) => (index === serving ? { ...container, env: pinned(container.env) } : container));
+}
+
+/** A service as it can be written back: output-only fields and Google-managed labels dropped, the rest as it is. */
+export function writableService(source: CloudRunService): CloudRunService {
+  const service: CloudRunService = Object.fromEntries(Object.entries(source).filter(([field]) => !NOT_WRITTEN.includes(field)));
+  return { ...service, labels: ownKeys(source.labels), annotations: ownKeys(source.annotations) };
+}
+
+/**
+ * The template of a new revision of a model's service: the current template, its serving container
+ * pinned to one version with the routing env given (and no other), labelled with the version.
+ */
+export function revisionTemplate(
+  template: RevisionTemplate | undefined,
+  { model, version, revision }: ServicePin,
+  routing: Record<string, string>,
+): RevisionTemplate {
+  const source = template ?? {};
+  return {
+    ...source,
+    revision,
+    labels: { ...ownKeys(source.labels), [MODEL_LABEL]: model, [VERSION_LABEL]: String(version) },
+    annotations: ownKeys(source.annotations),
+    containers: pinnedContainers(source.containers, model, version, routing),
+  };
 }
 
 /**
@@ -181,23 +223,10 @@ function pinnedContainers(containers: Container[] | undefined, model: string, ve
  * revision name. Traffic follows the latest revision: Cloud Run moves traffic to a revision only once
  * it is ready, so the previous revision keeps serving until then (the zero-downtime guarantee).
  */
-export function pinnedService(source: CloudRunService, { model, version, revision }: ServicePin): CloudRunService {
-  const service: CloudRunService = Object.fromEntries(Object.entries(source).filter(([field]) => !NOT_WRITTEN.includes(field)));
-  const labels = { [MODEL_LABEL]: model, [VERSION_LABEL]: String(version) };
-  const template = source.template ?? {};
-  return {
-    ...service,
-    labels: { ...ownKeys(source.labels), ...labels },
-    annotations: ownKeys(source.annotations),
-    template: {
-      ...template,
-      revision,
-      labels: { ...ownKeys(template.labels), ...labels },
-      annotations: ownKeys(template.annotations),
-      containers: pinnedContainers(template.containers, model, version),
-    },
-    traffic: [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }],
-  };
+export function pinnedService(source: CloudRunService, pin: ServicePin): CloudRunService {
+  const labels = { ...ownKeys(source.labels), [MODEL_LABEL]: pin.model, [VERSION_LABEL]: String(pin.version) };
+  const template = revisionTemplate(source.template, pin, {});
+  return { ...writableService(source), labels, template, traffic: [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }] };
 }
 
 /** The version pinned by a container list's serving container, if any. */

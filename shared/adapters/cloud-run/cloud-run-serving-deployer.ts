@@ -1,27 +1,37 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { GoogleAuth } from 'google-auth-library';
+import type { Traffic } from '../../domain/rollout.js';
 import type { ServingDeployer, ServingDeployment } from '../../ports/serving-deployer.port.js';
+import { CloudRunAdminClient, CloudRunError, type RequestSigner } from './cloud-run-admin-client.js';
 import {
-  apiErrorMessage,
   type CloudRunRevision,
   type CloudRunService,
-  isPinnedTo,
-  isSettled,
   type Operation,
   pinnedService,
-  pinnedVersion,
   resourceId,
   revisionName,
+  revisionTemplate,
   serviceIdFor,
   serviceName,
   servicesParent,
+  VERSION_LABEL,
+  writableService,
 } from './cloud-run-requests.js';
+import {
+  type Arm,
+  armsOf,
+  checkRoutable,
+  explicitTraffic,
+  primaryOf,
+  runsArm,
+  type ServedRevision,
+  sameTraffic,
+  servedRevision,
+  targetsOf,
+  trafficOfServed,
+} from './cloud-run-traffic.js';
 
-/** Anything that signs requests like GoogleAuth does; tests pass a fake. */
-export interface RequestSigner {
-  getClient(): Promise<{ getRequestHeaders(url?: string): Promise<HeadersInit> }>;
-}
+export { CloudRunError, type RequestSigner } from './cloud-run-admin-client.js';
 
 /** Where the services live and how to reach the Cloud Run Admin API. */
 export interface CloudRunServingDeployerOptions {
@@ -38,78 +48,119 @@ export interface CloudRunServingDeployerOptions {
 }
 
 /**
- * A Cloud Run Admin API failure. `permanent` says whether retrying can help: the topic handler
- * dead-letters a permanent one (a 403, a 400) at once and lets Pub/Sub redeliver the rest.
- */
-export class CloudRunError extends Error {
-  readonly status?: number;
-  readonly permanent: boolean;
-
-  constructor(message: string, { status, permanent = false }: { status?: number; permanent?: boolean } = {}) {
-    super(message);
-    this.name = 'CloudRunError';
-    this.status = status;
-    this.permanent = permanent;
-  }
-}
-
-/** Client errors other than timeouts, conflicts and quota cannot succeed when retried. */
-function isPermanentStatus(status: number): boolean {
-  return status >= 400 && status < 500 && ![408, 409, 429].includes(status);
-}
-
-/**
  * ServingDeployer on Cloud Run: each model has its own service `serve-<model>`, a copy of the base
- * serving service whose container is pinned to one version by env vars. A deploy is a new revision.
+ * serving service. Every version in a model's traffic runs a revision pinned to it by env vars and
+ * tagged `v<version>`; the service's traffic list splits requests between them. A new revision is
+ * created (and ready) before any traffic names it, so no request meets a revision still starting.
  */
 export class CloudRunServingDeployer implements ServingDeployer {
-  private readonly options: Required<Omit<CloudRunServingDeployerOptions, 'auth' | 'fetchImpl'>>;
-  private readonly auth: RequestSigner;
-  private readonly fetchImpl: typeof fetch;
+  private readonly client: CloudRunAdminClient;
+  private readonly where: { projectId: string; region: string; baseService: string; servicePrefix: string };
 
-  constructor({ auth, fetchImpl = fetch, ...options }: CloudRunServingDeployerOptions) {
+  constructor({ auth, fetchImpl = fetch, projectId, region, ...options }: CloudRunServingDeployerOptions) {
     const { baseService = 'serve', servicePrefix = 'serve-', endpoint = 'https://run.googleapis.com', pollIntervalMs = 2000, timeoutMs = 600_000 } = options;
-    this.options = { ...options, baseService, servicePrefix, endpoint, pollIntervalMs, timeoutMs };
-    this.auth = auth ?? new GoogleAuth({ scopes: 'https://www.googleapis.com/auth/cloud-platform' });
-    this.fetchImpl = fetchImpl;
+    this.where = { projectId, region, baseService, servicePrefix };
+    const signer = auth ?? new GoogleAuth({ scopes: 'https://www.googleapis.com/auth/cloud-platform' });
+    this.client = new CloudRunAdminClient({ auth: signer, fetchImpl, endpoint, pollIntervalMs, timeoutMs });
   }
 
   async deploy(model: string, version: number): Promise<ServingDeployment> {
-    const serviceId = serviceIdFor(model, this.options.servicePrefix);
-    const name = this.serviceName(serviceId);
-    let current = await this.get<CloudRunService>(name);
-    // A redelivered event may find its own rollout still in progress: wait for it rather than roll again.
-    if (current?.reconciling && isPinnedTo(current, model, version)) current = await this.waitUntilReconciled(name);
-    if (current && isPinnedTo(current, model, version) && isSettled(current)) return deploymentOf(current, model, version);
+    return this.route(model, { primary: version, routes: [], shadow: null, stickyKey: null });
+  }
 
-    const revision = revisionName(serviceId, version, `${new Date().toISOString()}#${randomUUID()}`);
-    const pin = { model, version, revision };
-    // The etag makes a concurrent deploy of the same model fail (and retry) instead of silently overwriting.
-    const operation = current
-      ? await this.send<Operation>('PATCH', `v2/${name}`, { ...pinnedService(current, pin), name, etag: current.etag })
-      : await this.send<Operation>('POST', `v2/${this.parent()}/services?serviceId=${serviceId}`, pinnedService(await this.base(), pin));
-    await this.waitForOperation(operation, `${model} version ${version}`);
-    const deployed = await this.get<CloudRunService>(name);
-    if (!deployed?.latestReadyRevision || resourceId(deployed.latestReadyRevision) !== revision) {
-      throw new CloudRunError(`Revision ${revision} of ${serviceId} finished deploying but is not the one serving; another deploy overtook it.`);
+  async route(model: string, traffic: Traffic): Promise<ServingDeployment> {
+    const serviceId = serviceIdFor(model, this.where.servicePrefix);
+    const name = this.serviceName(serviceId);
+    permanently(() => checkRoutable(traffic));
+    let service = (await this.client.settledService(name)) ?? (await this.create(model, traffic.primary, serviceId));
+    const arms = permanently(() => armsOf(traffic, service.uri));
+    const served = await this.servedRevisions(service);
+    const revisions: string[] = [];
+    // The candidates' revisions first, the primary's last: a primary never mirrors or forwards to a revision that is not there.
+    for (const index of [...arms.keys()].slice(1).concat(0)) {
+      const arm = arms[index]!;
+      const found = served.find((candidate) => runsArm(candidate, model, arm));
+      if (found) revisions[index] = found.revision;
+      else ({ service, revision: revisions[index] } = await this.createRevision(service, model, arm, serviceId));
     }
-    return deploymentOf(deployed, model, version);
+    const wanted = targetsOf(arms, revisions);
+    const labelled = service.labels?.[VERSION_LABEL] === String(traffic.primary);
+    if (!labelled || !sameTraffic(explicitTraffic(service.traffic, service.latestReadyRevision), wanted)) {
+      const labels = { ...writableService(service).labels, [VERSION_LABEL]: String(traffic.primary) };
+      const operation = await this.client.send<Operation>('PATCH', `v2/${name}`, {
+        ...writableService(service),
+        name,
+        etag: service.etag,
+        labels,
+        traffic: wanted,
+      });
+      await this.client.waitForOperation(operation, `the traffic of ${model} (${describe(traffic)})`);
+      service = (await this.client.get<CloudRunService>(name)) ?? service;
+    }
+    return deploymentOf(service, model, traffic, revisions[0]!);
   }
 
   async current(model: string): Promise<ServingDeployment | undefined> {
-    const service = await this.get<CloudRunService>(this.serviceName(serviceIdFor(model, this.options.servicePrefix)));
+    const service = await this.client.get<CloudRunService>(this.serviceName(serviceIdFor(model, this.where.servicePrefix)));
     if (!service?.latestReadyRevision) return undefined;
-    // While a rollout is under way the template names the next version, not the one serving.
-    const containers = isSettled(service) ? service.template?.containers : (await this.get<CloudRunRevision>(service.latestReadyRevision))?.containers;
-    const version = pinnedVersion(containers);
-    return version === undefined ? undefined : deploymentOf(service, model, version);
+    const served = await this.servedRevisions(service);
+    const label = service.labels?.[VERSION_LABEL];
+    const primary = primaryOf(served, label === undefined ? undefined : Number(label));
+    if (primary?.version === undefined) return undefined;
+    return deploymentOf(service, model, trafficOfServed(primary, served), primary.revision);
   }
 
   async close(): Promise<void> {}
 
+  /** Creates the model's service from the base, serving `version` alone. */
+  private async create(model: string, version: number, serviceId: string): Promise<CloudRunService> {
+    const revision = revisionName(serviceId, version, nonce());
+    const body = pinnedService(await this.base(), { model, version, revision });
+    const operation = await this.client.send<Operation>(
+      'POST',
+      `v2/${servicesParent(this.where.projectId, this.where.region)}/services?serviceId=${serviceId}`,
+      body,
+    );
+    return this.readyWith(operation, serviceId, revision, `${model} version ${version}`);
+  }
+
+  /** A new revision for `arm`, taking no traffic yet: the traffic list is written as it stands, the template changes. */
+  private async createRevision(service: CloudRunService, model: string, arm: Arm, serviceId: string) {
+    const revision = revisionName(serviceId, arm.version, nonce());
+    const name = this.serviceName(serviceId);
+    const template = revisionTemplate(service.template, { model, version: arm.version, revision }, arm.routing);
+    const traffic = explicitTraffic(service.traffic, service.latestReadyRevision);
+    // The etag makes a concurrent change of the same model fail (and retry) instead of silently overwriting.
+    const operation = await this.client.send<Operation>('PATCH', `v2/${name}`, { ...writableService(service), name, etag: service.etag, template, traffic });
+    return { service: await this.readyWith(operation, serviceId, revision, `${model} version ${arm.version}`), revision };
+  }
+
+  /** Waits for a write to finish and checks its revision is the service's latest ready one. */
+  private async readyWith(operation: Operation, serviceId: string, revision: string, what: string): Promise<CloudRunService> {
+    await this.client.waitForOperation(operation, what);
+    const service = await this.client.get<CloudRunService>(this.serviceName(serviceId));
+    if (!service?.latestReadyRevision || resourceId(service.latestReadyRevision) !== revision) {
+      throw new CloudRunError(`Revision ${revision} of ${serviceId} finished deploying but is not the latest ready one; another deploy overtook it.`);
+    }
+    return service;
+  }
+
+  /** The revisions in the service's traffic, and its latest ready one (a revision made by a change that stopped before moving traffic). */
+  private async servedRevisions(service: CloudRunService): Promise<ServedRevision[]> {
+    const targets = explicitTraffic(service.traffic, service.latestReadyRevision).map((target) => ({
+      revision: target.revision!,
+      percent: target.percent ?? 0,
+      tag: target.tag,
+    }));
+    const latest = service.latestReadyRevision ? resourceId(service.latestReadyRevision) : undefined;
+    if (latest && !targets.some((target) => target.revision === latest)) targets.push({ revision: latest, percent: 0, tag: undefined });
+    const found = await Promise.all(targets.map((target) => this.client.get<CloudRunRevision>(`${service.name}/revisions/${target.revision}`)));
+    return targets.flatMap((target, index) => (found[index] ? [servedRevision(found[index], target)] : []));
+  }
+
   private async base(): Promise<CloudRunService> {
-    const { baseService, projectId, region } = this.options;
-    const base = await this.get<CloudRunService>(this.serviceName(baseService));
+    const { baseService, projectId, region } = this.where;
+    const base = await this.client.get<CloudRunService>(this.serviceName(baseService));
     if (base) return base;
     throw new CloudRunError(
       `The base serving service "${baseService}" does not exist in project ${projectId}, region ${region}. ` +
@@ -118,68 +169,39 @@ export class CloudRunServingDeployer implements ServingDeployer {
     );
   }
 
-  private async waitForOperation(operation: Operation, what: string): Promise<void> {
-    const deadline = Date.now() + this.options.timeoutMs;
-    let current = operation;
-    while (!current.done) {
-      if (Date.now() > deadline) throw new CloudRunError(`Deploying ${what} did not finish within ${this.options.timeoutMs} ms (operation ${current.name}).`);
-      await sleep(this.options.pollIntervalMs);
-      current = await this.send<Operation>('GET', `v2/${current.name}`);
-    }
-    if (current.error) throw new CloudRunError(`Cloud Run could not deploy ${what}: ${current.error.message ?? `error code ${current.error.code}`}`);
-  }
-
-  private async waitUntilReconciled(name: string): Promise<CloudRunService | undefined> {
-    const deadline = Date.now() + this.options.timeoutMs;
-    let service = await this.get<CloudRunService>(name);
-    while (service?.reconciling && Date.now() <= deadline) {
-      await sleep(this.options.pollIntervalMs);
-      service = await this.get<CloudRunService>(name);
-    }
-    return service;
-  }
-
-  /** GETs a resource by name; undefined when it does not exist. */
-  private async get<T>(name: string): Promise<T | undefined> {
-    const { status, payload } = await this.request('GET', `v2/${name}`);
-    return status === 404 ? undefined : checked<T>('GET', name, status, payload);
-  }
-
-  private async send<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const { status, payload } = await this.request(method, path, body);
-    return checked<T>(method, path, status, payload);
-  }
-
-  private async request(method: string, path: string, body?: unknown): Promise<{ status: number; payload: unknown }> {
-    const url = `${this.options.endpoint}/${path}`;
-    const headers = new Headers(await (await this.auth.getClient()).getRequestHeaders(url));
-    headers.set('content-type', 'application/json');
-    const response = await this.fetchImpl(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    return { status: response.status, payload: await response.json().catch(() => undefined) };
-  }
-
   private serviceName(serviceId: string): string {
-    return serviceName(this.options.projectId, this.options.region, serviceId);
-  }
-
-  private parent(): string {
-    return servicesParent(this.options.projectId, this.options.region);
+    return serviceName(this.where.projectId, this.where.region, serviceId);
   }
 }
 
-/** The payload of a successful answer; any other answer throws with the API's own message. */
-function checked<T>(method: string, path: string, status: number, payload: unknown): T {
-  if (status >= 200 && status < 300) return payload as T;
-  const message = apiErrorMessage(payload) ?? 'no error message';
-  throw new CloudRunError(`Cloud Run Admin API ${method} ${path} failed (${status}): ${message}`, { status, permanent: isPermanentStatus(status) });
+/** A nonce per new revision, so re-creating a version's revision after a rollback gets a fresh name. */
+function nonce(): string {
+  return `${new Date().toISOString()}#${randomUUID()}`;
 }
 
-function deploymentOf(service: CloudRunService, model: string, version: number): ServingDeployment {
+/** Runs a check whose failure no retry can fix, as a permanent CloudRunError. */
+function permanently<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    throw new CloudRunError(`Cloud Run cannot route that traffic: ${(error as Error).message}`, { status: 400, permanent: true });
+  }
+}
+
+function describe(traffic: Traffic): string {
+  const parts = [`${traffic.primary} primary`, ...traffic.routes.map((route) => `${route.version} at ${route.percent}%`)];
+  if (traffic.shadow) parts.push(`${traffic.shadow.version} shadowing ${traffic.shadow.percent}%`);
+  return parts.join(', ');
+}
+
+function deploymentOf(service: CloudRunService, model: string, traffic: Traffic, revision: string): ServingDeployment {
+  const split = traffic.routes.length > 0 || traffic.shadow !== null;
   return {
     model,
-    version,
+    version: traffic.primary,
     url: service.uri ?? '',
-    revision: resourceId(service.latestReadyRevision ?? ''),
+    revision,
     deployedAt: service.updateTime ?? new Date().toISOString(),
+    ...(split ? { traffic } : {}),
   };
 }

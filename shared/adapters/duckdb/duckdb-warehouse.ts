@@ -169,11 +169,15 @@ export class DuckDbWarehouse implements Warehouse {
     this.dataset = dataset;
   }
 
-  /** Creates the schema and missing tables; the key is the PRIMARY KEY, which makes inserts idempotent. */
+  /**
+   * Creates the schema and missing tables; the key is the PRIMARY KEY, which makes inserts idempotent.
+   * A table made by an older release gets the optional columns added since (as NULL in its old rows).
+   */
   async ensureTables(tables: TableSchema[]): Promise<void> {
     await this.write(async (connection) => {
       await connection.run(`CREATE SCHEMA IF NOT EXISTS ${quote(this.dataset)}`);
       for (const table of tables) await connection.run(this.createTableSql(table));
+      await this.addMissingColumns(connection, tables);
     });
     for (const table of tables) this.schemas.set(table.name, table);
   }
@@ -228,6 +232,19 @@ export class DuckDbWarehouse implements Warehouse {
     await database.writes;
     connection.closeSync();
     releaseDatabase(this.path, database);
+  }
+
+  private async addMissingColumns(connection: DuckDBConnection, tables: TableSchema[]): Promise<void> {
+    const reader = await connection.runAndReadAll('SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = $dataset', {
+      dataset: this.dataset,
+    });
+    const present = new Set(reader.getRows().map(([table, column]) => `${table}.${column}`));
+    for (const table of tables) {
+      for (const column of table.columns) {
+        if (present.has(`${table.name}.${column.name}`) || column.required) continue;
+        await connection.run(`ALTER TABLE ${this.qualified(table.name)} ADD COLUMN IF NOT EXISTS ${quote(column.name)} ${SQL_TYPES[column.type]}`);
+      }
+    }
   }
 
   private createTableSql(table: TableSchema): string {

@@ -44,6 +44,11 @@ export class FirestoreRestModelRegistry implements ModelRegistry {
   rollback: ModelRegistry['rollback'] = async (...args) => (await this.fallback()).rollback(...args);
   recordServing: ModelRegistry['recordServing'] = async (...args) => (await this.fallback()).recordServing(...args);
   history: ModelRegistry['history'] = async (...args) => (await this.fallback()).history(...args);
+  startRollout: ModelRegistry['startRollout'] = async (...args) => (await this.fallback()).startRollout(...args);
+  getRollout: ModelRegistry['getRollout'] = async (...args) => (await this.fallback()).getRollout(...args);
+  listRollouts: ModelRegistry['listRollouts'] = async (...args) => (await this.fallback()).listRollouts(...args);
+  listActiveRollouts: ModelRegistry['listActiveRollouts'] = async () => (await this.fallback()).listActiveRollouts();
+  updateRollout: ModelRegistry['updateRollout'] = async (...args) => (await this.fallback()).updateRollout(...args);
 
   private async read(path: string[], viaSdk: (registry: ModelRegistry) => Promise<unknown>): Promise<unknown> {
     try {

@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
 import { Firestore, type DocumentReference, type Transaction } from '@google-cloud/firestore';
 import { PlatformError } from '../../domain/errors.js';
 import { KeyedLock } from './keyed-lock.js';
+import { FirestoreRolloutStore } from './firestore-rollout-store.js';
+import { appendAudit, docId, stripSequence, transact } from './transactions.js';
 import {
   type AuditEntry,
   type Model,
@@ -12,6 +13,7 @@ import {
   applyRollback,
   checkPromotion,
 } from '../../domain/registry.js';
+import type { Rollout } from '../../domain/rollout.js';
 import type { AliasMove, ModelRegistry, RegistrationRequest, RejectionRecord } from '../../ports/model-registry.port.js';
 
 /** Options of the Firestore registry. */
@@ -21,37 +23,39 @@ export interface FirestoreModelRegistryOptions {
   client?: Firestore;
 }
 
-// Writers on one model contend on its document. Within a process a KeyedLock queues them; across
-// instances the transaction decides, retried on ABORTED with a short jittered backoff (the
-// client's own starts at 1 s and grows 1.5x).
-const TRANSACTION_ATTEMPTS = 60;
-const RETRYABLE_CODES = new Set([10, 409]);
-
-async function transact<T>(db: Firestore, work: (tx: Transaction) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await db.runTransaction(work, { maxAttempts: 1 });
-    } catch (error) {
-      const code = (error as { code?: number }).code;
-      if (code === undefined || !RETRYABLE_CODES.has(code) || attempt >= TRANSACTION_ATTEMPTS) throw error;
-      const ceiling = Math.min(1000, 20 * 1.4 ** attempt);
-      await new Promise((resolve) => setTimeout(resolve, ceiling / 2 + Math.random() * (ceiling / 2)));
-    }
-  }
-}
-
-const docId = (key: string): string => createHash('sha256').update(key).digest('hex').slice(0, 40);
-
 /**
  * ModelRegistry on Firestore: `models/{name}`, `models/{name}/versions/{n}`,
- * `models/{name}/audit/{id}` and `registrations/{key hash}` for idempotent registration.
+ * `models/{name}/audit/{id}` and `registrations/{key hash}` for idempotent registration; rollouts
+ * under `models/{name}/rollouts/{id}` (FirestoreRolloutStore).
  */
 export class FirestoreModelRegistry implements ModelRegistry {
   private readonly db: Firestore;
   private readonly modelLock = new KeyedLock();
+  private readonly rollouts: FirestoreRolloutStore;
 
   constructor({ projectId, databaseId = '(default)', client }: FirestoreModelRegistryOptions) {
     this.db = client ?? new Firestore({ projectId, databaseId, ignoreUndefinedProperties: true });
+    this.rollouts = new FirestoreRolloutStore(this.db, this.modelLock);
+  }
+
+  startRollout(rollout: Rollout): Promise<{ rollout: Rollout; created: boolean }> {
+    return this.rollouts.start(rollout);
+  }
+
+  getRollout(model: string, id?: string): Promise<Rollout | undefined> {
+    return this.rollouts.get(model, id);
+  }
+
+  listRollouts(model: string): Promise<Rollout[]> {
+    return this.rollouts.list(model);
+  }
+
+  listActiveRollouts(): Promise<Rollout[]> {
+    return this.rollouts.listActive();
+  }
+
+  updateRollout(next: Rollout, expectedUpdatedAt: string): Promise<{ rollout: Rollout; applied: boolean }> {
+    return this.rollouts.update(next, expectedUpdatedAt);
   }
 
   async registerVersion(request: RegistrationRequest): Promise<{ version: ModelVersion; created: boolean }> {
@@ -217,20 +221,14 @@ export class FirestoreModelRegistry implements ModelRegistry {
         const { model: next, entry } = await decide(tx, model);
         const now = new Date().toISOString();
         tx.set(this.modelRef(name), { ...next, updatedAt: now });
-        const audit = this.appendAudit(tx, name, auditId, { ...entry, at: now }, model);
+        const audit = this.appendAudit(tx, name, auditId, { ...entry, at: now });
         return toMove(audit, true);
       }),
     );
   }
 
-  private appendAudit(tx: Transaction, model: string, id: string, entry: Omit<AuditEntry, 'id' | 'model'>, _current?: Model): AuditEntry {
-    const audit: AuditEntry = { id, model, ...entry };
-    // A sequence from the commit clock plus the id orders entries written in the same millisecond.
-    tx.set(this.modelRef(model).collection('audit').doc(id), {
-      ...audit,
-      sequence: `${entry.at}|${process.hrtime.bigint()}`,
-    });
-    return audit;
+  private appendAudit(tx: Transaction, model: string, id: string, entry: Omit<AuditEntry, 'id' | 'model'>): AuditEntry {
+    return appendAudit(tx, this.modelRef(model), id, entry);
   }
 
   private async readModel(tx: Transaction, name: string): Promise<Model | undefined> {
@@ -257,13 +255,6 @@ function emptyModel(name: string, now: string): Model {
     createdAt: now,
     updatedAt: now,
   };
-}
-
-function stripSequence(data: unknown): AuditEntry {
-  const { sequence: _sequence, ...entry } = data as AuditEntry & {
-    sequence: string;
-  };
-  return entry;
 }
 
 function toMove(audit: AuditEntry, applied: boolean): AliasMove {

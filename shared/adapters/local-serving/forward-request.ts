@@ -5,6 +5,8 @@ import type { ConnectionHandoff } from '../../processes/index.js';
 export interface RouteTarget {
   port: number;
   agent: Agent;
+  /** The version it serves: proxied answers name it in `x-mlops-version`. */
+  version?: number;
   /** The revision's IPC channel, when the router's process started it: connections are then handed to it, not proxied. */
   handoff?: ConnectionHandoff;
 }
@@ -25,6 +27,8 @@ export interface ForwardOptions {
 }
 
 const RETRIES = 5;
+/** Names the version that produced a proxied answer, so a client of a split endpoint can tell the arms apart. */
+export const VERSION_HEADER = 'x-mlops-version';
 /** A body this small is kept until the revision answers, so a connection lost before the answer can be resent. */
 const REPLAY_BYTES = 64 * 1024;
 /** Hop-by-hop headers: they describe one connection, so each side sets its own. */
@@ -48,7 +52,7 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, routes
     const target = routes.acquire();
     if (!target) return void routes.unavailable(res);
     const sent = request({ host: '127.0.0.1', port: target.port, method: req.method, path: req.url, headers, agent: target.agent }, (response) => {
-      res.writeHead(response.statusCode ?? 502, withoutHopByHop(response.rawHeaders));
+      res.writeHead(response.statusCode ?? 502, answerHeaders(response.rawHeaders, target.version));
       relayAnswer(response, res);
     });
     upstream = sent;
@@ -153,6 +157,13 @@ export function headerValue(raw: string[], name: string): string | undefined {
 function requestHeaders(raw: string[]): string[] {
   const headers = withoutHopByHop(raw);
   if (headerValue(headers, 'host') === undefined) headers.push('Host', '127.0.0.1');
+  return headers;
+}
+
+/** The revision's answer headers for the client, naming the version that answered unless the revision did. */
+function answerHeaders(raw: string[], version: number | undefined): string[] {
+  const headers = withoutHopByHop(raw);
+  if (version !== undefined && headerValue(raw, VERSION_HEADER) === undefined) headers.push(VERSION_HEADER, String(version));
   return headers;
 }
 

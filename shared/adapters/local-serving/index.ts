@@ -2,5 +2,5 @@
 export type { LocalServingDeployerOptions } from './local-serving-deployer.js';
 export { LocalServingDeployer } from './local-serving-deployer.js';
 export type { ServingNotice } from './revision-supervisor.js';
-export type { RouteTarget, ServingRouterOptions } from './serving-router.js';
+export type { RouteTarget, ServingRouterOptions, WeightedTarget } from './serving-router.js';
 export { ServingRouter } from './serving-router.js';

@@ -1,9 +1,12 @@
 import { OPTIONS } from '../../config/config.js';
 import { readOption } from '../../config/options.js';
+import type { Traffic } from '../../domain/rollout.js';
 import type { ServingDeployer, ServingDeployment } from '../../ports/serving-deployer.port.js';
-import { RevisionSupervisor, type ServingNotice } from './revision-supervisor.js';
+import { type DeployedRevision, drainAndStop, healthOf, startDeployedRevision, stopDeployedRevision } from './deployed-revision.js';
+import type { ServingNotice } from './revision-supervisor.js';
+import type { RevisionInstance } from './serving-revision.js';
 import { ServingRouter } from './serving-router.js';
-import { type RevisionInstance, isServing, startRevisionInstance, stopRevisionInstance } from './serving-revision.js';
+import { checkTraffic, isSplit, rolloutEnv, routerShares, sameEnv, sameTraffic, versionsOf } from './traffic-plan.js';
 
 export { revisionCommand } from './serving-revision.js';
 export type { ServingNotice } from './revision-supervisor.js';
@@ -25,41 +28,41 @@ export interface LocalServingDeployerOptions {
   onNotice?: (notice: ServingNotice) => void;
 }
 
-/** A deployed revision: pinned to one version; its process is restarted under the same name if it dies. */
-interface Revision {
-  name: string;
-  version: number;
-  supervisor: RevisionSupervisor;
-}
-
 interface Endpoint {
   router: ServingRouter;
   url: string;
-  current?: Revision;
+  /** The revisions taking part in the traffic, by version. */
+  revisions: Map<number, DeployedRevision>;
+  traffic?: Traffic;
   deployment?: ServingDeployment;
-  /** Deploys and restarts of one model run one after another. */
+  /** Deploys, routes and restarts of one model run one after another. */
   queue: Promise<unknown>;
 }
 
-/** How long a replaced revision may take to finish the requests it holds before it is stopped. */
-const DRAIN_MS = 10_000;
-
 /**
- * ServingDeployer on one machine: each model gets a router on a stable port; a deploy starts a
- * new revision process, waits until its /health names the new version, switches the router to
- * it, then stops the old revision once it has finished the requests it holds. A revision that
- * dies is restarted (see RevisionSupervisor); deploying the served version again is a no-op while
- * it is healthy and rolls a fresh revision when it is not.
+ * ServingDeployer on one machine: each model gets a router on a stable port. Routing starts a
+ * revision process for every version the traffic names that has none (or whose environment must
+ * change), waits until its /health names its version, points the router at the new set (splitting
+ * requests by weight for a canary), then stops the revisions no longer named once they finished the
+ * requests they hold. A revision that dies is restarted (see RevisionSupervisor); routing the same
+ * traffic again is a no-op while every revision is healthy and rolls a fresh one for any that is not.
  */
 export class LocalServingDeployer implements ServingDeployer {
   private readonly endpoints = new Map<string, Promise<Endpoint>>();
+  /** Processes that were handed the stable URL's connections: they cannot take part in a per-request split without draining them first. */
+  private readonly handed = new WeakSet<RevisionInstance>();
   private sequence = 0;
 
   constructor(private readonly options: LocalServingDeployerOptions) {}
 
-  async deploy(model: string, version: number): Promise<ServingDeployment> {
+  deploy(model: string, version: number): Promise<ServingDeployment> {
+    return this.route(model, { primary: version, routes: [], shadow: null, stickyKey: null });
+  }
+
+  async route(model: string, traffic: Traffic): Promise<ServingDeployment> {
+    const checked = checkTraffic(model, traffic);
     const endpoint = await this.endpoint(model);
-    return this.enqueue(endpoint, () => this.roll(model, version, endpoint));
+    return this.enqueue(endpoint, () => this.converge(model, checked, endpoint));
   }
 
   async current(model: string): Promise<ServingDeployment | undefined> {
@@ -70,47 +73,96 @@ export class LocalServingDeployer implements ServingDeployer {
     for (const opening of this.endpoints.values()) {
       const endpoint = await opening;
       // Retired before and after the queue drains: no restart starts meanwhile, nor after a roll-out still under way.
-      endpoint.current?.supervisor.retire();
+      const retireAll = () => {
+        for (const revision of endpoint.revisions.values()) revision.supervisor.retire();
+      };
+      retireAll();
       await endpoint.queue;
-      endpoint.current?.supervisor.retire();
+      retireAll();
       await endpoint.router.close();
-      await stopRevisionInstance(endpoint.current?.supervisor.instance);
+      await Promise.all([...endpoint.revisions.values()].map((revision) => stopDeployedRevision(revision, 10_000)));
     }
     this.endpoints.clear();
   }
 
-  private async roll(model: string, version: number, endpoint: Endpoint): Promise<ServingDeployment> {
-    const previous = endpoint.current;
-    const previousInstance = previous?.supervisor.instance;
-    // The served version again: nothing to do while it answers, a fresh revision when it is dead or hung.
-    const serving = previous?.version === version && endpoint.deployment ? await isServing(previousInstance, version) : undefined;
-    if (serving && endpoint.deployment) return endpoint.deployment;
-    const name = `${model}-v${version}-${String(++this.sequence).padStart(3, '0')}`;
-    const instance = await startRevisionInstance({ ...this.options, name, model, version });
-    previous?.supervisor.retire();
-    endpoint.current = { name, version, supervisor: this.supervise(model, name, version, endpoint, instance) };
-    endpoint.router.switchTo(instance);
-    endpoint.deployment = { model, version, url: endpoint.url, revision: name, deployedAt: new Date().toISOString() };
-    if (previousInstance) await this.drainAndStop(endpoint, previousInstance, serving === false);
+  private async converge(model: string, traffic: Traffic, endpoint: Endpoint): Promise<ServingDeployment> {
+    const health = await healthOf(endpoint.revisions.values());
+    const perRequest = routerShares(traffic).length > 1;
+    const next = new Map<number, DeployedRevision>();
+    const started: DeployedRevision[] = [];
+    try {
+      // The primary comes last: its environment names the ports of the others.
+      for (const version of versionsOf(traffic)) {
+        const env = rolloutEnv(traffic, version, (other) => next.get(other)!.port);
+        const existing = endpoint.revisions.get(version);
+        const kept = existing && health.get(existing) && sameEnv(existing.rolloutEnv, env) && !(perRequest && this.wasHanded(existing));
+        const revision = kept ? existing : await this.startRevision(model, version, env, endpoint);
+        if (!kept) started.push(revision);
+        next.set(version, revision);
+      }
+    } catch (error) {
+      // A revision that never became healthy: the ones started for this traffic go, serving stays as it was.
+      await Promise.all(started.map((revision) => stopDeployedRevision(revision)));
+      throw error;
+    }
+    const replaced = [...endpoint.revisions.values()].filter((revision) => next.get(revision.version) !== revision);
+    if (started.length === 0 && replaced.length === 0 && endpoint.deployment && sameTraffic(endpoint.traffic, traffic)) return endpoint.deployment;
+    // Retired at once: a replaced revision that crashes from now on is not restarted.
+    for (const revision of replaced) revision.supervisor.retire();
+    endpoint.revisions = next;
+    endpoint.traffic = traffic;
+    this.applyRoutes(endpoint);
+    endpoint.deployment = this.deploymentOf(model, traffic, endpoint);
+    await Promise.all(replaced.map((revision) => drainAndStop(endpoint.router, revision, health.get(revision) === false)));
     return endpoint.deployment;
   }
 
-  private supervise(model: string, name: string, version: number, endpoint: Endpoint, instance: RevisionInstance): RevisionSupervisor {
-    return new RevisionSupervisor(instance, {
-      name,
+  /** Points the router at the processes of the endpoint's revisions that are up, as its traffic says. */
+  private applyRoutes(endpoint: Endpoint): void {
+    const shares = endpoint.traffic ? routerShares(endpoint.traffic) : [];
+    const targets = shares.flatMap(({ version, percent }) => {
+      const instance = endpoint.revisions.get(version)?.supervisor.instance;
+      return instance ? [{ target: instance, percent }] : [];
+    });
+    const perRequest = shares.length > 1;
+    endpoint.router.splitBetween(targets, { perRequest });
+    if (!perRequest && targets[0]) this.handed.add(targets[0].target as RevisionInstance);
+  }
+
+  private wasHanded(revision: DeployedRevision): boolean {
+    const instance = revision.supervisor.instance;
+    return instance !== undefined && this.handed.has(instance);
+  }
+
+  private deploymentOf(model: string, traffic: Traffic, endpoint: Endpoint): ServingDeployment {
+    const primary = endpoint.revisions.get(traffic.primary)!;
+    // The primary's revision unchanged (a canary's next step): it has served since it was deployed.
+    const deployedAt = endpoint.deployment?.revision === primary.name ? endpoint.deployment.deployedAt : new Date().toISOString();
+    return { model, version: traffic.primary, url: endpoint.url, revision: primary.name, deployedAt, ...(isSplit(traffic) ? { traffic } : {}) };
+  }
+
+  private startRevision(model: string, version: number, rolloutEnv: Record<string, string>, endpoint: Endpoint): Promise<DeployedRevision> {
+    return startDeployedRevision({
+      ...this.options,
+      name: `${model}-v${version}-${String(++this.sequence).padStart(3, '0')}`,
+      model,
       version,
-      start: () => startRevisionInstance({ ...this.options, name, model, version }),
+      rolloutEnv,
       schedule: (restart) => void this.enqueue(endpoint, restart).catch(() => undefined),
-      onDown: () => endpoint.router.switchTo(undefined),
-      onUp: (restarted) => endpoint.router.switchTo(restarted),
+      onChange: (revision, restarted) => this.revisionChanged(model, endpoint, revision, restarted),
       onNotice: this.options.onNotice ?? ((notice) => console.error(notice.message)),
     });
   }
 
-  /** A replaced revision finishes the requests it holds first; a hung one is not waited for. */
-  private async drainAndStop(endpoint: Endpoint, instance: RevisionInstance, hung: boolean): Promise<void> {
-    const drained = !hung && (await endpoint.router.drained(instance, DRAIN_MS));
-    await stopRevisionInstance(instance, drained ? DRAIN_MS : 1000);
+  /**
+   * A revision's process went down or came back: the router follows. One restarted on a new port
+   * (its own was taken) gets the primary, which may have been told the old one, restarted after it.
+   */
+  private revisionChanged(model: string, endpoint: Endpoint, revision: DeployedRevision, restarted?: RevisionInstance): void {
+    this.applyRoutes(endpoint);
+    if (!restarted || restarted.port === revision.port) return;
+    revision.port = restarted.port;
+    if (endpoint.traffic) void this.route(model, endpoint.traffic).catch(() => undefined);
   }
 
   private enqueue<T>(endpoint: Endpoint, job: () => Promise<T>): Promise<T> {
@@ -135,6 +187,6 @@ export class LocalServingDeployer implements ServingDeployer {
     const router = new ServingRouter({ model, maxBodyBytes });
     const preferred = await this.options.preferredPort?.(model).catch(() => undefined);
     const port = await router.listen(preferred ?? 0).catch(() => router.listen(0));
-    return { router, url: `http://127.0.0.1:${port}`, queue: Promise.resolve() };
+    return { router, url: `http://127.0.0.1:${port}`, revisions: new Map(), queue: Promise.resolve() };
   }
 }

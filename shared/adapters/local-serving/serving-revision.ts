@@ -7,6 +7,8 @@ import { ConnectionHandoff, type ManagedProcess, freePort, startProcess } from '
 /** One running process of a serving revision: the router's target while it is up. */
 export interface RevisionInstance {
   port: number;
+  /** The version it serves, named in the router's proxied answers. */
+  version: number;
   agent: Agent;
   /** The IPC channel over which the router hands it the stable URL's connections (every instance startRevisionInstance starts has one). */
   handoff?: ConnectionHandoff;
@@ -26,12 +28,14 @@ export interface RevisionLaunch {
   version: number;
   projectRoot: string;
   env: NodeJS.ProcessEnv;
+  /** The port to listen on (a restart keeps its revision's, which other revisions may have been told); a free one by default. */
+  port?: number;
   onLine?: (revision: string, line: string) => void;
 }
 
 /** Starts a revision process on a free port and resolves once its /health names `version`; stops it and throws otherwise. */
-export async function startRevisionInstance({ name, model, version, projectRoot, env, onLine }: RevisionLaunch): Promise<RevisionInstance> {
-  const port = await freePort();
+export async function startRevisionInstance({ name, model, version, projectRoot, env, port: wanted, onLine }: RevisionLaunch): Promise<RevisionInstance> {
+  const port = wanted ?? (await freePort());
   const logTail: string[] = [];
   const { args, cwd } = revisionCommand(projectRoot, env[ENV.servingBundle]);
   const child = startProcess(`serving revision ${name}`, process.execPath, args, {
@@ -51,7 +55,7 @@ export async function startRevisionInstance({ name, model, version, projectRoot,
     await child.stop();
     throw new Error(`Revision ${name} did not become healthy: ${(error as Error).message}\n${logTail.join('\n')}`);
   }
-  return { port, process: child, handoff, exited, healthyAt: Date.now(), stopping: false, agent: new Agent({ keepAlive: true, maxSockets: 256 }) };
+  return { port, version, process: child, handoff, exited, healthyAt: Date.now(), stopping: false, agent: new Agent({ keepAlive: true, maxSockets: 256 }) };
 }
 
 /** True when the instance is alive and its /health names `version` within `timeoutMs`. */

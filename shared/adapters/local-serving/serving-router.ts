@@ -1,8 +1,15 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { type RouteTarget, type Routes, forwardRequest, headerValue, replyError } from './forward-request.js';
+import { drawWeighted } from './weighted-draw.js';
 
 export type { RouteTarget } from './forward-request.js';
+
+/** A target and the share of requests (percent) it answers when the router splits them. */
+export interface WeightedTarget {
+  target: RouteTarget;
+  percent: number;
+}
 
 /** How long a refused upload's connection stays open after its 413, unread, so the client reads the answer. */
 const REFUSED_LINGER_MS = 1000;
@@ -28,12 +35,15 @@ export interface ServingRouterOptions {
  * each accepted connection and serves it itself, so the router costs nothing per request; the
  * revision then keeps the limits below (see functions/serve/handed-connections.ts), and on a switch
  * the old one drains: its connections close after their current answer, clients reconnect here and
- * reach the new one. Any other revision is reached through a keep-alive proxy. With no revision up
+ * reach the new one. Any other revision is reached through a keep-alive proxy, and so is every one
+ * while requests are split between several (a canary): each request is then drawn by weight. With no revision up
  * the router answers 503 SERVING.UNAVAILABLE with Retry-After itself; a body over the revision's
  * limit is refused on its Content-Length before it is read, and slow clients are dropped.
  */
 export class ServingRouter {
-  private target: RouteTarget | undefined;
+  private targets: WeightedTarget[] = [];
+  /** The one target taking every request, when there is one: it is handed the connections. */
+  private sole: RouteTarget | undefined;
   private inFlight = 0;
   private readonly busy = new Map<RouteTarget, number>();
   private readonly server: Server;
@@ -89,17 +99,30 @@ export class ServingRouter {
 
   /** Sends all new requests to `target` from now on; `undefined` answers 503 until a target is set again. */
   switchTo(target: RouteTarget | undefined): void {
-    this.target = target;
+    this.splitBetween(target ? [{ target, percent: 100 }] : []);
+  }
+
+  /**
+   * Splits new requests between `targets` by their percent (those at 0 get none). With one target it
+   * is handed the connections; with several, or `perRequest` (a split whose other targets are down for
+   * now), the router serves them and draws a target per request. A revision that was handed connections
+   * must drain them (see `drained`) for its clients to be split.
+   */
+  splitBetween(targets: WeightedTarget[], { perRequest = targets.length > 1 }: { perRequest?: boolean } = {}): void {
+    this.targets = targets.filter((entry) => entry.percent > 0);
+    this.sole = !perRequest && this.targets.length === 1 ? this.targets[0]!.target : undefined;
   }
 
   /**
    * Resolves true once `target` has finished what it holds, false if `timeoutMs` passes first: a
-   * revision handed connections is told to drain and reports when they are closed; for a proxied
-   * one, no request forwarded to it is in flight.
+   * revision handed connections is told to drain (for good: its answers close their connections from
+   * then on, so drain only a revision being retired) and reports when they are closed; and no request
+   * the router forwarded to it is in flight.
    */
   async drained(target: RouteTarget, timeoutMs: number): Promise<boolean> {
-    if (target.handoff) return target.handoff.drain(timeoutMs);
     const deadline = Date.now() + timeoutMs;
+    // A revision may hold both: connections handed to it, and requests the router forwarded to it.
+    if (target.handoff && !(await target.handoff.drain(timeoutMs))) return false;
     while (this.busy.has(target)) {
       if (Date.now() >= deadline) return false;
       await new Promise((resolve) => setTimeout(resolve, 10));
@@ -119,7 +142,7 @@ export class ServingRouter {
 
   /** A connection goes whole to a revision that takes handed connections; otherwise the router serves it. */
   private dispatch(socket: Socket): void {
-    const handoff = this.target?.handoff;
+    const handoff = this.sole?.handoff;
     if (!handoff?.open) return void this.serveHere(socket);
     this.handedAny = true;
     // Until the revision has it, this process holds it: a client resetting it meanwhile must not end the router.
@@ -129,8 +152,7 @@ export class ServingRouter {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse, expectsContinue = false): void {
-    // A revision whose IPC channel is closed has exited: it is not reached by proxy either.
-    if (!this.target || this.target.handoff?.open === false) return void this.routes.unavailable(res);
+    if (!this.targets.some(({ target }) => isUp(target))) return void this.routes.unavailable(res);
     if (this.inFlight >= this.maxConcurrentRequests) {
       return void replyError(res, 503, 'SERVING.OVERLOADED', `${this.inFlight} requests are in flight, the router's limit: retry shortly.`, {
         'retry-after': '1',
@@ -139,7 +161,7 @@ export class ServingRouter {
     if (Number(headerValue(req.rawHeaders, 'content-length') ?? 0) > this.maxBodyBytes) return void this.refuseTooLarge(res);
     if (expectsContinue) res.writeContinue();
     // A connection the router took while no revision was up: once one takes connections, the client reconnects to reach it directly.
-    if (this.target.handoff) res.shouldKeepAlive = false;
+    if (this.sole?.handoff) res.shouldKeepAlive = false;
     this.inFlight++;
     res.once('close', () => this.inFlight--);
     forwardRequest(req, res, this.routes, { maxBodyBytes: this.maxBodyBytes, onTooLarge: () => this.refuseTooLarge(res) });
@@ -162,9 +184,19 @@ export class ServingRouter {
   }
 
   private acquire(): RouteTarget | undefined {
-    const target = this.target;
+    const target = this.sole ?? this.draw();
     if (target) this.busy.set(target, (this.busy.get(target) ?? 0) + 1);
     return target;
+  }
+
+  /** One of the split's targets that is up, drawn by weight: each request independently, as Cloud Run splits. */
+  private draw(): RouteTarget | undefined {
+    const up = this.targets.filter(({ target }) => isUp(target));
+    const index = drawWeighted(
+      up.map((entry) => entry.percent),
+      Math.random(),
+    );
+    return index === undefined ? undefined : up[index]!.target;
   }
 
   private release(target: RouteTarget): void {
@@ -172,4 +204,9 @@ export class ServingRouter {
     if (count === 0) this.busy.delete(target);
     else this.busy.set(target, count);
   }
+}
+
+/** A revision whose IPC channel is closed has exited: it is not reached by proxy either. */
+function isUp(target: RouteTarget): boolean {
+  return target.handoff?.open !== false;
 }

@@ -87,7 +87,9 @@ describe('estimateMonthlyCost', () => {
 
   it('drops the lines of switched-off components', () => {
     const estimate = cost({ components: { monitoring: false, 'prediction-log': false } });
-    expect(line(estimate, 'jobs')).toBeUndefined();
+    // Serving's own job (the rollout analysis) stays; switching serving off too leaves none.
+    expect(line(estimate, 'jobs')?.quantity).toBe(1);
+    expect(line(cost({ components: { monitoring: false, 'prediction-log': false, serving: false } }), 'jobs')).toBeUndefined();
     expect(line(estimate, 'streaming inserts (1 KB minimum per row)')).toBeUndefined();
   });
 

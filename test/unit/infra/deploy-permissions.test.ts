@@ -51,7 +51,12 @@ function missing(needs: Need[], grants: Need[]): string[] {
 }
 
 /** Every request serving-rollout makes to roll out a model twice: create its service, then a new revision. */
-async function rolloutRequests(): Promise<Recorded[]> {
+async function rolloutRequests(
+  run: (deployer: CloudRunServingDeployer) => Promise<unknown> = async (deployer) => {
+    await deployer.deploy('churn', 1);
+    await deployer.deploy('churn', 2);
+  },
+): Promise<Recorded[]> {
   const fake = new FakeCloudRun();
   fake.services.set(`${PARENT}/services/serve`, { ...baseService(), invokerIamDisabled: true });
   const fetchImpl: typeof fetch = async (input, init) => {
@@ -64,8 +69,7 @@ async function rolloutRequests(): Promise<Recorded[]> {
   };
   const auth = { getClient: async () => ({ getRequestHeaders: async () => ({ Authorization: 'Bearer test' }) }) };
   const deployer = new CloudRunServingDeployer({ projectId: PROJECT, region: REGION, auth, fetchImpl, endpoint: 'http://cloud-run.test', pollIntervalMs: 1 });
-  await deployer.deploy('churn', 1);
-  await deployer.deploy('churn', 2);
+  await run(deployer);
   return fake.requests;
 }
 
@@ -92,5 +96,88 @@ describe('serving-rollout’s service account', () => {
     expect(missing((await rolloutRequests()).flatMap(needsOf), grantsOf(broken, DEPLOYER))).toEqual([`iam.serviceAccounts.actAs on ${serving}`]);
     const actAs = grantsOf(STACK, DEPLOYER).filter((grant) => grant.permission === 'iam.serviceAccounts.actAs');
     expect(actAs.map((grant) => grant.on)).toEqual([serving]);
+  });
+});
+
+/** Every request rollout-serving makes through a canary, a shadow and a sticky split, back to the primary alone after each. */
+const experimentRequests = () =>
+  rolloutRequests(async (deployer) => {
+    await deployer.deploy('churn', 1);
+    for (const traffic of [
+      { primary: 1, routes: [{ version: 2, percent: 10 }], shadow: null, stickyKey: null },
+      { primary: 1, routes: [], shadow: { version: 2, percent: 100 }, stickyKey: null },
+      { primary: 1, routes: [{ version: 2, percent: 50 }], shadow: null, stickyKey: 'header:x-user-id' },
+    ]) {
+      await deployer.route('churn', traffic);
+      await deployer.deploy('churn', 1);
+    }
+  });
+
+describe('rollout-serving’s service account', () => {
+  const member = `serviceAccount:${serviceAccountEmail(serviceAccountId('rollout-serving'), PROJECT)}`;
+
+  it('holds every permission moving traffic between tagged revisions needs', async () => {
+    const requests = await experimentRequests();
+    expect(requests.filter((request) => request.method === 'PATCH').length).toBeGreaterThan(6);
+    expect(missing(requests.flatMap(needsOf), grantsOf(STACK, member))).toEqual([]);
+  });
+
+  it('would be refused without acting as the serving account', async () => {
+    const broken = { ...STACK, functions: STACK.functions.map((spec) => (spec.name === 'rollout-serving' ? { ...spec, actAs: [] } : spec)) };
+    const serving = `service account ${serviceAccountEmail(serviceAccountId('serve'), PROJECT)}`;
+    expect(missing((await experimentRequests()).flatMap(needsOf), grantsOf(broken, member))).toEqual([`iam.serviceAccounts.actAs on ${serving}`]);
+  });
+});
+
+/** Permissions of the BigQuery and Pub/Sub roles (iam/docs/roles-permissions/bigquery, /pubsub), limited to what the platform calls. */
+const DATA_ROLE_PERMISSIONS: Record<string, string[]> = {
+  'roles/bigquery.dataViewer': [
+    'bigquery.datasets.get',
+    'bigquery.tables.get',
+    'bigquery.tables.getData',
+    'bigquery.tables.list',
+    'resourcemanager.projects.get',
+  ],
+  'roles/bigquery.jobUser': ['bigquery.jobs.create', 'bigquery.config.get', 'resourcemanager.projects.get'],
+  'roles/pubsub.publisher': ['pubsub.topics.publish'],
+};
+
+/**
+ * What analyse-rollouts calls in a run: its figures are query jobs reading predictions, request_outcomes and
+ * ground_truth; each rollout is read and moved in a Firestore transaction with an audit entry; a change is published.
+ */
+const ANALYSER_NEEDS = [
+  'bigquery.jobs.create',
+  'bigquery.tables.getData',
+  'datastore.entities.get',
+  'datastore.entities.list',
+  'datastore.entities.update',
+  'datastore.entities.create',
+  'pubsub.topics.publish',
+].map((permission) => ({ permission, on: `project ${PROJECT}` }));
+
+describe('analyse-rollouts’s service account', () => {
+  const member = `serviceAccount:${serviceAccountEmail(serviceAccountId('analyse-rollouts'), PROJECT)}`;
+  const grants = (stack: Stack) => {
+    const roles = planDeployment(stack, CONFIG)
+      .filter((step) => step.kind === 'iam-binding' && step.name.includes(` for ${member} on project ${PROJECT}`))
+      .map((step) => step.name.split(' for ')[0]!);
+    return roles.flatMap((role) =>
+      [...(ROLE_PERMISSIONS[role] ?? []), ...(DATA_ROLE_PERMISSIONS[role] ?? [])].map((permission) => ({ permission, on: `project ${PROJECT}` })),
+    );
+  };
+  const withRoles = (roles: string[]): Stack => ({
+    ...STACK,
+    functions: STACK.functions.map((spec) => (spec.name === 'analyse-rollouts' ? { ...spec, roles } : spec)),
+  });
+
+  it('holds what a run calls (query jobs, the registry, publishing) and cannot write the warehouse', () => {
+    expect(missing(ANALYSER_NEEDS, grants(STACK))).toEqual([]);
+    expect(grants(STACK).filter((grant) => /^bigquery\.tables\.(updateData|update|create|delete)$/.test(grant.permission))).toEqual([]);
+  });
+
+  it('would be refused its query jobs without bigquery.jobUser', () => {
+    const roles = STACK.functions.find((spec) => spec.name === 'analyse-rollouts')!.roles.filter((role) => role !== 'roles/bigquery.jobUser');
+    expect(missing(ANALYSER_NEEDS, grants(withRoles(roles)))).toEqual([`bigquery.jobs.create on project ${PROJECT}`]);
   });
 });

@@ -111,14 +111,17 @@ describe('who may call and deploy', () => {
     }
   });
 
-  it('lets serving-rollout set the copies’ IAM and act as the serving account only, never project-wide', () => {
-    const deployer = `serviceAccount:${serviceAccountEmail(serviceAccountId('serving-rollout'), CONFIG.project)}`;
+  it('lets the two serving deployers (promotions, rollouts) set the copies’ IAM and act as the serving account only, never project-wide', () => {
+    const deployers = ['serving-rollout', 'rollout-serving'].map((name) => `serviceAccount:${serviceAccountEmail(serviceAccountId(name), CONFIG.project)}`);
     const serving = serviceAccountEmail(serviceAccountId('serve'), CONFIG.project);
-    expect(bindings(plan, 'roles/run.admin').map((step) => step.name)).toEqual([`roles/run.admin for ${deployer} on project ${CONFIG.project}`]);
-    expect(bindings(plan, 'roles/iam.serviceAccountUser').map((step) => step.name)).toEqual([
-      `roles/iam.serviceAccountUser for ${deployer} on service account ${serving}`,
-    ]);
+    expect(bindings(plan, 'roles/run.admin').map((step) => step.name)).toEqual(
+      deployers.map((member) => `roles/run.admin for ${member} on project ${CONFIG.project}`),
+    );
+    expect(bindings(plan, 'roles/iam.serviceAccountUser').map((step) => step.name)).toEqual(
+      deployers.map((member) => `roles/iam.serviceAccountUser for ${member} on service account ${serving}`),
+    );
     const index = (id: string) => plan.findIndex((step) => step.id === id);
-    expect(index(`service-account:${serviceAccountId('serve')}`)).toBeLessThan(index(bindings(plan, 'roles/iam.serviceAccountUser')[0]!.id));
+    for (const grant of bindings(plan, 'roles/iam.serviceAccountUser'))
+      expect(index(`service-account:${serviceAccountId('serve')}`)).toBeLessThan(index(grant.id));
   });
 });

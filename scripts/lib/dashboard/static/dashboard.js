@@ -223,6 +223,60 @@ function renderTraffic({ bucketMs, points }) {
   });
 }
 
+/** Each rollout's share over time as a stepped line (until now while it runs), and every step's figures and verdict. */
+function renderRollouts(rollouts) {
+  document.getElementById('rollouts-none').hidden = rollouts.length > 0;
+  document.getElementById('chart-rollouts').hidden = rollouts.length === 0;
+  // No rollout, no chart: an empty one would only draw axes.
+  if (rollouts.length === 0) {
+    charts.get('chart-rollouts')?.destroy();
+    charts.delete('chart-rollouts');
+    fillTable('rollouts', [], []);
+    return;
+  }
+  const now = Date.now();
+  const datasets = [...rollouts].reverse().map((rollout, index) => {
+    const points = rollout.history.map((step) => ({ x: Date.parse(step.startedAt), y: step.percent }));
+    const end = rollout.endedAt ? Date.parse(rollout.endedAt) : now;
+    points.push({ x: end, y: rollout.state === 'promoted' ? 100 : rollout.endedAt ? 0 : rollout.steps[rollout.stepIndex] });
+    return {
+      label: `${rollout.mode} v${rollout.baseline} → v${rollout.candidate} (${rollout.state.replace('_', ' ')})`,
+      data: points,
+      stepped: 'before',
+      borderColor: colorOf(index),
+      backgroundColor: colorOf(index),
+      pointRadius: 3,
+    };
+  });
+  draw('chart-rollouts', {
+    type: 'line',
+    data: { datasets },
+    options: {
+      scales: { x: timeAxis(datasets.flatMap((dataset) => dataset.data)), y: { min: 0, max: 100, title: { display: true, text: '% of requests' } } },
+      plugins: { tooltip: tooltipTime },
+    },
+  });
+  const steps = rollouts.flatMap((rollout) => [...rollout.history].reverse().map((step) => ({ rollout, step, figures: step.figures })));
+  fillTable(
+    'rollouts',
+    ['rollout', 'step', 'share', 'started', 'requests', 'errors', 'p99 ms', 'output drift', 'verdict'],
+    steps.map(({ rollout, step, figures }) => ({
+      attributes: step.verdict === 'failed' ? { class: 'alert' } : {},
+      cells: [
+        `${rollout.mode} v${rollout.baseline} → v${rollout.candidate}, ${rollout.state.replace('_', ' ')}`,
+        `${step.index + 1} of ${rollout.steps.length}`,
+        `${step.percent}%`,
+        new Date(step.startedAt).toLocaleString(),
+        figures ? figures.candidate.requests : '–',
+        figures ? figures.candidate.errors : '–',
+        figures ? number(figures.candidate.p99Ms, 1) : '–',
+        figures ? number(figures.outputDrift) : '–',
+        step.verdict ? `${step.verdict}: ${step.reason}` : 'under way',
+      ],
+    })),
+  );
+}
+
 /** The rows of the most recent drift window (of whichever version it was computed for), inputs first. */
 function latestWindow(drift) {
   const last = drift.at(-1);
@@ -422,11 +476,12 @@ function renderRuns(runs) {
 
 async function renderModel(name) {
   const base = `/api/models/${encodeURIComponent(name)}`;
-  const [details, summary, traffic, drift, performance, runs] = await Promise.all(
-    ['', '/summary', '/traffic', '/drift', '/performance', '/runs'].map((path) => getJson(`${base}${path}`)),
+  const [details, summary, traffic, drift, performance, runs, rollouts] = await Promise.all(
+    ['', '/summary', '/traffic', '/drift', '/performance', '/runs', '/rollouts'].map((path) => getJson(`${base}${path}`)),
   );
   renderRegistry(details);
   renderTraffic(traffic);
+  renderRollouts(rollouts);
   renderDrift(drift);
   renderPerformance(performance);
   renderRuns(runs);

@@ -40,4 +40,34 @@ describe('registry API: access and input checks', () => {
       expect(await response.json()).toMatchObject({ code, error: expect.stringMatching(message) });
     }
   });
+
+  it('refuses rollout calls without a key, and names bad rollout input once the key is right', async () => {
+    const post = (path: string, body: string, headers: Record<string, string> = { authorization: 'Bearer s3cret' }) =>
+      app.request(path, { method: 'POST', headers, body });
+    expect((await post('/models/churn/rollouts', JSON.stringify({ candidate: 2 }), {})).status).toBe(401);
+    expect((await post('/models/churn/rollouts/current/abort', '{}', {})).status).toBe(401);
+    expect((await app.request('/models/churn/rollouts')).status).toBe(401);
+    const cases: [string, string, RegExp, string][] = [
+      ['/models/Bad_Name/rollouts', JSON.stringify({ candidate: 2 }), /Model name "Bad_Name" is invalid/, 'NAME.INVALID'],
+      ['/models/churn/rollouts', JSON.stringify({}), /candidate/, 'REQUEST.INVALID'],
+      ['/models/churn/rollouts', JSON.stringify({ candidate: 'two' }), /Version "two" is invalid/, 'NAME.INVALID'],
+      ['/models/churn/rollouts', JSON.stringify({ candidate: 2, mode: 'bandit' }), /mode/, 'REQUEST.INVALID'],
+      ['/models/churn/rollouts', JSON.stringify({ candidate: 2, steps: '10,50' }), /steps/, 'REQUEST.INVALID'],
+      [
+        '/models/churn/rollouts',
+        JSON.stringify({ candidate: 2, interval: '10 minutes' }),
+        /interval "10 minutes" is not a duration: write it as 30s, 10m, 1h or 2d/,
+        'REQUEST.INVALID',
+      ],
+      ['/models/churn/rollouts', JSON.stringify({ candidate: 2, duration: 0 }), /duration 0 is not a duration/, 'REQUEST.INVALID'],
+      ['/models/churn/rollouts', JSON.stringify({ candidate: 2, minRequest: 10 }), /Unrecognized key.*minRequest/, 'REQUEST.INVALID'],
+      ['/models/churn/rollouts/current/pause', JSON.stringify({ reason: 7 }), /reason/, 'REQUEST.INVALID'],
+      ['/models/Bad_Name/rollouts/current/abort', '{}', /Model name "Bad_Name" is invalid/, 'NAME.INVALID'],
+    ];
+    for (const [path, body, message, code] of cases) {
+      const response = await post(path, body);
+      expect({ path, body, status: response.status }).toEqual({ path, body, status: 400 });
+      expect(await response.json()).toMatchObject({ code, error: expect.stringMatching(message) });
+    }
+  });
 });

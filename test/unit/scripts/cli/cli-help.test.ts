@@ -23,6 +23,14 @@ const COMMANDS = [
   ['drift', 'run'],
   ['drift', 'report'],
   ['doctor'],
+  ['rollout'],
+  ['rollout', 'start'],
+  ['rollout', 'shadow'],
+  ['rollout', 'status'],
+  ['rollout', 'compare'],
+  ['rollout', 'pause'],
+  ['rollout', 'resume'],
+  ['rollout', 'abort'],
 ];
 
 describe('the mlops command line: help, version and usage errors', () => {

@@ -1,6 +1,14 @@
 import { type BigQuery, BigQueryTimestamp } from '@google-cloud/bigquery';
 import { describe, expect, it } from 'vitest';
-import { dedupedSelect, fromBigQueryRow, inBatches, insertAllRows, qualify, tableResource } from '../../../../../shared/adapters/bigquery/bigquery-requests.js';
+import {
+  dedupedSelect,
+  fromBigQueryRow,
+  inBatches,
+  insertAllRows,
+  missingFields,
+  qualify,
+  tableResource,
+} from '../../../../../shared/adapters/bigquery/bigquery-requests.js';
 import { BigQueryWarehouse } from '../../../../../shared/adapters/bigquery/bigquery-warehouse.js';
 import { TABLES, tableSchema } from '../../../../../shared/domain/tables.js';
 
@@ -102,12 +110,41 @@ describe('fromBigQueryRow', () => {
   });
 });
 
+describe('missingFields', () => {
+  const fields = tableResource(tableSchema('predictions')).schema?.fields ?? [];
+
+  it('names the optional columns an older table lacks, and nothing for a table up to date', () => {
+    expect(missingFields(fields, tableSchema('predictions'))).toEqual([]);
+    expect(
+      missingFields(
+        fields.filter((field) => field.name !== 'shadow_of'),
+        tableSchema('predictions'),
+      ).map((field) => field.name),
+    ).toEqual(['shadow_of']);
+  });
+
+  it('never adds a required column (BigQuery refuses one on a table with rows)', () => {
+    expect(
+      missingFields(
+        fields.filter((field) => field.name !== 'model'),
+        tableSchema('predictions'),
+      ),
+    ).toEqual([]);
+  });
+});
+
 describe('BigQueryWarehouse with a fake client', () => {
   const alreadyExists = Object.assign(new Error('Already Exists'), { code: 409 });
 
   function fakeClient() {
-    const calls = { inserts: [] as unknown[][], tables: [] as string[], queries: [] as unknown[] };
-    const table = { insert: async (rows: unknown[]) => void calls.inserts.push(rows) };
+    const calls = { inserts: [] as unknown[][], tables: [] as string[], queries: [] as unknown[], patches: [] as unknown[] };
+    // The predictions table as an older release made it: without the shadow_of column added since.
+    const olderFields = (tableResource(tableSchema('predictions')).schema?.fields ?? []).filter((field) => field.name !== 'shadow_of');
+    const table = {
+      insert: async (rows: unknown[]) => void calls.inserts.push(rows),
+      getMetadata: async () => [{ schema: { fields: olderFields } }],
+      setMetadata: async (metadata: unknown) => void calls.patches.push(metadata),
+    };
     const dataset = {
       createTable: async (name: string) => {
         calls.tables.push(name);
@@ -123,14 +160,16 @@ describe('BigQueryWarehouse with a fake client', () => {
         return [[{ n: 2, at: new BigQueryTimestamp('2024-05-01T00:00:00Z') }]];
       },
     };
-    return { client: client as unknown as BigQuery, calls };
+    return { client: client as unknown as BigQuery, calls, olderFields };
   }
 
   it('ignores "already exists", streams deduped rows with insertIds and qualifies queries', async () => {
-    const { client, calls } = fakeClient();
+    const { client, calls, olderFields } = fakeClient();
     const warehouse = new BigQueryWarehouse({ projectId: 'proj', dataset: 'mlops', location: 'EU', client });
     await warehouse.ensureTables(TABLES);
     expect(calls.tables).toEqual(TABLES.map((table) => table.name));
+    // The existing table gets the new nullable column appended, its other fields unchanged.
+    expect(calls.patches).toEqual([{ schema: { fields: [...olderFields, expect.objectContaining({ name: 'shadow_of', type: 'STRING', mode: 'NULLABLE' })] } }]);
 
     const rows = [...Array.from({ length: 600 }, (_, index) => prediction(`p${index}`)), prediction('p0')];
     expect(await warehouse.insert('predictions', rows)).toEqual({ inserted: 600, duplicates: 1 });

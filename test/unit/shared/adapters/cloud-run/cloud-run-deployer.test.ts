@@ -153,7 +153,8 @@ describe('CloudRunServingDeployer against a fake Admin API', () => {
     const patch = fake.writes[1]!;
     expect(patch).toMatchObject({ method: 'PATCH', path: `/v2/${PARENT}/services/serve-churn` });
     expect(valuesOf(envOf(patch.body!), 'MLOPS_SERVE_VERSION')).toEqual(['2']);
-    expect(patch.body?.labels).toMatchObject({ 'mlops-model': 'churn', 'mlops-version': '2' });
+    // The new revision is made first, taking no traffic; the last write moves the traffic and relabels the service.
+    expect(fake.writes.at(-1)?.body?.labels).toMatchObject({ 'mlops-model': 'churn', 'mlops-version': '2' });
     expect(second).toMatchObject({ version: 2, url: first.url, revision: patch.body?.template?.revision });
     const rollback = await deployer.deploy('churn', 1);
     expect(new Set([first.revision, second.revision, rollback.revision]).size).toBe(3);

@@ -11,7 +11,7 @@ function fakeInstance(): RevisionInstance & { exit(how: Exit): void } {
   let exit!: (how: Exit) => void;
   const exited = new Promise<Exit>((resolve) => (exit = resolve));
   const process = { name: 'revision', child: {}, stop: async () => undefined } as unknown as ManagedProcess;
-  return { port: 0, agent: new Agent(), process, healthyAt: Date.now(), stopping: false, exited, exit };
+  return { port: 0, version: 1, agent: new Agent(), process, healthyAt: Date.now(), stopping: false, exited, exit };
 }
 
 describe('a supervised serving revision', () => {

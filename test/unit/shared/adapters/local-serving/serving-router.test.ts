@@ -120,4 +120,37 @@ describe('the local stable URL', () => {
     expect(outcomes.filter((outcome) => outcome !== 'blue' && outcome !== 'green')).toEqual([]);
     expect(outcomes.slice(-100).every((outcome) => outcome === 'green')).toBe(true);
   });
+
+  it("splits requests by weight, each proxied answer naming its version, and sends a down target's share to the others", async () => {
+    const [blue, green] = [await revision((_r, res) => res.end('"blue"')), await revision((_r, res) => res.end('"green"'))];
+    const { router: serving, url } = await router();
+    serving.splitBetween([
+      { target: { ...blue.target, version: 1 }, percent: 80 },
+      { target: { ...green.target, version: 2 }, percent: 20 },
+    ]);
+    const answers: string[] = [];
+    for (let batch = 0; batch < 20; batch++) {
+      const responses = await Promise.all(Array.from({ length: 50 }, () => post(url, '{}')));
+      for (const response of responses) answers.push(`${await response.json()} ${response.headers.get('x-mlops-version')}`);
+    }
+    expect(new Set(answers)).toEqual(new Set(['blue 1', 'green 2']));
+    expect(Math.abs(answers.filter((answer) => answer === 'green 2').length / 10 - 20)).toBeLessThanOrEqual(5);
+    // A split with only one of its targets up (the other restarting) keeps serving from the one.
+    serving.splitBetween([{ target: blue.target, percent: 80 }], { perRequest: true });
+    expect(await (await post(url, '{}')).json()).toBe('blue');
+  });
+
+  it('counts a proxied target drained only once the request it holds is answered', async () => {
+    const held: ServerResponse[] = [];
+    const slow = await revision((_req, res) => held.push(res));
+    const { router: serving, url } = await router({}, slow.target);
+    const answer = post(url, '{}');
+    while (held.length < 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    serving.switchTo(undefined);
+    expect(await serving.drained(slow.target, 200)).toBe(false);
+    const drained = serving.drained(slow.target, 5000);
+    held[0]!.end('"late"');
+    expect(await drained).toBe(true);
+    expect(await (await answer).json()).toBe('late');
+  });
 });
