@@ -8,6 +8,7 @@ import type { Rollout } from '../../shared/domain/rollout.js';
 import { TOPICS } from '../../shared/domain/topics.js';
 import { logisticRegressionToOnnx } from '../../shared/model-export/onnx-writer.js';
 import type { RolloutComparison } from '../../shared/services/rollout-comparison.js';
+import { launchChromium } from '../support/browser.js';
 import { mlops } from '../support/cli.js';
 import { eventually } from '../support/environment.js';
 import { type StartedPlatform, startPlatformProcess } from '../support/local-process.js';
@@ -199,4 +200,33 @@ describe('rollouts on the local platform, analysed and ended on their own', () =
     expect(ended.reason).toMatch(/candidate worse: accuracy/);
     expect((await model()).aliases.production).toBe(2);
   }, 180_000);
+
+  it('shows every rollout on the dashboard: its share over time and each step with its verdict', async () => {
+    const dashboard = /^\s+dashboard\s+(http:\/\/\S+)/m.exec(platform.output())?.[1];
+    expect(dashboard, 'the dashboard line of npm start').toBeDefined();
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(error.message));
+      await page.goto(`${dashboard}/`);
+      await page.waitForSelector('body[data-state="ready"]', { timeout: 15_000 });
+      expect(errors).toEqual([]);
+      const datasets = await page.evaluate(() => {
+        const charts = (globalThis as unknown as { dashboardCharts: Map<string, { data: { datasets: { label: string }[] } }> }).dashboardCharts;
+        return charts.get('chart-rollouts')?.data.datasets.map((dataset) => dataset.label) ?? [];
+      });
+      expect(datasets).toHaveLength(4);
+      expect(datasets).toEqual(
+        expect.arrayContaining(['canary v1 → v2 (promoted)', 'canary v2 → v3 (rolled back)', 'shadow v2 → v3 (completed)', 'split v2 → v3 (rolled back)']),
+      );
+      const rows = await page.locator('#rollouts tbody tr').allTextContents();
+      // Two canary steps, the second canary's failed first step, the shadow's and the split's single steps.
+      expect(rows).toHaveLength(5);
+      expect(rows.join('\n')).toMatch(/failed: the candidate's outputs drifted/);
+      expect(await page.locator('#rollouts-none').isHidden()).toBe(true);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
 });
