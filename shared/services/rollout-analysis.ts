@@ -1,13 +1,12 @@
 import { PlatformError } from '../domain/errors.js';
-import type { RolloutChanged } from '../domain/events.js';
 import type { ModelTask } from '../domain/model-task.js';
 import { type PromotionPolicy, taskOf } from '../domain/registry.js';
 import { abortRollout, type ArmFigures, applyDecision, judgeStep, type Rollout, type RolloutEffect, type StepFigures } from '../domain/rollout.js';
-import { TOPICS } from '../domain/topics.js';
 import type { EventBus } from '../ports/event-bus.port.js';
 import type { ModelRegistry } from '../ports/model-registry.port.js';
 import type { Warehouse } from '../ports/warehouse.port.js';
 import { promoteModel } from './promote-model.js';
+import { publishRolloutChanged } from './rollouts.js';
 import { type Arm, armErrors, armsOf, armTraffic, outputDrift, type StepWindow } from './rollout-arms.js';
 import { compareFromGroundTruth } from './rollout-ground-truth.js';
 
@@ -113,7 +112,7 @@ async function settle(
   if (effect === 'promote') await promoteCandidate(deps, stored.rollout);
   // Announced on every stored tick, a wait included: serving's route is a no-op when nothing changed, and an
   // announcement lost to a crash after the store above is made good a tick later.
-  await announce(deps.bus, stored.rollout);
+  await publishRolloutChanged(deps.bus, stored.rollout);
   return { ...base, effect, applied: true, state: stored.rollout.state };
 }
 
@@ -121,19 +120,6 @@ async function settle(
 async function promoteCandidate({ registry, bus, policy }: AnalyseDeps, rollout: Rollout): Promise<void> {
   const request = { model: rollout.model, version: rollout.candidate, alias: PRODUCTION, actor: `rollout:${rollout.id}` };
   await promoteModel({ ...request, reason: rollout.reason, requestId: `rollout:${rollout.id}:promote` }, { registry, bus, policy });
-}
-
-/** Tells serving (and anyone following) that a rollout changed, so it converges on the registry's state. */
-async function announce(bus: EventBus, rollout: Rollout): Promise<void> {
-  const event: RolloutChanged = {
-    schemaVersion: 1,
-    model: rollout.model,
-    rolloutId: rollout.id,
-    state: rollout.state,
-    stepIndex: rollout.stepIndex,
-    changedAt: rollout.updatedAt,
-  };
-  await bus.publish(TOPICS.rolloutChanged, event, { model: rollout.model, rolloutId: rollout.id, state: rollout.state });
 }
 
 /** A promotion interrupted longer ago than this is not resumed: someone has looked at the model since. */
@@ -158,7 +144,7 @@ async function resumePromotions(deps: AnalyseDeps, busy: Set<string>): Promise<R
     summaries.push(
       await guarded(latest, async () => {
         await promoteCandidate(deps, latest);
-        await announce(deps.bus, latest);
+        await publishRolloutChanged(deps.bus, latest);
         return { model: model.name, rolloutId: latest.id, decision: 'resumed', effect: 'promote', applied: true, state: latest.state, why: latest.reason };
       }),
     );

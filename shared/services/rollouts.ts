@@ -116,7 +116,12 @@ function instantAfter(previous: string, now: Date): string {
 // Announced on a repeat too: the first attempt may have died between commit and publish, and
 // serving converges on the registry's state whatever it is told, so a repeat changes nothing.
 async function announce<T extends { rollout: Rollout }>(result: T, bus: EventBus): Promise<T> {
-  const { rollout } = result;
+  await publishRolloutChanged(bus, result.rollout);
+  return result;
+}
+
+/** Tells serving (and anyone following) that a rollout changed, so it converges on the registry's state. */
+export async function publishRolloutChanged(bus: EventBus, rollout: Rollout): Promise<void> {
   const event: RolloutChanged = {
     schemaVersion: 1,
     model: rollout.model,
@@ -126,5 +131,4 @@ async function announce<T extends { rollout: Rollout }>(result: T, bus: EventBus
     changedAt: rollout.updatedAt,
   };
   await bus.publish(TOPICS.rolloutChanged, event, { model: rollout.model, rolloutId: rollout.id, state: rollout.state });
-  return result;
 }
