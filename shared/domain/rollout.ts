@@ -114,6 +114,8 @@ export interface Rollout {
   stepIndex: number;
   history: RolloutStep[];
   actor: string;
+  /** Who made the latest change (a pause, resume, abort, or `analyser` for a step); the audit trail names them. */
+  changedBy?: string;
   /** Why it started, and once ended why it ended. */
   reason: string;
   requestId: string;
@@ -141,6 +143,9 @@ export type StepDecision = { kind: 'wait'; why: string } | { kind: 'pass'; why: 
 export type RolloutEffect = 'none' | 'traffic' | 'promote' | 'rollback';
 
 const STICKY_KEY = /^(header:[A-Za-z0-9-]{1,100}|feature:[A-Za-z0-9_.-]{1,100})$/;
+
+/** Who the audit trail names for the analyser's changes. */
+export const ANALYSER = 'analyser';
 
 /** The header a primary sends its shadow copies with: the comma-separated prediction ids of its own answer. */
 export const SHADOW_OF_HEADER = 'x-mlops-shadow-of';
@@ -309,12 +314,12 @@ export function applyDecision(rollout: Rollout, decision: StepDecision, figures:
   const history = rollout.history.map((step) => ({ ...step }));
   const step = history[rollout.stepIndex]!;
   step.figures = figures;
-  if (decision.kind === 'wait') return { rollout: { ...rollout, history, updatedAt: now }, effect: 'none' };
+  if (decision.kind === 'wait') return { rollout: { ...rollout, history, updatedAt: now, changedBy: ANALYSER }, effect: 'none' };
   step.endedAt = now;
   step.verdict = decision.kind === 'pass' ? 'passed' : 'failed';
   step.reason = decision.why;
   const ended = (state: RolloutState, reason: string, effect: RolloutEffect) => ({
-    rollout: { ...rollout, history, state, reason, updatedAt: now, endedAt: now },
+    rollout: { ...rollout, history, state, reason, updatedAt: now, endedAt: now, changedBy: ANALYSER },
     effect,
   });
   if (decision.kind === 'fail') return ended('rolled_back', `step ${rollout.stepIndex + 1} (${step.percent}%) failed: ${decision.why}`, 'rollback');
@@ -324,19 +329,19 @@ export function applyDecision(rollout: Rollout, decision: StepDecision, figures:
     return ended('promoted', `every step passed (${rollout.steps.join('% → ')}%): ${decision.why}`, 'promote');
   }
   history.push({ index: next, percent: rollout.steps[next]!, startedAt: now, endedAt: null, figures: null, verdict: null, reason: null });
-  return { rollout: { ...rollout, history, stepIndex: next, updatedAt: now }, effect: 'traffic' };
+  return { rollout: { ...rollout, history, stepIndex: next, updatedAt: now, changedBy: ANALYSER }, effect: 'traffic' };
 }
 
 /** Pause keeps the share where it is and stops the analysis from advancing; resume restarts the step's clock. */
-export function pauseRollout(rollout: Rollout, now: string): Rollout {
+export function pauseRollout(rollout: Rollout, now: string, actor = rollout.actor): Rollout {
   if (rollout.state !== 'running') throw notActive(rollout, 'pause');
-  return { ...rollout, state: 'paused', updatedAt: now };
+  return { ...rollout, state: 'paused', updatedAt: now, changedBy: actor };
 }
 
-export function resumeRollout(rollout: Rollout, now: string): Rollout {
+export function resumeRollout(rollout: Rollout, now: string, actor = rollout.actor): Rollout {
   if (rollout.state !== 'paused') throw new PlatformError('ROLLOUT.INVALID', `Rollout ${rollout.id} of "${rollout.model}" is ${rollout.state}, not paused.`);
   const history = rollout.history.map((step, index) => (index === rollout.stepIndex ? { ...step, startedAt: now } : step));
-  return { ...rollout, state: 'running', history, updatedAt: now };
+  return { ...rollout, state: 'running', history, updatedAt: now, changedBy: actor };
 }
 
 /** Sends all traffic back to the baseline at once. */
@@ -346,7 +351,7 @@ export function abortRollout(rollout: Rollout, { actor, reason, now }: { actor: 
   const history = rollout.history.map((step, index) =>
     index === rollout.stepIndex && step.endedAt === null ? { ...step, endedAt: now, verdict: 'failed' as const, reason: why } : step,
   );
-  return { ...rollout, state: 'aborted', reason: why, history, updatedAt: now, endedAt: now };
+  return { ...rollout, state: 'aborted', reason: why, history, updatedAt: now, endedAt: now, changedBy: actor };
 }
 
 /** One line per rollout for people: `canary 1 → 2 at 50% (step 2 of 3), running`. */

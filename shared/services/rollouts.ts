@@ -63,13 +63,13 @@ export async function startRollout(request: RolloutRequest, deps: RolloutDeps): 
 }
 
 /** Pauses the model's running rollout: its share stays where it is and the analysis stops advancing it. */
-export function pauseRollout(model: string, _action: RolloutAction, deps: Omit<RolloutDeps, 'policy'>): Promise<Rollout> {
-  return changeActive(model, deps, 'pause', (rollout, now) => pausedRollout(rollout, now));
+export function pauseRollout(model: string, { actor }: RolloutAction, deps: Omit<RolloutDeps, 'policy'>): Promise<Rollout> {
+  return changeActive(model, deps, 'pause', (rollout, now) => pausedRollout(rollout, now, actor));
 }
 
 /** Resumes the model's paused rollout; the step under way starts its interval again. */
-export function resumeRollout(model: string, _action: RolloutAction, deps: Omit<RolloutDeps, 'policy'>): Promise<Rollout> {
-  return changeActive(model, deps, 'resume', (rollout, now) => resumedRollout(rollout, now));
+export function resumeRollout(model: string, { actor }: RolloutAction, deps: Omit<RolloutDeps, 'policy'>): Promise<Rollout> {
+  return changeActive(model, deps, 'resume', (rollout, now) => resumedRollout(rollout, now, actor));
 }
 
 /** Aborts the model's active rollout: all traffic goes back to the baseline at once. */

@@ -127,7 +127,8 @@ describe('registry API: rollouts, against the Firestore and Pub/Sub emulators', 
       ['resume', {}],
       ['abort', { reason: 'pager' }],
     ] as const) {
-      const response = await post(app, `/models/${model}/rollouts/current/${verb}`, body);
+      // Someone other than the starter pauses and resumes: the audit trail names them.
+      const response = await post(app, `/models/${model}/rollouts/current/${verb}`, body, verb === 'abort' ? {} : { 'x-mlops-actor': 'carol' });
       states.push([response.status, ((await response.json()) as { rollout: { state: string } }).rollout.state]);
     }
     expect(states).toEqual([
@@ -141,11 +142,12 @@ describe('registry API: rollouts, against the Firestore and Pub/Sub emulators', 
     };
     expect(listed.current).toMatchObject({ state: 'aborted', reason: 'aborted by alice: pager', durationMs: 1_800_000 });
     expect(listed.rollouts).toHaveLength(1);
-    expect((await registry.history(model)).map((entry) => entry.action).filter((action) => action.startsWith('rollout'))).toEqual([
-      'rollout_started',
-      'rollout_paused',
-      'rollout_resumed',
-      'rollout_ended',
+    const trail = (await registry.history(model)).filter((entry) => entry.action.startsWith('rollout'));
+    expect(trail.map((entry) => [entry.action, entry.actor])).toEqual([
+      ['rollout_started', 'alice'],
+      ['rollout_paused', 'carol'],
+      ['rollout_resumed', 'carol'],
+      ['rollout_ended', 'alice'],
     ]);
   });
 

@@ -134,7 +134,8 @@ function startedEntry(rollout: Rollout): RolloutAudit {
 
 /** The audit entries a change of a rollout writes: each step it passed, a pause or resume, its end. */
 function changeEntries(current: Rollout, next: Rollout): RolloutAudit[] {
-  const base = { ...versions(next), actor: next.actor, at: next.updatedAt };
+  // Who made this change: the analyser for a step, whoever paused, resumed or aborted; the starter for older records.
+  const base = { ...versions(next), actor: next.changedBy ?? next.actor, at: next.updatedAt };
   const entries: RolloutAudit[] = [];
   for (let index = current.stepIndex; index < next.stepIndex; index++) {
     const step = next.history[index];

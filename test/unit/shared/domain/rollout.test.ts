@@ -271,11 +271,13 @@ describe('pause, resume and abort', () => {
   const canary = plan();
 
   it('pauses a running rollout and resumes it with the step clock restarted', () => {
-    const paused = pauseRollout(canary, at(MINUTE));
-    expect(paused).toMatchObject({ state: 'paused', updatedAt: at(MINUTE) });
+    const paused = pauseRollout(canary, at(MINUTE), 'carol');
+    expect(paused).toMatchObject({ state: 'paused', updatedAt: at(MINUTE), changedBy: 'carol' });
     expect(() => pauseRollout(paused, at(2 * MINUTE))).toThrow(/Cannot pause rollout ro-1 of "churn": it is paused/);
     const resumed = resumeRollout(paused, at(5 * MINUTE));
-    expect(resumed).toMatchObject({ state: 'running', updatedAt: at(5 * MINUTE) });
+    // Without an actor, the change is the starter's.
+    expect(resumed).toMatchObject({ state: 'running', updatedAt: at(5 * MINUTE), changedBy: canary.actor });
+    expect(applyDecision(resumed, { kind: 'pass', why: 'ok' }, figures(), at(20 * MINUTE)).rollout.changedBy).toBe('analyser');
     expect(resumed.history[0]!.startedAt).toBe(at(5 * MINUTE));
     expect(judgeStep(resumed, figures(), T0 + 14 * MINUTE).kind).toBe('wait');
     expect(() => resumeRollout(resumed, at(6 * MINUTE))).toThrow(
