@@ -137,7 +137,7 @@ export const TABLES: TableSchema[] = [
       column('latency_p50_ms', 'FLOAT64', 'Median online inference latency.'),
       column('latency_p95_ms', 'FLOAT64', '95th percentile online inference latency.'),
       column('latency_p99_ms', 'FLOAT64', '99th percentile online inference latency.'),
-      column('error_rate', 'FLOAT64', 'Failed requests / requests; null: only successful predictions are logged.'),
+      column('error_rate', 'FLOAT64', 'Refused (4xx other than 401/403) and failed (5xx) requests / those plus online predictions; null before any.'),
       column('window_start', 'TIMESTAMP', 'Start of the window.', true),
       column('window_end', 'TIMESTAMP', 'End of the window.', true),
       column('computed_at', 'TIMESTAMP', 'When the row was computed.', true),

@@ -1,6 +1,7 @@
 import type { SampleSource } from '../domain/drift/drift-queries.js';
 import { isMonitorableKey, monitoringDialect } from '../domain/drift/sql-dialect.js';
 import type { ModelTask } from '../domain/model-task.js';
+import { errorsQuery } from '../domain/monitoring/health.js';
 import type { Rollout } from '../domain/rollout.js';
 import type { Warehouse } from '../ports/warehouse.port.js';
 import { type FeatureKey, measureDrift } from './drift-measures.js';
@@ -29,7 +30,6 @@ export interface Arm {
 export const EXACT_LATENCY_VALUES = 100_000;
 
 /** Statuses that are the caller's credentials, not the version's fault: not counted as errors. */
-const AUTH_STATUSES = [401, 403];
 
 /** The candidate and baseline arms of a rollout. */
 export function armsOf(rollout: Pick<Rollout, 'model' | 'mode' | 'candidate' | 'baseline'>): { candidate: Arm; baseline: Arm } {
@@ -78,19 +78,10 @@ export async function armTraffic(
   return { requests, latency: row ? quantiles.read(row) : probabilities.map(() => null) };
 }
 
-/**
- * Requests an arm's version refused (4xx other than 401/403) or failed (5xx) in the window's minutes
- * (the minute `from` falls in included). Each instance reports a running count per minute, so the
- * largest count of each (minute, status, code, instance) is taken: a report repeated, or superseded by
- * a later one, is not added twice.
- */
+/** Requests an arm's version refused or failed in the window's minutes (see errorsQuery). */
 export async function armErrors(warehouse: Warehouse, arm: Arm, { from, to }: StepWindow): Promise<number> {
-  const fromMinute = new Date(Math.floor(dateOf(from).getTime() / 60_000) * 60_000);
-  const [row] = await warehouse.query(
-    'SELECT SUM(c) AS errors FROM (SELECT MAX(count) AS c FROM {{request_outcomes}} WHERE model = @model AND version = @version ' +
-      `AND minute >= @from_minute AND minute < @to AND status >= 400 AND status NOT IN (${AUTH_STATUSES.join(', ')}) GROUP BY minute, status, code, instance) AS k`,
-    { model: arm.model, version: arm.version, from_minute: fromMinute, to: dateOf(to) },
-  );
+  const errors = errorsQuery({ model: arm.model, version: arm.version, start: dateOf(from), end: dateOf(to) });
+  const [row] = await warehouse.query(errors.sql, errors.params);
   return Number(row?.errors ?? 0);
 }
 

@@ -74,6 +74,24 @@ describe('monitoring runs over DuckDB', () => {
       await warehouse.insert('predictions', predictionRows(random, { model: 'churn', version: 1, start: T0, spanMs: DAY, count: 2000, idPrefix: 'launch' }));
       await warehouse.insert('predictions', current);
       await warehouse.insert('ground_truth', truth);
+      // What two serving instances counted: 40 bad inputs and 20 failures in the window, 15 missing keys (the
+      // client's, not counted), and a minute before the window.
+      const outcome = (minute: number, status: number, code: string, instance: string, count: number) => ({
+        model: 'churn',
+        version: 1,
+        minute: at(3 * DAY + minute * 60_000).toISOString(),
+        status,
+        code,
+        instance,
+        count,
+      });
+      await warehouse.insert('request_outcomes', [
+        outcome(10, 400, 'MODEL.INVALID_INPUT', 'a', 25),
+        outcome(10, 400, 'MODEL.INVALID_INPUT', 'b', 15),
+        outcome(20, 500, 'INTERNAL', 'a', 20),
+        outcome(30, 401, 'AUTH.REQUIRED', 'a', 15),
+        outcome(-5, 400, 'MODEL.INVALID_INPUT', 'a', 99),
+      ]);
       report = await run();
     }, 60_000);
 
@@ -118,10 +136,11 @@ describe('monitoring runs over DuckDB', () => {
       expect(Math.abs(performance.roc_auc! - concordant / (positives.length * negatives.length))).toBeLessThan(1e-3);
     });
 
-    it('reports volume and exact latency percentiles, and no error rate', () => {
+    it('reports volume, exact latency percentiles, and the error rate from the counted refusals and failures', () => {
       const health = report.versions[0]!.health;
       const latencies = current.map((row) => row.latency_ms as number).sort((a, b) => a - b);
-      expect(health).toMatchObject({ predictions: 3000, online_predictions: 3000, batch_predictions: 0, error_rate: null });
+      expect(health).toMatchObject({ predictions: 3000, online_predictions: 3000, batch_predictions: 0 });
+      expect(health.error_rate).toBeCloseTo(60 / 3060, 12);
       expect(health.latency_p50_ms).toBeCloseTo(percentile(latencies, 0.5), 9);
       expect(health.latency_p95_ms).toBeCloseTo(percentile(latencies, 0.95), 9);
       expect(health.latency_p99_ms).toBeCloseTo(percentile(latencies, 0.99), 9);

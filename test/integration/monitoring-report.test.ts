@@ -87,7 +87,8 @@ describe('mlops drift report before drift has a reference (DuckDB)', () => {
     expect(v1).toMatchObject({ windowStart: at(0).toISOString(), windowEnd: WINDOW_END.toISOString(), drift: [], labelled: 100, openAlerts: [] });
     expect(v1?.performance.accuracy).toBeGreaterThan(0);
     expect(v1?.performance.labelled_share).toBeCloseTo(100 / 300, 12);
-    expect(v1?.health).toMatchObject({ predictions: 300, online_predictions: 300, error_rate: null });
+    // No refusal or failure was counted: an error rate of 0, not an unknown one.
+    expect(v1?.health).toMatchObject({ predictions: 300, online_predictions: 300, error_rate: 0 });
     expect(reasonOf(v1, 'drift')).toBe(
       'no reference yet: v1 has no offline_features dataset to compare with (none given at upload, or it holds no rows), ' +
         `and the first full window after its first prediction (${FIRST_PREDICTION.toISOString()}) ends at ${LAUNCH_END.toISOString()}; ` +
@@ -133,7 +134,7 @@ describe('mlops drift report before drift has a reference (DuckDB)', () => {
     expect(result.stdout).not.toContain('FEATURE');
     expect(result.stdout).not.toContain('No drift results');
     expect(result.stdout).toMatch(/\nperformance \(100 labelled\): accuracy \d\.\d{4}, .*labelled_share 0\.3333/);
-    expect(result.stdout).toMatch(/\nhealth: 300 predictions, latency p50\/p95\/p99 [\d.]+\/[\d.]+\/[\d.]+ ms, error rate n\/a\n/);
+    expect(result.stdout).toMatch(/\nhealth: 300 predictions, latency p50\/p95\/p99 [\d.]+\/[\d.]+\/[\d.]+ ms, error rate 0\.00%\n/);
     expect(result.stdout).toMatch(/\nhealth: 120 predictions, /);
     // The API's clock is the real one: the launch window "ends" or "ended", at the same time either way.
     expect(result.stdout).toMatch(new RegExp(`\\nwaiting: drift: no reference yet: v1 .* (ends|ended) at ${LAUNCH_END.toISOString().replaceAll('.', '\\.')}`));
