@@ -133,7 +133,7 @@ describe('drift monitoring on the local platform: mlops drift run, alerts to a w
     expect(text.stdout).toContain(`churn v1: window ${new Date(T0.getTime() + 7 * HOUR).toISOString()} to ${hourEnd(7)}`);
     expect(text.stdout).toMatch(/FEATURE\s+METHOD\s+VALUE\s+THRESHOLD\s+DRIFT\s+REFERENCE\s+CURRENT/);
     expect(text.stdout).toMatch(/\ntenure\s+wasserstein\s+\d\.\d{4}\s+0\.1\s+DRIFT\s+2000\s+300/);
-    expect(text.stdout).toMatch(/health: 300 predictions, latency p50\/p95\/p99 [\d.]+\/[\d.]+\/[\d.]+ ms, error rate n\/a/);
+    expect(text.stdout).toMatch(/health: 300 predictions, latency p50\/p95\/p99 [\d.]+\/[\d.]+\/[\d.]+ ms, error rate 0\.00%/);
     expect(text.stdout).toMatch(/open alerts: .*tenure/);
     const json = JSON.parse((await mlops('drift', 'report', 'churn', '--json')).stdout) as { versions: { drift: { feature: string }[] }[] };
     expect(json.versions[0]!.drift.map((row) => row.feature)).toEqual(expect.arrayContaining(['age', 'plan', 'region', 'spend', 'tenure', '__dataset__']));
