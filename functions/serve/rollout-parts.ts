@@ -51,29 +51,20 @@ function rolloutMetrics(mirror: ShadowMirror | undefined, split: StickySplit | u
   const families: MetricFamily[] = [];
   if (mirror) {
     const { sent, failed, skipped } = mirror.stats;
-    families.push({
-      name: 'mlops_shadow_requests_total',
-      help: 'Copies of answered prediction requests offered to the shadow revision: sent (it answered 2xx), failed, or skipped (too many in flight, or too many ids).',
-      type: 'counter',
-      samples: [
-        { labels: { outcome: 'sent' }, value: sent },
-        { labels: { outcome: 'failed' }, value: failed },
-        { labels: { outcome: 'skipped' }, value: skipped },
-      ],
-    });
+    const help =
+      'Copies of answered prediction requests offered to the shadow revision: sent (it answered 2xx), failed, or skipped (too many in flight, or too many ids).';
+    families.push(byOutcome('mlops_shadow_requests_total', help, { sent, failed, skipped }));
   }
   if (split) {
     const { forwarded, kept, fallback } = split.stats;
-    families.push({
-      name: 'mlops_split_requests_total',
-      help: 'Prediction requests of a sticky split: forwarded (answered by the candidate), kept (answered here), fallback (meant for the candidate, which could not be reached).',
-      type: 'counter',
-      samples: [
-        { labels: { outcome: 'forwarded' }, value: forwarded },
-        { labels: { outcome: 'kept' }, value: kept },
-        { labels: { outcome: 'fallback' }, value: fallback },
-      ],
-    });
+    const help =
+      'Prediction requests of a sticky split: forwarded (answered by the candidate), kept (answered here), fallback (meant for the candidate, which could not be reached).';
+    families.push(byOutcome('mlops_split_requests_total', help, { forwarded, kept, fallback }));
   }
   return families;
+}
+
+/** A counter with one sample per outcome. */
+function byOutcome(name: string, help: string, counts: Record<string, number>): MetricFamily {
+  return { name, help, type: 'counter', samples: Object.entries(counts).map(([outcome, value]) => ({ labels: { outcome }, value })) };
 }

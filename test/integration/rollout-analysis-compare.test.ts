@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { registrationRequest } from '../support/registered-model.js';
 import { Firestore } from '@google-cloud/firestore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMonitoringApi } from '../../functions/monitoring-api/app.js';
@@ -22,22 +22,7 @@ let dispose: () => Promise<void>;
 
 async function seedModel(model: string, mode: RolloutMode, outputs: TensorSpec[]): Promise<void> {
   for (let index = 0; index < 2; index++) {
-    const key = randomUUID();
-    await registry.registerVersion({
-      model,
-      registrationKey: `bucket/models/${model}/${key}/model.onnx#1`,
-      actor: 'test',
-      artifactUri: `gs://bucket/models/${model}/${key}/model.onnx`,
-      generation: '1',
-      sha256: 'cd'.repeat(32),
-      sizeBytes: 1,
-      signature: { inputs: [], outputs },
-      metrics: {},
-      params: {},
-      tags: {},
-      description: '',
-      lineage: { sourceUri: 'test' },
-    });
+    await registry.registerVersion(registrationRequest(model, { inputs: [], outputs }));
   }
   await registry.promote({ model, version: 1, alias: 'production', actor: 'test', reason: 'first', requestId: `${model}-first` }, { requireStaging: false });
   const request = {

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { registrationRequest } from '../support/registered-model.js';
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,22 +27,7 @@ let dispose: () => Promise<void>;
 /** Registers `count` versions of a classifier and gives version 1 production. */
 async function seedModel(model: string, count = 2): Promise<void> {
   for (let index = 0; index < count; index++) {
-    const key = randomUUID();
-    await registry.registerVersion({
-      model,
-      registrationKey: `bucket/models/${model}/${key}/model.onnx#1`,
-      actor: 'test',
-      artifactUri: `gs://bucket/models/${model}/${key}/model.onnx`,
-      generation: '1',
-      sha256: 'ab'.repeat(32),
-      sizeBytes: 1,
-      signature: { inputs: [], outputs: CLASSIFIER_OUTPUTS },
-      metrics: {},
-      params: {},
-      tags: {},
-      description: '',
-      lineage: { sourceUri: 'test' },
-    });
+    await registry.registerVersion(registrationRequest(model, { inputs: [], outputs: CLASSIFIER_OUTPUTS }));
   }
   await registry.promote({ model, version: 1, alias: 'production', actor: 'test', reason: 'first', requestId: `${model}-first` }, policy);
   const request = {

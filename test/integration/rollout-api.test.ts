@@ -1,3 +1,4 @@
+import { registrationRequest } from '../support/registered-model.js';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -62,21 +63,13 @@ afterAll(async () => {
 async function modelWithCandidate(): Promise<string> {
   const model = `m-${randomUUID().slice(0, 8)}`;
   for (const key of ['a', 'b']) {
-    await registry.registerVersion({
-      model,
-      registrationKey: `bucket/models/${model}/${key}/model.onnx#1`,
-      actor: 'tester',
-      artifactUri: `gs://bucket/models/${model}/${key}/model.onnx`,
-      generation: '1',
-      sha256: 'ab'.repeat(32),
-      sizeBytes: 100,
-      signature: { inputs: [{ name: 'features', type: 'float32', shape: [null, 4] }], outputs: [{ name: 'probability', type: 'float32', shape: [null, 1] }] },
-      metrics: {},
-      params: {},
-      tags: {},
-      description: '',
-      lineage: { sourceUri: `gs://bucket/models/${model}/${key}/model.onnx` },
-    });
+    await registry.registerVersion(
+      registrationRequest(
+        model,
+        { inputs: [{ name: 'features', type: 'float32', shape: [null, 4] }], outputs: [{ name: 'probability', type: 'float32', shape: [null, 1] }] },
+        key,
+      ),
+    );
   }
   await registry.promote({ model, version: 1, alias: 'production', actor: 'tester', reason: '', requestId: randomUUID() }, { requireStaging: false });
   return model;

@@ -1,6 +1,3 @@
-import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   type CloudRunService,
@@ -15,7 +12,7 @@ import {
   serviceName,
 } from '../../../../../shared/adapters/cloud-run/cloud-run-requests.js';
 import { CloudRunServingDeployer } from '../../../../../shared/adapters/cloud-run/cloud-run-serving-deployer.js';
-import { baseService, FakeCloudRun, PARENT, PROJECT, REGION } from '../../../../support/fake-cloud-run.js';
+import { baseService, FakeCloudRun, PARENT, PROJECT, REGION, serveFakeCloudRun } from '../../../../support/fake-cloud-run.js';
 
 const VALID_REVISION = /^[a-z](?:[a-z0-9-]*[a-z0-9])?$/;
 
@@ -91,34 +88,21 @@ describe('Cloud Run request builders', () => {
 });
 
 describe('CloudRunServingDeployer against a fake Admin API', () => {
-  let server: Server;
+  let server: { endpoint: string; close(): Promise<void> };
   let fake: FakeCloudRun;
   let deployer: CloudRunServingDeployer;
   const auth = { getClient: async () => ({ getRequestHeaders: async () => ({ Authorization: 'Bearer test' }) }) };
 
   beforeAll(async () => {
-    server = createServer((request: IncomingMessage, response: ServerResponse) => {
-      let text = '';
-      request.on('data', (chunk) => {
-        text += chunk;
-      });
-      request.on('end', () => {
-        const url = new URL(request.url!, 'http://127.0.0.1');
-        const body = text ? JSON.parse(text) : undefined;
-        fake.requests.push({ method: request.method!, path: url.pathname + url.search, body, authorization: request.headers.authorization });
-        const [status, payload] = fake.handle(request.method!, url, body);
-        response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    server = await serveFakeCloudRun(() => fake);
   });
 
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(() => server.close());
 
   beforeEach(() => {
     fake = new FakeCloudRun();
     fake.services.set(`${PARENT}/services/serve`, baseService());
-    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { endpoint } = server;
     deployer = new CloudRunServingDeployer({ projectId: PROJECT, region: REGION, auth, endpoint, pollIntervalMs: 1 });
   });
 
