@@ -4,6 +4,7 @@ import { count, latency, othersCpu, percent, table, timed, times } from './repor
 import { FASTAPI_FALLBACK_REQUESTS_PER_SECOND, measureFastApi, measureHandWritten, measureWithApiKeys } from './serving-peers.js';
 import { type Case, type CaseResult, type InferenceLimit, bareLimit, inferenceLimit, measureCases, startEntry } from './serving-entries.js';
 import { LABELS, type RouteMeasurement, failures, inferenceRows } from './serving-route.js';
+import { type RoundRatios, measureRounds } from './serving-rounds.js';
 import { type StableUrlMeasurement, measureStableUrl } from './serving-url.js';
 
 /** Everything the serving section loads, each under the same one-row (or 64-row) case. */
@@ -19,12 +20,14 @@ export interface ServingMeasurement {
   framework: CaseResult;
   bare: CaseResult;
   inference: InferenceLimit;
+  /** The hand-written minimum, the revision and FastAPI loaded in turn: what the throughput targets are judged on. */
+  rounds: RoundRatios;
 }
 
 /**
  * Loads every server in an order that puts each target's figures next to each other: the hand-written
  * minimum, the revision (1 and 64 rows), with API keys, through the stable URL, the FastAPI peer, then
- * the references (Functions Framework, bare node:http).
+ * the references (Functions Framework, bare node:http), and last the alternating rounds of the first three.
  */
 export async function measureServing(context: BenchContext): Promise<ServingMeasurement> {
   const one: Case = { rows: 1, path: '/predict', bodyFile: context.bodyFile('predict-1.json', predictBody(1)) };
@@ -37,7 +40,8 @@ export async function measureServing(context: BenchContext): Promise<ServingMeas
   const fastApi = await timed('FastAPI peer', () => measureFastApi(context, one));
   const [framework] = (await timed('Functions Framework', () => measureEntry(context, 'functions-framework', [one]))) as [CaseResult];
   const bare = await timed('bare node:http', () => bareLimit(context, one, revision.responseBytes, 'after'));
-  const measurement = { handWritten, revision, revisionBatch, withKeys, stableUrl, fastApi, framework, bare, inference };
+  const rounds = await timed('alternating rounds', () => measureRounds(context, one));
+  const measurement = { handWritten, revision, revisionBatch, withKeys, stableUrl, fastApi, framework, bare, inference, rounds };
   // The Open Inference section compares its figures with these.
   await context.memo<RouteMeasurement>('route:predict', async () => ({
     results: [revision, revisionBatch, framework],

@@ -34,20 +34,28 @@ export function fastApiVersions(): string | undefined {
 
 /** The hand-written minimum under the one-row case. */
 export async function measureHandWritten(context: BenchContext, item: Case): Promise<CaseResult> {
-  const target = await startTarget({ name: 'hand-written', args: ['--import', 'tsx', 'scripts/bench/targets/hand-written.ts'] });
-  return measureAndStop(context, 'hand-written', target, item);
+  return measureAndStop(context, 'hand-written', await startHandWritten(), item);
 }
+
+/** The hand-written minimum, started and ready. */
+export const startHandWritten = (): Promise<Target> =>
+  startTarget({ name: 'hand-written', args: ['--import', 'tsx', 'scripts/bench/targets/hand-written.ts'] });
 
 /** FastAPI + uvicorn + scikit-learn under the one-row case; undefined when its packages are not installed. */
 export async function measureFastApi(context: BenchContext, item: Case): Promise<CaseResult | undefined> {
+  const target = await startFastApi();
+  return target && measureAndStop(context, 'fastapi', target, item);
+}
+
+/** The FastAPI peer, started and ready; undefined when its packages are not installed. */
+export async function startFastApi(): Promise<Target | undefined> {
   if (!fastApiVersions()) return undefined;
-  const target = await startTarget({
+  return startTarget({
     name: 'fastapi',
     command: PEER_PYTHON,
     args: ['scripts/bench/targets/fastapi-peer.py'],
     env: { BENCH_FEATURES: String(CLASSIFIER.featureNames.length) },
   });
-  return measureAndStop(context, 'fastapi', target, item);
 }
 
 /**

@@ -10,6 +10,7 @@ import { layerTable, measureLayers } from './serving-layers.js';
 import { measureServing, servingTable } from './serving-measure.js';
 import { fastApiVersions } from './serving-peers.js';
 import { routeCommands } from './serving-route.js';
+import { roundsSection } from './serving-rounds.js';
 import { servingTargets } from './serving-targets.js';
 
 /** The revision profiled under the one-row load. */
@@ -36,6 +37,8 @@ export const servingSection: Section = {
       `Every platform server runs in its own process with \`NODE_ENV=production\`, logging each prediction through a real \`PredictionLog\` to the \`predictions\` topic of a Pub/Sub emulator of its own (nothing subscribed, so nothing downstream competes for the CPU). wrk runs in another process: one thread, ${connections} connections, a ${warmupSeconds} s warm-up run, then ${seconds} s measured; it records latency to the microsecond. ${PINNED ? 'The server is pinned to core 0 and wrk to core 1 (`taskset`), like a 1-vCPU serving instance with its clients elsewhere; the servers’ Pub/Sub emulator, standing in for a service that runs on other machines in the cloud, shares wrk’s core (it takes about 3 µs of CPU per logged prediction), and the local platform’s emulators float. ' : ''}The stable URL is the local platform’s own (its serving deployer, promoted with \`mlops promote\`, read from \`mlops models show\`), with the revision behind it pinned like the others and the platform’s ingest paused meanwhile. “Others’ CPU” is what the rest of the machine used during the measured run, in cores; above ${BUSY_CORES} it is in bold, the run is taken again once, and a target judged on it says “busy machine: not a result”.`,
       '',
       servingTable(measured),
+      '',
+      roundsSection(measured.rounds),
       '',
       routeCommands(
         [
