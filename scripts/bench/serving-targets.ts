@@ -46,12 +46,12 @@ function throughputAndTail(measured: ServingMeasurement, result: CaseResult, who
   const peer = fastApi
     ? `${count(fastApiRate(measured))} req/s`
     : `${count(fastApiRate(measured))} req/s, design.md's figure: FastAPI not measured in this run`;
-  const roundsCores = (pick: (round: Round) => LoadResult | undefined) => (rounds ? rounds.rounds.map(pick) : []);
+  const roundsCores = (pick: (round: Round) => LoadResult | undefined) => (rounds ? rounds.judged.map(pick) : []);
   return [
     {
       target: `${who} ≥ ${percent(TARGET_SHARE_OF_HAND_WRITTEN)} of the hand-written minimum’s req/s (1 row, 32 connections, prediction log on)`,
       measured: rounds
-        ? `${percent(share)}, the median of ${rounds.rounds.length} alternating rounds (${roundShares(rounds)}); the table’s single runs ${percent(result.requestsPerSecond / handWritten.requestsPerSecond)} (${single})`
+        ? `${percent(share)}, the median of ${rounds.judged.length} alternating rounds (${roundShares(rounds)}); the table’s single runs ${percent(result.requestsPerSecond / handWritten.requestsPerSecond)} (${single})`
         : `${percent(share)} (${single})`,
       met: share >= TARGET_SHARE_OF_HAND_WRITTEN,
       othersCores: under(result, handWritten, ...roundsCores((round) => round.revision), ...roundsCores((round) => round.handWritten)),
@@ -60,7 +60,7 @@ function throughputAndTail(measured: ServingMeasurement, result: CaseResult, who
       target: `${who} ≥ ${TARGET_TIMES_FASTAPI}× FastAPI + uvicorn + scikit-learn`,
       measured:
         rounds?.timesFastApi !== undefined
-          ? `${times(fastApiTimes)}, the median of ${rounds.rounds.length} alternating rounds (${roundTimes(rounds)}); the table’s single runs ${times(result.requestsPerSecond / fastApiRate(measured))} (${count(result.requestsPerSecond)} against ${peer})`
+          ? `${times(fastApiTimes)}, the median of ${rounds.judged.length} alternating rounds (${roundTimes(rounds)}); the table’s single runs ${times(result.requestsPerSecond / fastApiRate(measured))} (${count(result.requestsPerSecond)} against ${peer})`
           : `${times(fastApiTimes)} (${count(result.requestsPerSecond)} against ${peer})`,
       met: fastApiTimes >= TARGET_TIMES_FASTAPI,
       othersCores: under(result, fastApi, ...roundsCores((round) => round.revision), ...roundsCores((round) => round.fastApi)),

@@ -29,7 +29,7 @@ if (job === 'generate') {
   const rssBefore = process.memoryUsage.rss();
   const bytes = smallModelOnnx();
   const loaded = await new OnnxModelRunner().load(bytes);
-  const report = await scoreBatch({ dataset, warehouse, model: { version: benchVersion(bytes, loaded.signature), loaded } });
+  const report = await scoreBatch({ dataset, warehouse, model: { version: benchVersion(bytes, loaded.signature), loaded, bytes } });
   const ms = performance.now() - started;
   process.stdout.write(`${JSON.stringify({ ms, rssBefore, peakRss: highWaterMark(), rowsScored: report.rowsScored, sampledPeakRss: report.peakRssBytes })}\n`);
 } else throw new Error(`BENCH_JOB must be generate or score, got ${job}`);
