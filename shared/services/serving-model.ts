@@ -20,6 +20,8 @@ export interface ServingModelDeps {
 export interface ServingModel {
   version: ModelVersion;
   loaded: LoadedModel;
+  /** The uploaded model file, verified against the registry's sha256 (what the explainer reads a linear model's weights from). */
+  bytes: Uint8Array;
 }
 
 /**
@@ -29,7 +31,7 @@ export interface ServingModel {
 export async function loadServingModel(target: ServingTarget, deps: ServingModelDeps): Promise<ServingModel> {
   const version = await resolveVersion(target, deps.registry);
   const bytes = await fetchVerified(version, deps);
-  return { version, loaded: await deps.runner.load(bytes) };
+  return { version, loaded: await deps.runner.load(bytes), bytes };
 }
 
 async function resolveVersion(target: ServingTarget, registry: ModelRegistry): Promise<ModelVersion> {
@@ -49,7 +51,8 @@ async function resolveVersion(target: ServingTarget, registry: ModelRegistry): P
   return version;
 }
 
-async function fetchVerified(version: ModelVersion, { artifacts, cacheDir }: ServingModelDeps): Promise<Uint8Array> {
+/** A version's model file, from the local cache when present, else from the artifact store, verified against its sha256. */
+export async function fetchVerified(version: ModelVersion, { artifacts, cacheDir }: Pick<ServingModelDeps, 'artifacts' | 'cacheDir'>): Promise<Uint8Array> {
   const cached = join(cacheDir, `${version.sha256}.onnx`);
   const fromCache = await readFile(cached).catch(() => undefined);
   if (fromCache && sha256(fromCache) === version.sha256) return fromCache;

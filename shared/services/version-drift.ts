@@ -42,13 +42,11 @@ export async function computeVersionDrift(
   current: PredictionWindow,
   settings: DriftSettings,
   limits: MeasureLimits = DEFAULT_LIMITS,
+  reference?: VersionReference,
 ): Promise<VersionDrift> {
-  const launch = await launchWindow(warehouse, current);
-  const dataset = version.lineage.datasetId && (await datasetHasRows(warehouse, version.lineage.datasetId)) ? version.lineage.datasetId : undefined;
-  const describeLaunch = launch ? `window:${launch.start.toISOString()}/${launch.end.toISOString()}` : 'none';
+  const { launch, dataset, describe, inputs } = reference ?? (await referenceOf(warehouse, version, current));
   const skipped: SkippedFeature[] = [];
   const features: FeatureDrift[] = [];
-  const inputs = dataset ? datasetSource(dataset) : launch && predictionWindowSource('reference', launch, 'features');
   if (inputs) {
     const comparison = { reference: inputs, current: predictionWindowSource('current', current, 'features') };
     const measured = await measureDrift(warehouse, comparison, await featureKeys(warehouse, comparison, '', skipped), settings, limits);
@@ -65,11 +63,36 @@ export async function computeVersionDrift(
   } else skipped.push({ feature: OUTPUT_PREFIX.slice(0, -1), reason: 'the first full window after launch has not ended yet' });
   const share = datasetDrift(features, settings.datasetDriftShare);
   return {
-    reference: dataset ? `dataset:${dataset}` : describeLaunch,
+    reference: describe,
     features,
     skipped,
     dataset: { share: share.value, threshold: settings.datasetDriftShare, drifted: share.drifted },
   };
+}
+
+/** What a version's window is compared with, for its inputs and its outputs. */
+export interface VersionReference {
+  /** `dataset:<id>`, `window:<start>/<end>`, or `none` when there is nothing to compare with yet. */
+  describe: string;
+  /** The reference's input features, as a sample whose `doc` column is a features JSON; undefined while there is none. */
+  inputs?: SampleSource;
+  /** The first full window after the version's first prediction, once it has ended: the reference for outputs. */
+  launch?: PredictionWindow;
+  /** The offline_features dataset of the version's lineage, when it holds rows. */
+  dataset?: string;
+}
+
+/**
+ * The reference of a version's current window: for inputs, the offline_features dataset of its lineage
+ * when it holds rows, else the first full window after its first prediction; for outputs, always that
+ * launch window, since a dataset has no outputs.
+ */
+export async function referenceOf(warehouse: Warehouse, version: ModelVersion, current: PredictionWindow): Promise<VersionReference> {
+  const launch = await launchWindow(warehouse, current);
+  const dataset = version.lineage.datasetId && (await datasetHasRows(warehouse, version.lineage.datasetId)) ? version.lineage.datasetId : undefined;
+  const inputs = dataset ? datasetSource(dataset) : launch && predictionWindowSource('reference', launch, 'features');
+  const describe = dataset ? `dataset:${dataset}` : launch ? `window:${launch.start.toISOString()}/${launch.end.toISOString()}` : 'none';
+  return { describe, ...(inputs ? { inputs } : {}), ...(launch ? { launch } : {}), ...(dataset ? { dataset } : {}) };
 }
 
 /** The first full window after the version's first prediction, if it has ended by the end of the current window. */
