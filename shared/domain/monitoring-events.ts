@@ -1,3 +1,4 @@
+import { ALERT_PREFIX } from './monitoring/family.js';
 import { z } from 'zod';
 
 /** Longest window a run may look back over: 90 days. */
@@ -89,13 +90,33 @@ export type DriftAlert = z.infer<typeof DriftAlert>;
 
 /** The Slack-compatible webhook body for an alert: `{"text": ...}`. */
 export function alertText(alert: DriftAlert): string {
+  const window = `(window ${alert.windowStart} to ${alert.windowEnd}, ${alert.currentSize} rows; reference ${alert.reference}, ${alert.referenceSize} rows)`;
+  const [family, subject] = familyOf(alert.feature);
+  if (family === 'quality')
+    return `:warning: Data quality in ${alert.model} v${alert.version}: feature "${subject}" — ${alert.method.replaceAll('_', ' ')} share ${round(alert.value)} is above ${alert.threshold} ${window}.`;
+  if (family === 'attribution') {
+    const what =
+      subject === '__dataset__'
+        ? `the ranking of feature importance — nDCG ${round(alert.value)} is below ${alert.threshold}`
+        : `feature "${subject}" — its importance moved by ${round(alert.value)} of the reference's total, at or above ${alert.threshold}`;
+    return `:warning: Attribution drift in ${alert.model} v${alert.version}: ${what} ${window}.`;
+  }
+  if (family === 'fairness') {
+    const direction = alert.method === 'disparate_impact_ratio' ? 'below' : 'above';
+    return `:warning: Fairness in ${alert.model} v${alert.version}: attribute "${subject}" — ${alert.method.replaceAll('_', ' ')} ${round(alert.value)} is ${direction} ${alert.threshold} ${window}.`;
+  }
   const score = ['ks', 'chi_square', 'z_test'].includes(alert.method) ? 'p-value' : 'distance';
   const direction = score === 'p-value' ? 'below' : 'at or above';
   const feature = alert.feature === '__dataset__' ? 'the dataset (share of drifted features)' : `feature "${alert.feature}"`;
-  return (
-    `:warning: Drift in ${alert.model} v${alert.version}: ${feature} — ${alert.method} ${score} ${round(alert.value)} is ${direction} ${alert.threshold} ` +
-    `(window ${alert.windowStart} to ${alert.windowEnd}, ${alert.currentSize} rows; reference ${alert.reference}, ${alert.referenceSize} rows).`
-  );
+  return `:warning: Drift in ${alert.model} v${alert.version}: ${feature} — ${alert.method} ${score} ${round(alert.value)} is ${direction} ${alert.threshold} ${window}.`;
+}
+
+/** The family an alert's feature belongs to (`quality:age` is data quality on age), and its subject. */
+function familyOf(feature: string): ['drift' | 'quality' | 'attribution' | 'fairness', string] {
+  for (const family of ['quality', 'attribution', 'fairness'] as const) {
+    if (feature.startsWith(ALERT_PREFIX[family])) return [family, feature.slice(ALERT_PREFIX[family].length)];
+  }
+  return ['drift', feature];
 }
 
 const round = (value: number): string => (Math.abs(value) >= 1e-3 || value === 0 ? value.toFixed(4) : value.toExponential(3));

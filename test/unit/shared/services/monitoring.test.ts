@@ -98,6 +98,22 @@ describe('alert notification', () => {
     );
   });
 
+  it('names the family of a data-quality, attribution or fairness alert and which way its threshold was crossed', () => {
+    const window = '(window 2026-01-01T04:00:00.000Z to 2026-01-01T05:00:00.000Z, 400 rows; reference dataset:train, 800 rows).';
+    expect(alertText({ ...alert, feature: 'quality:age', method: 'missing', value: 0.2, threshold: 0.05 })).toBe(
+      `:warning: Data quality in churn v2: feature "age" — missing share 0.2000 is above 0.05 ${window}`,
+    );
+    expect(alertText({ ...alert, feature: 'attribution:tenure', method: 'attribution_share', value: 0.31, threshold: 0.1 })).toBe(
+      `:warning: Attribution drift in churn v2: feature "tenure" — its importance moved by 0.3100 of the reference's total, at or above 0.1 ${window}`,
+    );
+    expect(alertText({ ...alert, feature: 'attribution:__dataset__', method: 'ndcg', value: 0.7, threshold: 0.9 })).toContain(
+      'the ranking of feature importance — nDCG 0.7000 is below 0.9',
+    );
+    expect(alertText({ ...alert, feature: 'fairness:sex', method: 'disparate_impact_ratio', value: 0.5, threshold: 0.8 })).toBe(
+      `:warning: Fairness in churn v2: attribute "sex" — disparate impact ratio 0.5000 is below 0.8 ${window}`,
+    );
+  });
+
   it('posts Slack-style JSON, and only logs without a webhook', async () => {
     const requests: { url: string; body: unknown }[] = [];
     const post = (async (url: string, init: RequestInit) => {
