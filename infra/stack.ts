@@ -162,7 +162,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 540,
     // One run at a time: alert state is read, moved and written per run.
     maxInstances: 1,
-    roles: ['roles/bigquery.dataEditor', 'roles/bigquery.jobUser', 'roles/datastore.viewer', 'roles/pubsub.publisher'],
+    // Model files are read to explain the window's predictions, and each version's explanation background is written beside them.
+    roles: ['roles/bigquery.dataEditor', 'roles/bigquery.jobUser', 'roles/datastore.viewer', 'roles/storage.objectUser', 'roles/pubsub.publisher'],
   }),
   fn({
     name: 'notify-alerts',

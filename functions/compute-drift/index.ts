@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import * as ff from '@google-cloud/functions-framework';
 import { parseMonitoringConfig } from '../../shared/config/monitoring-config.js';
 import type { BusMessage } from '../../shared/ports/event-bus.port.js';
@@ -40,7 +41,8 @@ ff.cloudEvent(
       const p = platform();
       const started = performance.now();
       const window = windowOf(request, message);
-      const deps = { registry: await p.registry(), warehouse: await p.warehouse(), bus: p.eventBus() };
+      const models = { artifacts: await p.artifacts(), runner: await p.modelRunner(), cacheDir: join(p.config.dataDir, 'model-cache') };
+      const deps = { registry: await p.registry(), warehouse: await p.warehouse(), bus: p.eventBus(), models };
       const report = await runMonitoring(deps, { model: request.model, ...window });
       const drifted = report.versions.flatMap((version) =>
         version.features.filter((feature) => feature.drifted).map((feature) => `${version.model}/v${version.version}/${feature.feature}`),

@@ -17,7 +17,7 @@ export interface DataApiOptions {
 }
 
 const PUBLISH_CHUNK = 1000;
-const GROUND_TRUTH_EXAMPLE = '[{"id": "...", "label": "..."}] or [{"id": "...", "value": 1.5}]';
+const GROUND_TRUTH_EXAMPLE = '[{"id": "...", "label": "..."}] or [{"id": "...", "value": 1.5}], optionally with "attributes": {"sex": "F"}';
 
 /** Ground truth and offline features over HTTP. */
 export function createDataApi({ bus, warehouse, apiKeyHashes }: DataApiOptions): Hono {
@@ -33,7 +33,7 @@ export function createDataApi({ bus, warehouse, apiKeyHashes }: DataApiOptions):
   app.post('/ground-truth', async (c) => {
     const body = await readJsonBody(c.req.raw, { example: GROUND_TRUTH_EXAMPLE });
     if (!Array.isArray(body))
-      throw new PlatformError('REQUEST.INVALID', 'The body must be a JSON array of {"id", "label" or "value", optional "observed_time"}.');
+      throw new PlatformError('REQUEST.INVALID', 'The body must be a JSON array of {"id", "label" or "value", optional "observed_time" and "attributes"}.');
     const { records, rejected } = readGroundTruth(body);
     for (let start = 0; start < records.length; start += PUBLISH_CHUNK) {
       const event: GroundTruthReceived = { schemaVersion: 1, records: records.slice(start, start + PUBLISH_CHUNK) };
@@ -78,6 +78,7 @@ function readGroundTruth(body: unknown[]): { records: GroundTruthRecord[]; rejec
       label: input.label ?? undefined,
       value: input.value ?? undefined,
       observedTime: input.observed_time ?? now,
+      attributes: input.attributes ?? undefined,
     });
     if (parsed.success) records.push(parsed.data);
     else rejected.push({ index, reason: parsed.error.issues.map((issue) => `${issue.path.join('.') || 'record'}: ${issue.message}`).join('; ') });

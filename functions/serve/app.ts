@@ -13,9 +13,11 @@ import { errorHandler, errorResponse, notFound } from '../../shared/http/errors.
 import { type ReadJsonBodyOptions, readJsonBody } from '../../shared/http/json.js';
 import { ServingMetrics } from '../../shared/http/metrics.js';
 import { runtimeMetrics } from '../../shared/http/runtime-metrics.js';
+import type { ArtifactStore } from '../../shared/ports/artifact-store.port.js';
 import type { LoadedModel } from '../../shared/ports/model-runner.port.js';
 import type { MicroBatchOptions } from '../../shared/services/micro-batcher.js';
 import type { PredictionLog } from '../../shared/services/prediction-log.js';
+import { ExplainRoute } from './explain-route.js';
 import { docsPage, servingOpenApi } from './openapi.js';
 import { renderMetrics } from './serving-metrics.js';
 import { predictListener } from './predict-listener.js';
@@ -27,6 +29,10 @@ import type { RolloutSettings } from './rollout-settings.js';
 export interface ServingAppOptions {
   version: ModelVersion;
   loaded: LoadedModel;
+  /** The verified model file (ServingModel.bytes), which /explain reads a linear model's weights from. */
+  bytes?: Uint8Array;
+  /** Where /explain reads the version's stored background when a request sends none. */
+  artifacts?: ArtifactStore;
   predictionLog?: PredictionLog;
   apiKeyHashes?: string[];
   maxBatch?: number;
@@ -52,12 +58,14 @@ export interface ServingApp {
 const PREDICT_EXAMPLE = '{"instances": [[...]]}';
 
 /**
- * The serving API of one pinned model version: /predict, the Open Inference Protocol (v2),
+ * The serving API of one pinned model version: /predict, /explain, the Open Inference Protocol (v2),
  * health, metrics and docs. Every bad input is a 4xx naming the problem; nothing crashes it.
  */
 export function createServingApp({
   version,
   loaded,
+  bytes,
+  artifacts,
   predictionLog,
   apiKeyHashes = [],
   maxBatch = 1000,
@@ -68,7 +76,7 @@ export function createServingApp({
   rolloutLimits = {},
 }: ServingAppOptions): ServingApp {
   const name = version.model;
-  const plan: InputPlan = inputPlanOf(loaded);
+  const plan: InputPlan = inputPlanOf(loaded, version);
   const served = { sha256: loaded.served.sha256, derived: loaded.served.derived };
   const openApi = servingOpenApi(name, version.version, loaded.signature, plan);
   const metrics = new ServingMetrics();
@@ -78,6 +86,7 @@ export function createServingApp({
   const { mirror, countRefusal } = parts;
   const source = parts.shadowRole ? 'shadow' : 'online';
   const predictor = new Predictor({ version, loaded, plan, metrics, predictionLog, maxBatch, batching, source });
+  const explainer = new ExplainRoute({ version, loaded, plan, modelBytes: bytes, artifacts, maxBatch });
   const errors = { projectId, logRefusals: true };
   const shadowIds = (c: Context) => (parts.shadowRole ? shadowIdsOf(c.req.header(SHADOW_OF_HEADER)) : undefined);
   const app = new Hono();
@@ -112,6 +121,7 @@ export function createServingApp({
   const guard = [requireApiKey(apiKeyHashes)] as const;
   const predictBody: ReadJsonBodyOptions = { maxBytes: maxBodyBytes, requireJsonType: true, example: PREDICT_EXAMPLE };
   const inferBody: ReadJsonBodyOptions = { ...predictBody, example: '{"inputs": [{"name": ..., "shape": ..., "datatype": ..., "data": ...}]}' };
+  const explainBody: ReadJsonBodyOptions = { ...predictBody, example: '{"instances": [[...]], "samples": 64}' };
 
   // On a node:http server `listener` answers this route before Hono sees it (predict-listener.ts).
   app.post('/predict', ...guard, async (c) => {
@@ -120,6 +130,8 @@ export function createServingApp({
     mirror?.offer('/predict', c.req.raw.headers, JSON.stringify(body), answer.ids);
     return c.json(answer);
   });
+
+  app.post('/explain', ...guard, async (c) => c.json(await explainer.explain(await readJsonBody(c.req.raw, explainBody))));
 
   const checkModel = (c: Context) => {
     const requested = c.req.param('name');
@@ -149,10 +161,14 @@ export function createServingApp({
       mirror?.offer(`/v2/models/${name}/infer`, c.req.raw.headers, JSON.stringify(body), (answer.parameters as { prediction_ids: string[] }).prediction_ids);
       return c.json(answer);
     });
+    app.post(`${base}/explain`, ...guard, async (c) => {
+      checkModel(c);
+      return c.json(await explainer.infer(await readJsonBody(c.req.raw, inferBody)));
+    });
     for (const path of [base, `${base}/ready`]) refuseOtherMethods(app, path, 'GET');
-    refuseOtherMethods(app, `${base}/infer`, 'POST');
+    for (const path of [`${base}/infer`, `${base}/explain`]) refuseOtherMethods(app, path, 'POST');
   }
-  refuseOtherMethods(app, '/predict', 'POST');
+  for (const path of ['/predict', '/explain']) refuseOtherMethods(app, path, 'POST');
   for (const path of ['/health', '/v2/health/live', '/v2/health/ready', '/openapi.json', '/docs', '/metrics']) refuseOtherMethods(app, path, 'GET');
   const listener = predictListener(
     { predictor, metrics, apiKeyHashes, maxBodyBytes, example: PREDICT_EXAMPLE, errors, rollout: parts, onRefused: countRefusal },

@@ -29,7 +29,7 @@ export async function bootServing(platform: Platform, env: NodeJS.ProcessEnv = p
   const runner = platform.modelRunner();
   runner.catch(() => undefined); // a failed registry read ends the start first; a failed import surfaces at the session build
   const [registry, artifacts] = await Promise.all([platform.registryReader(), platform.artifacts()]);
-  const { version, loaded } = await loadServingModel(target, {
+  const { version, loaded, bytes } = await loadServingModel(target, {
     registry: clock.registry(registry),
     artifacts,
     runner: clock.runner(runner),
@@ -55,6 +55,8 @@ export async function bootServing(platform: Platform, env: NodeJS.ProcessEnv = p
   const serving = createServingApp({
     version,
     loaded,
+    bytes,
+    artifacts,
     predictionLog,
     apiKeyHashes: config.serving.apiKeyHashes,
     maxBatch: config.serving.maxBatch,

@@ -2,6 +2,7 @@ import type { ModelSignature, TensorSpec } from '../../shared/domain/model-signa
 import { type InputField, type InputPlan, type ValueRule, valueRule } from '../../shared/domain/serving/input-plan.js';
 import { DATATYPE_OF } from '../../shared/domain/serving/open-inference.js';
 import { ERROR_BODY_SCHEMA } from '../../shared/http/errors.js';
+import { MAX_EXPLAIN_INSTANCES, MAX_SAMPLES, MAX_SENT_BACKGROUND } from './explain-route.js';
 
 const errorSchema = ERROR_BODY_SCHEMA;
 const json = (schema: object, example?: unknown) => ({ content: { 'application/json': { schema, ...(example === undefined ? {} : { example }) } } });
@@ -22,6 +23,33 @@ const VALUE_SCHEMA: Record<ValueRule['kind'], object> = {
 };
 const EXAMPLE_VALUE: Record<ValueRule['kind'], unknown> = { float: 0.5, integer: 1, boolean: true, string: 'a' };
 
+const numbersByFeature = { type: 'object', additionalProperties: { type: 'number' } };
+// As shared/services/explainer.ts answers one instance.
+const EXPLANATION_SCHEMA = {
+  type: 'object',
+  required: ['output', 'scale', 'prediction', 'baseline', 'attributions', 'method'],
+  properties: {
+    output: { type: 'string', description: '`<output>` for a value, `<output>.<class>` for a class score.' },
+    scale: { enum: ['logit', 'probability', 'value'] },
+    prediction: { type: 'number', description: "The model's score for the instance on that scale." },
+    baseline: { type: 'number', description: "The score at the background mean (linear) or the background's mean score (sampled)." },
+    attributions: { ...numbersByFeature, description: 'Per feature; they sum to prediction minus baseline.' },
+    method: { enum: ['linear', 'sampled_shapley'], description: 'linear: exact, read from the graph; sampled_shapley: a permutation estimate.' },
+    samples: { type: 'integer', description: 'Sampled only: permutations drawn.' },
+    errorBound: { ...numbersByFeature, description: "Sampled only: each feature's 95% error bound (1.96 standard errors)." },
+  },
+};
+const samplesSchema = { type: 'integer', minimum: 1, maximum: MAX_SAMPLES, default: 64, description: 'Permutations per instance (sampled method).' };
+const targetSchema = { type: 'string', description: "The class whose score is explained (default: the binary task's positive class, or the predicted class)." };
+const backgroundSchema = {
+  type: 'array',
+  minItems: 1,
+  maxItems: MAX_SENT_BACKGROUND,
+  items: { type: 'object' },
+  description: 'Feature objects to explain against; by default the background stored from the version\'s reference by "mlops drift run".',
+};
+const noBackground = ok('No background: none sent and none stored yet (run "mlops drift run --model <name>", or send one).', errorSchema);
+
 /** The OpenAPI 3.1 document of one serving revision, with schemas and examples built from its model's signature and `/predict` plan. */
 export function servingOpenApi(model: string, version: number, signature: ModelSignature, plan: InputPlan): Record<string, unknown> {
   const v2 = `/v2/models/${model}`;
@@ -32,6 +60,45 @@ export function servingOpenApi(model: string, version: number, signature: ModelS
     properties: { instances: { type: 'array', minItems: 1, items: { oneOf: [arrayInstanceSchema(plan), objectInstanceSchema(plan)] } } },
   };
   const predictExample = { instances: [plan.slots.map((slot) => EXAMPLE_VALUE[slot.rule.kind]), objectExample(plan.fields)] };
+  const explainBody = {
+    type: 'object',
+    required: ['instances'],
+    properties: {
+      instances: { ...predictBody.properties.instances, maxItems: MAX_EXPLAIN_INSTANCES },
+      samples: samplesSchema,
+      target: targetSchema,
+      background: backgroundSchema,
+    },
+  };
+  const explainResponse = {
+    type: 'object',
+    properties: {
+      model: { type: 'string' },
+      version: { type: 'integer' },
+      explanations: { type: 'array', items: EXPLANATION_SCHEMA },
+      background: { type: 'object', properties: { source: { enum: ['request', 'reference'] }, rows: { type: 'integer' } } },
+    },
+  };
+  const inferExplainBody = {
+    type: 'object',
+    required: ['inputs'],
+    properties: {
+      inputs: { type: 'array', description: 'As for infer.' },
+      parameters: { type: 'object', properties: { samples: samplesSchema, target: targetSchema, background: backgroundSchema } },
+    },
+  };
+  const inferExplainResponse = {
+    type: 'object',
+    properties: { model_name: { type: 'string' }, model_version: { type: 'string' }, explanations: { type: 'array', items: EXPLANATION_SCHEMA } },
+  };
+  const explainOperation = (summary: string, body: object, response: object, example?: unknown) => ({
+    post: {
+      summary,
+      security: [{ bearer: [] }, { apiKey: [] }],
+      requestBody: json(body, example),
+      responses: { '200': ok('One explanation per instance.', response), ...failures, '409': noBackground },
+    },
+  });
   const predictResponse = {
     type: 'object',
     properties: {
@@ -63,6 +130,12 @@ export function servingOpenApi(model: string, version: number, signature: ModelS
           },
         },
       },
+      '/explain': explainOperation(
+        `Per-feature attributions of each instance's prediction, summing to prediction minus baseline: exact for a linear model, else a sampled Shapley estimate with its error bound. At most ${MAX_EXPLAIN_INSTANCES} instances; not logged as predictions.`,
+        explainBody,
+        explainResponse,
+        { instances: predictExample.instances.slice(0, 1), samples: 64 },
+      ),
       '/v2/health/live': { get: { summary: 'Open Inference Protocol: server liveness.', responses: { '200': ok('Live.', {}, { live: true }) } } },
       '/v2/health/ready': { get: { summary: 'Open Inference Protocol: server readiness.', responses: { '200': ok('Ready.', {}, { ready: true }) } } },
       [v2]: { get: { summary: 'Open Inference Protocol: model metadata.', responses: { '200': ok('Metadata.'), '404': ok('Unknown model.', errorSchema) } } },
@@ -88,6 +161,13 @@ export function servingOpenApi(model: string, version: number, signature: ModelS
           responses: { '200': ok('Output tensors.'), ...failures },
         },
       },
+      [`${v2}/explain`]: explainOperation(
+        'Open Inference Protocol: attributions of each instance (inputs as for infer; parameters samples, target, background).',
+        inferExplainBody,
+        inferExplainResponse,
+        inferExample,
+      ),
+      [`${v2}/versions/${version}/explain`]: explainOperation('Open Inference Protocol: attributions on this version.', inferExplainBody, inferExplainResponse),
       '/metrics': {
         get: {
           summary: 'Prometheus metrics: requests, latency, instances, model version, prediction-log health.',

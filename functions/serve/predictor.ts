@@ -108,9 +108,12 @@ export class Predictor {
   }
 }
 
-/** The input plan of a loaded model: how request values map to its tensors. */
-export function inputPlanOf(loaded: LoadedModel): InputPlan {
-  return planInputs(loaded.signature, loaded.metadata);
+/**
+ * The input plan of a loaded model: how request values map to its tensors. The version's tags say whether
+ * its float inputs take missing values (inputs.missing=nan); without the version only the model's metadata can.
+ */
+export function inputPlanOf(loaded: LoadedModel, version?: Pick<ModelVersion, 'tags'>): InputPlan {
+  return planInputs(loaded.signature, loaded.metadata, version?.tags);
 }
 
 /** The longest id a prediction record takes (PredictionRecord.shadowOf); a longer one would fail the whole message at ingest. */

@@ -9,6 +9,7 @@ import { refuseUnknownSubcommands, jsonOption } from './command.js';
 import { type CliContext, requestOutcome } from './context.js';
 import { table, UsageError } from './format.js';
 import { callFunction } from './http.js';
+import { fairnessLines, formatNumber, importanceLines, qualityLines } from './report-sections.js';
 import { ENV } from '../../shared/config/env.js';
 import { MONITORING_OPTIONS } from '../../shared/config/monitoring-config.js';
 
@@ -22,7 +23,9 @@ interface RunFlags extends JsonOption {
 
 /** `mlops drift run|report`: run monitoring now and wait for it, or show the latest window per feature. */
 export const driftCommand: CommandDefinition = (program, { context, io }) => {
-  const drift = refuseUnknownSubcommands(program.command('drift').description('model monitoring: drift, performance and service health per window'));
+  const drift = refuseUnknownSubcommands(
+    program.command('drift').description('model monitoring per window: drift, performance, service health, data quality, feature importance and fairness'),
+  );
   drift
     .command('run')
     .description('run the monitoring job now for every version holding an alias (or one model), and wait for its result')
@@ -38,7 +41,7 @@ export const driftCommand: CommandDefinition = (program, { context, io }) => {
   drift
     .command('report')
     .argument('<model>', 'the model name')
-    .description('the latest window per feature, performance from ground truth, latency and open alerts')
+    .description('the latest window per feature: drift, performance from ground truth, latency, data quality, feature importance, fairness and open alerts')
     .addOption(jsonOption())
     .action((model: string, flags: JsonOption) => reportDrift(context(), model, flags, io));
 };
@@ -95,9 +98,6 @@ function printVersion(version: VersionMonitoring, io: CliIo): void {
   for (const problem of version.problems) io.print(`  tag ignored: ${problem}`);
 }
 
-const formatNumber = (value: number | null | undefined): string =>
-  value === null || value === undefined ? '' : Math.abs(value) >= 1e-3 || value === 0 ? value.toFixed(4) : value.toExponential(2);
-
 async function reportDrift(context: CliContext, name: string, flags: JsonOption, io: CliIo): Promise<void> {
   const model = validateModelName(name);
   const report = await callFunction<{ model: string; versions: VersionReport[] }>(context, 'monitoring-api', `/drift/${model}`);
@@ -126,6 +126,13 @@ function printReport(model: string, version: VersionReport, io: CliIo): void {
   const metrics = Object.entries(version.performance).map(([metric, value]) => `${metric} ${formatNumber(value)}`);
   if (metrics.length > 0) io.print(`performance (${version.labelled ?? 0} labelled): ${metrics.join(', ')}`);
   if (version.health) io.print(healthLine(version.health));
+  // A monitoring API older than these sections answers without them.
+  const sections = [
+    ...(version.quality ? qualityLines(version.quality) : []),
+    ...(version.importance ? importanceLines(version.importance) : []),
+    ...(version.fairness ?? []).flatMap(fairnessLines),
+  ];
+  for (const line of sections) io.print(line);
   if (version.openAlerts.length > 0) io.print(`open alerts: ${version.openAlerts.map((alert) => `${alert.feature} (since ${alert.opened_at})`).join(', ')}`);
   // A monitoring API older than the waiting list answers without one.
   for (const waiting of version.waiting ?? []) io.print(`waiting: ${waiting.part}: ${waiting.reason}`);

@@ -26,7 +26,7 @@ export interface GroundTruthReport {
 export const groundTruthCommand: CommandDefinition = (program, { context, io }) => {
   program
     .command('ground-truth')
-    .argument('<file>', 'a .csv (header: id and label or value, optional observed_time) or .jsonl file')
+    .argument('<file>', 'a .csv (header: id and label or value, optional observed_time and attributes.<name>) or .jsonl file')
     .description('send observed outcomes (ground truth) for logged predictions, joined by prediction id')
     .addHelpText('after', '\nExit code 0 when any record was accepted (refused lines are listed), 1 when none was or the file is unusable.')
     .addOption(jsonOption())
@@ -66,7 +66,7 @@ async function sendGroundTruth(context: CliContext, file: string, format: string
   return report;
 }
 
-/** Reads ground truth records with their line numbers from CSV (id,label|value[,observed_time]) or JSON Lines. */
+/** Reads ground truth records with their line numbers from CSV (id,label|value[,observed_time][,attributes.<name>...]) or JSON Lines. */
 async function* groundTruthRecords(file: string, format: string): AsyncGenerator<NumberedRecord> {
   let header: string[] | undefined;
   let line = 0;
@@ -97,9 +97,38 @@ function csvHeader(file: string, text: string): string[] {
   return names;
 }
 
+const ATTRIBUTE_COLUMN = 'attributes.';
+
+/**
+ * A CSV line as a record. Sensitive attributes come as `attributes.<name>` columns or as an
+ * `attributes` column holding a JSON object; text that is not JSON passes on for the data API to refuse.
+ */
 function csvRecord(header: string[], text: string): Record<string, unknown> {
   const fields = splitCsvLine(text) ?? [];
-  const record: Record<string, unknown> = Object.fromEntries(header.map((name, index) => [name, fields[index] === '' ? undefined : fields[index]]));
+  const record: Record<string, unknown> = {};
+  const attributes: Record<string, unknown> = {};
+  header.forEach((name, index) => {
+    const field = fields[index] === '' ? undefined : fields[index];
+    if (name.startsWith(ATTRIBUTE_COLUMN)) {
+      if (field !== undefined) attributes[name.slice(ATTRIBUTE_COLUMN.length)] = field;
+    } else record[name] = field;
+  });
   if (typeof record.value === 'string') record.value = Number(record.value);
+  if (typeof record.attributes === 'string') record.attributes = jsonOrText(record.attributes);
+  if (Object.keys(attributes).length > 0) record.attributes = mergedAttributes(record.attributes, attributes);
   return record;
+}
+
+function jsonOrText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The `attributes.<name>` columns over an `attributes` object; anything else in `attributes` is left for the data API to refuse. */
+function mergedAttributes(json: unknown, columns: Record<string, unknown>): unknown {
+  if (json === undefined) return columns;
+  return typeof json === 'object' && json !== null && !Array.isArray(json) ? { ...json, ...columns } : json;
 }

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import type { CommandDefinition, CommandRuntime } from './command.js';
 import { doctorCommand } from './doctor-command.js';
 import { driftCommand } from './drift-commands.js';
+import { explainCommand } from './explain-command.js';
 import { featuresCommand } from './features-command.js';
 import { closestName, UsageError } from './format.js';
 import { groundTruthCommand } from './ground-truth-command.js';
@@ -24,6 +25,7 @@ const COMMANDS: CommandDefinition[] = [
   groundTruthCommand,
   featuresCommand,
   scoreCommand,
+  explainCommand,
   driftCommand,
   doctorCommand,
 ];

@@ -188,13 +188,19 @@ export type PredictionsLogged = z.output<typeof PredictionsLogged>;
 /** A predictions message as published, in either form. */
 export type PredictionsLoggedMessage = z.input<typeof PredictionsLogged>;
 
-/** One observed outcome for a prediction: a class label for classifiers or a value for regressors. */
+/** Sensitive attributes sent with an outcome for fairness monitoring (`{"sex": "F"}`): a few short scalar values by name. */
+export const GroundTruthAttributes = z
+  .record(z.string().min(1).max(128), z.union([z.string().max(256), z.number().finite(), z.boolean()]))
+  .refine((attributes) => Object.keys(attributes).length <= 32, { message: 'at most 32 attributes' });
+
+/** One observed outcome for a prediction: a class label for classifiers or a value for regressors, with optional sensitive attributes. */
 export const GroundTruthRecord = z
   .object({
     predictionId: z.string().min(1).max(200),
     label: z.union([z.string(), z.number(), z.boolean()]).transform(String).optional(),
     value: z.number().finite().optional(),
     observedTime: z.string().datetime({ offset: true }),
+    attributes: GroundTruthAttributes.optional(),
   })
   .refine((record) => record.label !== undefined || record.value !== undefined, { message: 'needs a label or a value' });
 export type GroundTruthRecord = z.infer<typeof GroundTruthRecord>;

@@ -39,6 +39,71 @@ const FeatureDriftSummary = z.object({
 });
 
 /** What one version's run found, in the drift-computed event. */
+const QualityOutcome = z.object({
+  checks: z.array(
+    z.object({
+      feature: z.string(),
+      check: z.string(),
+      value: z.number(),
+      failing: z.number(),
+      rows: z.number(),
+      threshold: z.number(),
+      crossed: z.boolean(),
+    }),
+  ),
+  refused: z.array(z.object({ code: z.string(), count: z.number() })),
+  requests: z.number(),
+});
+
+const Judged = { value: z.number(), threshold: z.number(), drifted: z.boolean() };
+
+const AttributionOutcome = z.object({
+  reference: z.string(),
+  method: z.string(),
+  referenceSize: z.number(),
+  currentSize: z.number(),
+  features: z.array(
+    z.object({
+      feature: z.string(),
+      referenceImportance: z.number(),
+      currentImportance: z.number(),
+      referenceShare: z.number(),
+      currentShare: z.number(),
+      ...Judged,
+    }),
+  ),
+  ndcg: z.object(Judged).optional(),
+});
+
+const FairnessOutcome = z.object({
+  positive: z.string().optional(),
+  attributes: z.array(
+    z.object({
+      attribute: z.string(),
+      groups: z.array(
+        z.object({
+          group: z.string(),
+          predictions: z.number(),
+          labelled: z.number(),
+          metrics: z.array(z.object({ metric: z.string(), value: z.number().nullable(), tooSmall: z.boolean() })),
+        }),
+      ),
+      comparisons: z.array(
+        z.object({
+          metric: z.string(),
+          value: z.number().nullable(),
+          threshold: z.number(),
+          flagged: z.boolean(),
+          groups: z.array(z.string()),
+          predictions: z.number(),
+          labelled: z.number(),
+        }),
+      ),
+      ungrouped: z.number(),
+    }),
+  ),
+});
+
 export const VersionMonitoring = z.object({
   model: z.string(),
   version: z.number().int(),
@@ -50,6 +115,10 @@ export const VersionMonitoring = z.object({
   datasetDrift: z.object({ share: z.number(), threshold: z.number(), drifted: z.boolean() }),
   performance: z.record(z.string(), z.number().nullable()),
   health: z.record(z.string(), z.number().nullable()),
+  /** Data quality, feature importance and fairness of the window; absent from runs before they existed, fairness without an attribute tagged. */
+  quality: QualityOutcome.optional(),
+  attributions: AttributionOutcome.optional(),
+  fairness: FairnessOutcome.optional(),
   alertsOpened: z.array(z.string()),
   alertsResolved: z.array(z.string()),
   problems: z.array(z.string()),

@@ -150,13 +150,13 @@ export const TABLES: TableSchema[] = [
   {
     name: 'data_quality',
     description:
-      'Data quality per model, version, feature, check and window: the share of the window\'s predictions failing the check, against its threshold. Feature __requests__ holds the refused requests by error code.',
+      "Data quality per model, version, feature, check and window: the share of the window's predictions failing the check, against its threshold. Feature __requests__ holds the refused requests by error code.",
     columns: [
       column('model', 'STRING', 'Model name.', true),
       column('version', 'INT64', 'Model version.', true),
       column('feature', 'STRING', 'Input feature, or __requests__ for refused requests.', true),
       column('check', 'STRING', 'missing, out_of_range, unseen_category or type_violation; refused:<error code> for __requests__.', true),
-      column('value', 'FLOAT64', 'Share of the window\'s predictions (for refusals: of its requests) failing the check.', true),
+      column('value', 'FLOAT64', "Share of the window's predictions (for refusals: of its requests) failing the check.", true),
       column('failing', 'INT64', 'Predictions (or requests) failing the check.', true),
       column('rows', 'INT64', 'Predictions in the window (for refusals: requests, refused ones included).', true),
       column('threshold', 'FLOAT64', 'Largest share allowed before the check alerts; null for a check that only reports.'),
@@ -181,9 +181,14 @@ export const TABLES: TableSchema[] = [
       column('method', 'STRING', 'linear (exact, read from the graph) or sampled_shapley; ndcg on __dataset__.', true),
       column('reference_importance', 'FLOAT64', 'Mean absolute attribution over the reference sample.'),
       column('current_importance', 'FLOAT64', 'Mean absolute attribution over the window sample.'),
-      column('reference_share', 'FLOAT64', 'The feature\'s share of the reference\'s total importance.'),
-      column('current_share', 'FLOAT64', 'The feature\'s share of the window\'s total importance.'),
-      column('value', 'FLOAT64', 'Attribution drift: |current_share − reference_share|; nDCG of the window\'s ranking on __dataset__.', true),
+      column('reference_share', 'FLOAT64', "The feature's share of the reference's total importance."),
+      column('current_share', 'FLOAT64', "The feature's share of the window's total importance."),
+      column(
+        'value',
+        'FLOAT64',
+        "Attribution drift: |current_importance − reference_importance| / the reference's total importance; nDCG of the window's ranking on __dataset__.",
+        true,
+      ),
       column('threshold', 'FLOAT64', 'Threshold the value was compared with.', true),
       column('drifted', 'BOOL', 'Whether the threshold was crossed (above for shares, below for nDCG).', true),
       column('reference_size', 'INT64', 'Reference rows explained.', true),
@@ -198,13 +203,12 @@ export const TABLES: TableSchema[] = [
   },
   {
     name: 'fairness_metrics',
-    description:
-      'Fairness per model, version, sensitive attribute, group, metric and window; group __all__ holds the comparisons across groups.',
+    description: 'Fairness per model, version, sensitive attribute, group, metric and window; group __all__ holds the comparisons across groups.',
     columns: [
       column('model', 'STRING', 'Model name.', true),
       column('version', 'INT64', 'Model version.', true),
       column('attribute', 'STRING', 'The sensitive attribute (a feature, or an attribute sent with ground truth).', true),
-      column('group_value', 'STRING', 'The attribute\'s value, or __all__ for a comparison across groups.', true),
+      column('group_value', 'STRING', "The attribute's value, or __all__ for a comparison across groups.", true),
       column(
         'metric',
         'STRING',
@@ -216,7 +220,12 @@ export const TABLES: TableSchema[] = [
       column('labelled', 'INT64', 'Of which with ground truth.', true),
       column('threshold', 'FLOAT64', 'Threshold of a comparison; null on per-group rows.'),
       column('flagged', 'BOOL', 'Whether a comparison crossed its threshold.', true),
-      column('too_small', 'BOOL', 'Whether the group had fewer predictions (or labelled ones, for accuracy and rates) than the minimum: reported as too small, never as fair.', true),
+      column(
+        'too_small',
+        'BOOL',
+        'Whether the group had fewer predictions (or labelled ones, for accuracy and rates) than the minimum: reported as too small, never as fair.',
+        true,
+      ),
       column('window_start', 'TIMESTAMP', 'Start of the window.', true),
       column('window_end', 'TIMESTAMP', 'End of the window.', true),
       column('computed_at', 'TIMESTAMP', 'When the row was computed.', true),
@@ -231,7 +240,12 @@ export const TABLES: TableSchema[] = [
     columns: [
       column('model', 'STRING', 'Model name.', true),
       column('version', 'INT64', 'Model version.', true),
-      column('feature', 'STRING', 'Input feature, outputs.<name> or __dataset__ for drift; quality:<feature>, attribution:<feature> or fairness:<attribute> for the other families.', true),
+      column(
+        'feature',
+        'STRING',
+        'Input feature, outputs.<name> or __dataset__ for drift; quality:<feature>, attribution:<feature> or fairness:<attribute> for the other families.',
+        true,
+      ),
       column('status', 'STRING', '"open" or "resolved".', true),
       column('alert_id', 'STRING', 'Id of the alert last opened.', true),
       column('method', 'STRING', 'Method of the last observation.', true),

@@ -57,7 +57,8 @@ function byInstanceMinute(outcomes: RequestOutcome[]): RequestOutcome[][] {
  * landed (yet) are kept all the same and counted, since they may arrive first.
  */
 export async function ingestGroundTruth(event: GroundTruthReceived, warehouse: Warehouse): Promise<InsertResult & { unmatched: number }> {
-  const result = await warehouse.insert('ground_truth', event.records.map(groundTruthRow));
+  const rows = event.records.map((record) => ({ ...groundTruthRow(record), attributes: record.attributes ?? null }));
+  const result = await warehouse.insert('ground_truth', rows);
   const ids = event.records.map((record) => record.predictionId);
   const [row] = await warehouse.query<{ matched: number }>(
     `SELECT COUNT(*) AS matched FROM {{predictions}} WHERE ${memberOf('prediction_id', 'ids', warehouse.dialect)}`,

@@ -11,10 +11,23 @@ import { type Clock, systemClock } from '../ports/clock.port.js';
 import type { EventBus } from '../ports/event-bus.port.js';
 import type { ModelRegistry } from '../ports/model-registry.port.js';
 import type { Warehouse } from '../ports/warehouse.port.js';
-import { computeVersionDrift, driftRows, type VersionDrift } from './version-drift.js';
+import type { ArtifactStore } from '../ports/artifact-store.port.js';
+import type { ModelRunner } from '../ports/model-runner.port.js';
+import type { SkippedFeature } from '../domain/drift/drift-result.js';
+import { attributionSettingsFromTags } from '../domain/explain/attribution-drift.js';
+import { fairnessSettingsFromTags } from '../domain/fairness/settings.js';
+import type { FamilyOutcome } from '../domain/monitoring/family.js';
+import { qualitySettingsFromTags } from '../domain/quality/quality-settings.js';
+import { isPlatformError } from '../domain/errors.js';
+import type { ModelVersion } from '../domain/registry.js';
+import { type AttributionSummary, loadMonitoredModel, measureAttributionDrift } from './attribution-drift.js';
+import { measureDataQuality } from './data-quality.js';
 import type { MeasureLimits } from './drift-measures.js';
+import { createExplainer } from './explainer.js';
+import { measureFairness } from './fairness.js';
 import { measurePerformance, performanceRows } from './model-performance.js';
 import { healthRow, measureHealth } from './service-health.js';
+import { computeVersionDrift, driftRows, referenceOf, type VersionDrift, type VersionReference } from './version-drift.js';
 
 /** What a monitoring run works with. */
 export interface MonitoringDependencies {
@@ -23,6 +36,8 @@ export interface MonitoringDependencies {
   bus: EventBus;
   clock?: Clock;
   limits?: MeasureLimits;
+  /** Where the versions' model files come from, to explain predictions; without it attributions are skipped. */
+  models?: { artifacts: ArtifactStore; runner: ModelRunner; cacheDir: string };
 }
 
 /** Which versions and window a run covers. */
@@ -75,17 +90,23 @@ async function monitorVersion(deps: MonitoringDependencies, model: Model, aliase
   const { registry, warehouse, clock = systemClock } = deps;
   const version = await registry.getVersion(window.model, window.version);
   if (!version) throw new PlatformError('REGISTRY.VERSION_NOT_FOUND', `Model "${window.model}" has no version ${window.version}.`, { permanent: false });
-  const settings = driftSettingsFromTags({ ...model.tags, ...version.tags });
-  const drift = await computeVersionDrift(warehouse, version, window, settings, deps.limits);
+  const tags = { ...model.tags, ...version.tags };
+  const settings = driftSettingsFromTags(tags);
+  const reference = await referenceOf(warehouse, version, window);
+  const drift = await computeVersionDrift(warehouse, version, window, settings, deps.limits, reference);
   const task = taskOf(version);
   const performance = await measurePerformance(warehouse, window, task, outputLayout(version.signature.outputs, task));
   const health = await measureHealth(warehouse, window);
   const computedAt = clock.now().toISOString();
+  const families = await measureFamilies(deps, version, tags, window, reference, computedAt);
   const slice = { model: window.model, version: window.version, window_start: window.start.toISOString(), window_end: window.end.toISOString() };
   await warehouse.replace('drift_metrics', slice, driftRows(drift, window, computedAt));
   await warehouse.replace('model_performance', slice, performanceRows(performance, window, computedAt));
   await warehouse.replace('service_health', slice, [healthRow(health, window, computedAt)]);
-  const alerts = await updateAlerts(deps, drift, window, computedAt);
+  await warehouse.replace('data_quality', slice, families.quality.rows);
+  await warehouse.replace('feature_attributions', slice, families.attributions?.rows ?? []);
+  await warehouse.replace('fairness_metrics', slice, families.fairness?.rows ?? []);
+  const alerts = await updateAlerts(deps, drift, families.observations, window, computedAt);
   const { error_rate, ...healthNumbers } = health;
   return {
     model: window.model,
@@ -93,14 +114,80 @@ async function monitorVersion(deps: MonitoringDependencies, model: Model, aliase
     aliases,
     reference: drift.reference,
     features: drift.features,
-    skipped: drift.skipped,
+    skipped: [...drift.skipped, ...families.skipped],
     datasetDrift: drift.dataset,
     performance: { predictions: performance.predictions, labelled: performance.labelled, ...performance.metrics },
     health: { ...healthNumbers, error_rate },
+    quality: families.quality.summary,
+    ...(families.attributions ? { attributions: families.attributions.summary } : {}),
+    ...(families.fairness ? { fairness: families.fairness.summary } : {}),
     alertsOpened: alerts.opened,
     alertsResolved: alerts.resolved,
-    problems: settings.problems,
+    problems: [...settings.problems, ...families.problems],
   };
+}
+
+/** Data quality, feature attributions and fairness of one version's window, with what they observed for the alerts. */
+async function measureFamilies(
+  deps: MonitoringDependencies,
+  version: ModelVersion,
+  tags: Record<string, string>,
+  window: PredictionWindow,
+  reference: VersionReference,
+  computedAt: string,
+) {
+  const { warehouse } = deps;
+  const quality = qualitySettingsFromTags(tags);
+  const attribution = attributionSettingsFromTags(tags);
+  const fairness = fairnessSettingsFromTags(tags, taskOf(version));
+  const measured = {
+    quality: await measureDataQuality(warehouse, version, window, reference, quality.settings, computedAt, deps.limits),
+    attributions: await explainWindow(deps, version, window, reference, attribution.settings, computedAt),
+    fairness: fairness.settings ? await measureFairness(warehouse, version, window, fairness.settings, computedAt) : undefined,
+  };
+  const attributions = 'rows' in measured.attributions ? measured.attributions : undefined;
+  const all = [measured.quality, attributions, measured.fairness].filter((outcome) => outcome !== undefined);
+  return {
+    quality: measured.quality,
+    attributions,
+    fairness: measured.fairness,
+    observations: all.flatMap((outcome): Observation[] => outcome.observations),
+    skipped: [...all.flatMap((outcome): SkippedFeature[] => outcome.skipped), ...(attributions ? [] : [measured.attributions as SkippedFeature])],
+    problems: [...quality.problems, ...attribution.problems, ...fairness.problems],
+  };
+}
+
+/** Codes that mean a version's predictions cannot be explained (its file, or its outputs), which skip attributions rather than fail the run. */
+const UNEXPLAINABLE = new Set(['EXPLAIN.UNSUPPORTED', 'ARTIFACT.NOT_FOUND', 'ARTIFACT.INTEGRITY', 'MODEL.LOAD_FAILED']);
+
+/** The window's feature attributions, from the version's own model; skipped when the run has no model files or the model cannot be explained. */
+async function explainWindow(
+  deps: MonitoringDependencies,
+  version: ModelVersion,
+  window: PredictionWindow,
+  reference: VersionReference,
+  settings: ReturnType<typeof attributionSettingsFromTags>['settings'],
+  computedAt: string,
+): Promise<FamilyOutcome<AttributionSummary> | SkippedFeature> {
+  if (!deps.models) return { feature: 'attribution', reason: 'this run has no access to model files' };
+  let model: Awaited<ReturnType<typeof loadMonitoredModel>> | undefined;
+  try {
+    model = await loadMonitoredModel(version, deps.models);
+    const explainer = createExplainer(model.loaded, version, model.bytes);
+    return await measureAttributionDrift(
+      { warehouse: deps.warehouse, artifacts: deps.models.artifacts, explainer },
+      version,
+      window,
+      reference,
+      settings,
+      computedAt,
+    );
+  } catch (error) {
+    if (isPlatformError(error) && UNEXPLAINABLE.has(error.code)) return { feature: 'attribution', reason: error.message };
+    throw error;
+  } finally {
+    await model?.loaded.close();
+  }
 }
 
 /** What a run observed, per feature and for the dataset, in the form the alert state takes. */
@@ -122,13 +209,13 @@ function observationsOf(drift: VersionDrift): Observation[] {
  * Moves the version's alert state and publishes the alerts that opened. Publishing comes before the
  * state is written: a failure in between sends an alert twice rather than never.
  */
-async function updateAlerts(deps: MonitoringDependencies, drift: VersionDrift, window: PredictionWindow, now: string) {
+async function updateAlerts(deps: MonitoringDependencies, drift: VersionDrift, families: Observation[], window: PredictionWindow, now: string) {
   const { warehouse, bus } = deps;
   const previous = await warehouse.query<AlertState & Record<string, unknown>>('SELECT * FROM {{drift_alerts}} WHERE model = @model AND version = @version', {
     model: window.model,
     version: window.version,
   });
-  const transition = nextAlertStates(previous, observationsOf(drift), {
+  const transition = nextAlertStates(previous, [...observationsOf(drift), ...families], {
     model: window.model,
     version: window.version,
     windowEnd: window.end.toISOString(),

@@ -42,7 +42,7 @@ export async function registerModel(object: GcsObjectNotification, deps: Registe
     const loaded = await deps.runner.load(bytes);
     const { signature, served, metadata } = loaded;
     await loaded.close();
-    planInputs(signature, metadata);
+    planInputs(signature, metadata, upload.tags);
     const task = modelTask(signature, upload.tags);
     const { version, created } = await deps.registry.registerVersion({
       model,

@@ -47,7 +47,7 @@ ORDER BY entity_id, event_time LIMIT @limit`;
  */
 export async function scoreBatch({ dataset, warehouse, model, pageSize = 5000, onProgress }: ScoreBatchOptions): Promise<BatchScoringReport> {
   const { version, loaded } = model;
-  const plan = planInputs(loaded.signature, loaded.metadata);
+  const plan = planInputs(loaded.signature, loaded.metadata, version.tags);
   const report: BatchScoringReport = {
     model: version.model,
     version: version.version,

@@ -44,7 +44,7 @@ export async function computeVersionDrift(
   limits: MeasureLimits = DEFAULT_LIMITS,
   reference?: VersionReference,
 ): Promise<VersionDrift> {
-  const { launch, dataset, describe, inputs } = reference ?? (await referenceOf(warehouse, version, current));
+  const { launch, describe, inputs } = reference ?? (await referenceOf(warehouse, version, current));
   const skipped: SkippedFeature[] = [];
   const features: FeatureDrift[] = [];
   if (inputs) {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalPlatform, startLocalPlatform } from '../../scripts/lib/local-platform.js';
+import { modelDashboardUrl } from '../../scripts/lib/dashboard/dashboard-server.js';
 import { type DemoResult, runDemo } from '../../scripts/lib/demo/run-demo.js';
 import { freePort } from '../../shared/processes/processes.js';
 import { launchChromium } from '../support/browser.js';
@@ -78,7 +79,8 @@ describe('the monitoring dashboard, in headless Chromium', () => {
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(local.dashboardUrl);
+    // The address the demo prints for the model it deployed.
+    await page.goto(modelDashboardUrl(local.dashboardUrl, demo.model));
     await page.waitForSelector('body[data-state="ready"]', { timeout: 15_000 });
     expect(errors).toEqual([]);
     charts = await chartStates(page);

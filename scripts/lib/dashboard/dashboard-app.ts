@@ -6,6 +6,7 @@ import { notFound, onError } from '../../../shared/http/errors.js';
 import type { ModelRegistry } from '../../../shared/ports/model-registry.port.js';
 import type { TrackingStore } from '../../../shared/ports/tracking-store.port.js';
 import type { Warehouse } from '../../../shared/ports/warehouse.port.js';
+import { attributionSeries, fairnessLatest, qualityLatest } from './dashboard-family-queries.js';
 import { modelDetails, modelRuns } from './dashboard-registry.js';
 import { driftSeries, performanceSeries, predictedColumns, trafficSeries, versionTotals } from './dashboard-queries.js';
 
@@ -30,8 +31,8 @@ const FILES: Record<string, { path: string; type: string }> = {
 
 /**
  * The local monitoring dashboard: a static page with Chart.js, and JSON endpoints over the
- * registry (models, versions, aliases, history, rollouts), the warehouse (traffic, drift, performance) and
- * experiment tracking (runs side by side).
+ * registry (models, versions, aliases, history, rollouts), the warehouse (traffic, drift, performance, data
+ * quality, feature importance, fairness) and experiment tracking (runs side by side).
  */
 export function createDashboardApp({ registry, warehouse, tracking }: DashboardOptions): Hono {
   const app = new Hono();
@@ -50,6 +51,9 @@ export function createDashboardApp({ registry, warehouse, tracking }: DashboardO
     c.json(await performanceSeries(await warehouse(), c.req.param('name'), await predicted(c.req.param('name')))),
   );
   app.get('/api/models/:name/drift', async (c) => c.json(await driftSeries(await warehouse(), c.req.param('name'))));
+  app.get('/api/models/:name/quality', async (c) => c.json(await qualityLatest(await warehouse(), c.req.param('name'))));
+  app.get('/api/models/:name/attributions', async (c) => c.json(await attributionSeries(await warehouse(), c.req.param('name'))));
+  app.get('/api/models/:name/fairness', async (c) => c.json(await fairnessLatest(await warehouse(), c.req.param('name'))));
   app.get('/api/models/:name/rollouts', async (c) => c.json(await (await registry()).listRollouts(c.req.param('name'))));
   app.get('/api/models/:name/runs', async (c) => c.json(await modelRuns(await registry(), await tracking(), c.req.param('name'))));
   for (const [path, file] of Object.entries(FILES)) {

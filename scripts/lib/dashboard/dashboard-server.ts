@@ -18,6 +18,13 @@ export interface DashboardServer {
   stop(): Promise<void>;
 }
 
+/** The dashboard's address showing one model (`?model=<name>`), as the demo prints it for the model it deployed. */
+export function modelDashboardUrl(dashboardUrl: string, model: string): string {
+  const address = new URL(dashboardUrl);
+  address.searchParams.set('model', model);
+  return address.toString();
+}
+
 /** Serves the dashboard from the runner's own platform, so it reads the DuckDB file the functions write. */
 export async function startDashboard({ platform, port, anyPortIfTaken = false, hostname = '127.0.0.1' }: DashboardServerOptions): Promise<DashboardServer> {
   const app = createDashboardApp({ registry: () => platform.registry(), warehouse: () => platform.warehouse(), tracking: () => platform.trackingStore() });

@@ -1,5 +1,6 @@
 import type { ModelRegistry } from '../../../shared/ports/model-registry.port.js';
 import { table } from '../../cli/format.js';
+import { modelDashboardUrl } from '../dashboard/dashboard-server.js';
 import type { DemoResult } from './run-demo.js';
 import type { SentPrediction } from './traffic-step.js';
 
@@ -59,6 +60,6 @@ export async function summarize(result: DemoResult, registry: ModelRegistry, das
     `Performance from ground truth (the drift job's, per phase window; overall accuracy ${totals.accuracy?.toFixed(3) ?? '-'} over ${totals.labelled} labelled):`,
     indent(table(['PHASE', 'LABELLED', 'ACCURACY', 'ROC AUC', 'F1', "ACCURACY (DEMO'S OWN COUNT)"], performanceRows)),
     '',
-    `Dashboard: ${dashboardUrl}`,
+    `Dashboard: ${modelDashboardUrl(dashboardUrl, model)}`,
   ].join('\n');
 }

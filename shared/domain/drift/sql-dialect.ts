@@ -43,6 +43,11 @@ export interface MonitoringDialect {
   floorToInteger(expression: string): string;
   /** Ground truth observed since `@{since}`, one row per prediction id (BigQuery's streaming dedupe is best effort). */
   groundTruth(since: string): string;
+  /**
+   * A deterministic pseudo-random sort key of a JSON document: ordering by it and taking the first n
+   * rows draws the same bounded sample on every run (a top-n, so one pass and bounded memory).
+   */
+  sampleOrder(doc: string): string;
 }
 
 /** Keys that can be named in a JSONPath as `$."key"` without escaping in either warehouse. */
@@ -95,6 +100,7 @@ const DUCKDB: MonitoringDialect = {
   floorToInteger: (expression) => `CAST(FLOOR(${expression}) AS BIGINT)`,
   // The primary key already makes each prediction id unique.
   groundTruth: (since) => `(SELECT prediction_id, label, value FROM {{ground_truth}} WHERE observed_time >= @${since})`,
+  sampleOrder: (doc) => `hash(CAST(${doc} AS VARCHAR))`,
 };
 
 const BIGQUERY: MonitoringDialect = {
@@ -124,6 +130,7 @@ const BIGQUERY: MonitoringDialect = {
   floorToInteger: (expression) => `CAST(FLOOR(${expression}) AS INT64)`,
   groundTruth: (since) =>
     `(SELECT prediction_id, ANY_VALUE(label) AS label, ANY_VALUE(value) AS value FROM {{ground_truth}} WHERE observed_time >= @${since} GROUP BY prediction_id)`,
+  sampleOrder: (doc) => `FARM_FINGERPRINT(TO_JSON_STRING(${doc}))`,
 };
 
 /** The monitoring SQL of a warehouse dialect. */

@@ -1,5 +1,6 @@
 import { PlatformError } from '../errors.js';
 import { FEATURE_NAMES_METADATA_KEY, type ModelSignature, type TensorElementType, type TensorSpec } from '../model-signature.js';
+import { NAN_LIKE_TEXTS } from '../quality/quality-settings.js';
 
 /** How a JSON value is checked for one element type; precomputed so the hot loop does no lookups. */
 export interface ValueRule {
@@ -7,6 +8,8 @@ export interface ValueRule {
   kind: 'float' | 'integer' | 'boolean' | 'string';
   min: number;
   max: number;
+  /** A float input of a model that takes missing values: null and NaN-like texts go in as NaN (see {@link MISSING_INPUTS_TAG}). */
+  missing: boolean;
 }
 
 /** One value of a flat instance: its log name, its rule, and where it goes (planned tensor, column of that tensor's row). */
@@ -61,15 +64,26 @@ const INTEGER_RANGES: Partial<Record<TensorElementType, readonly [number, number
   int32: [-2147483648, 2147483647],
   int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
 };
+/**
+ * The tag (or ONNX metadata key) saying a model takes missing values in its float inputs as NaN, as tree
+ * ensembles and many pipelines do: `inputs.missing=nan`. Without it a missing value is refused.
+ */
+export const MISSING_INPUTS_TAG = 'inputs.missing';
+const NAN_LIKE = new Set(NAN_LIKE_TEXTS);
+
 // Characters a log name may not carry: monitoring reads only keys of letters, digits, _ - : (isMonitorableKey in drift/sql-dialect.ts).
 const UNMONITORABLE = /[^A-Za-z0-9_\-:]/g;
 
-/** Works out once how instances fill the model's inputs; throws MODEL.LOAD_FAILED for a model `/predict` cannot feed. */
-export function planInputs(signature: ModelSignature, metadata: Record<string, string>): InputPlan {
+/**
+ * Works out once how instances fill the model's inputs; throws MODEL.LOAD_FAILED for a model `/predict` cannot
+ * feed. `tags` are the version's: `inputs.missing=nan` (or the same ONNX metadata) lets float inputs take missing values.
+ */
+export function planInputs(signature: ModelSignature, metadata: Record<string, string>, tags: Record<string, string> = {}): InputPlan {
   const [first, ...others] = signature.inputs;
   if (!first) throw notServable('the model declares no inputs');
   const fixedBatch = commonFixedBatch(signature.inputs);
-  const plan = others.length === 0 && first.shape.length === 2 ? matrixPlan(first, metadata) : columnsPlan(signature.inputs);
+  const missing = takesMissingValues(tags, metadata);
+  const plan = others.length === 0 && first.shape.length === 2 ? matrixPlan(first, metadata, missing) : columnsPlan(signature.inputs, missing);
   const objectsLogAsSent = plan.fields.every((field) => field.width === 1 && plan.slots[field.first]!.name === field.key);
   return { ...plan, objectsLogAsSent, fixedBatch };
 }
@@ -79,13 +93,22 @@ export function featureNames(plan: InputPlan): string[] {
   return plan.slots.map((slot) => slot.name);
 }
 
-/** The rule that decides which JSON values an element of `type` accepts. */
-export function valueRule(type: TensorElementType): ValueRule {
-  if (type === 'bool' || type === 'string') return { type, kind: type === 'bool' ? 'boolean' : 'string', min: 0, max: 0 };
+/** The rule that decides which JSON values an element of `type` accepts; `missing` lets a float element take missing values as NaN. */
+export function valueRule(type: TensorElementType, missing = false): ValueRule {
+  if (type === 'bool' || type === 'string') return { type, kind: type === 'bool' ? 'boolean' : 'string', min: 0, max: 0, missing: false };
   const limit = FLOAT_LIMITS[type];
-  if (limit !== undefined) return { type, kind: 'float', min: -limit, max: limit };
+  if (limit !== undefined) return { type, kind: 'float', min: -limit, max: limit, missing };
   const [min, max] = INTEGER_RANGES[type] ?? [0, 0];
-  return { type, kind: 'integer', min, max };
+  return { type, kind: 'integer', min, max, missing: false };
+}
+
+/**
+ * True when `value`, refused by `coerce`, is a missing value `rule` takes as NaN: null or a NaN-like text
+ * ('NaN', 'nan', '') for a float input of a model that takes them. Only refused values reach it, so the
+ * values a model accepts pay nothing for it.
+ */
+export function isTakenAsMissing(rule: ValueRule, value: unknown): boolean {
+  return rule.missing && (value === null || (typeof value === 'string' && NAN_LIKE.has(value)));
 }
 
 /**
@@ -134,8 +157,12 @@ function expectation({ type, kind, min, max }: ValueRule): string {
 }
 
 function hint({ kind }: ValueRule, value: unknown): string {
-  if (value === null) return ' (missing values are not accepted: impute or drop them before sending)';
-  if (typeof value === 'string' && kind !== 'string') return ' (send values as JSON numbers or booleans, not strings)';
+  const tagIt = kind === 'float' ? `, or tag the version ${MISSING_INPUTS_TAG}=nan if the model takes NaN for a missing value` : '';
+  if (value === null) return ` (missing values are not accepted: impute or drop them before sending${tagIt})`;
+  if (typeof value === 'string' && kind !== 'string') {
+    const missing = NAN_LIKE.has(value) && kind === 'float' ? `; a missing value must be imputed or dropped before sending${tagIt}` : '';
+    return ` (send values as JSON numbers or booleans, not strings${missing})`;
+  }
   if (typeof value === 'object') return ' (each position takes a single value)';
   return '';
 }
@@ -143,7 +170,7 @@ function hint({ kind }: ValueRule, value: unknown): string {
 type PlanShape = Pick<InputPlan, 'layout' | 'slots' | 'fields' | 'tensors'>;
 
 // With feature names each feature is a key of its own; without them an object takes the whole row under the input's name.
-function matrixPlan(input: TensorSpec, metadata: Record<string, string>): PlanShape {
+function matrixPlan(input: TensorSpec, metadata: Record<string, string>, missing: boolean): PlanShape {
   const width = input.shape[1];
   if (width === null || width === undefined) {
     throw notServable(`input '${input.name}' has a dynamic feature dimension ${shapeText(input)}; it needs a fixed number of features`);
@@ -151,7 +178,7 @@ function matrixPlan(input: TensorSpec, metadata: Record<string, string>): PlanSh
   if (input.type === 'string')
     throw notServable(`input '${input.name}' is a string matrix; a model whose only input holds strings must take one per row ([batch] or [batch, 1])`);
   const names = readFeatureNames(metadata, width);
-  const rule = valueRule(input.type);
+  const rule = valueRule(input.type, missing);
   const slots = Array.from({ length: width }, (_, column) => {
     const name = names?.[column] ?? `f${column}`;
     return { name, rule, tensor: 0, column, label: `feature '${name}'` };
@@ -162,13 +189,13 @@ function matrixPlan(input: TensorSpec, metadata: Record<string, string>): PlanSh
   return { layout: 'matrix', slots, fields, tensors: [{ name: input.name, type: input.type, rank: 2, width }] };
 }
 
-function columnsPlan(inputs: readonly TensorSpec[]): PlanShape {
+function columnsPlan(inputs: readonly TensorSpec[], missing: boolean): PlanShape {
   const slots: InputSlot[] = [];
   const fields: InputField[] = [];
   const tensors: PlannedTensor[] = [];
   inputs.forEach((input, tensor) => {
     const width = columnWidth(input, inputs.length);
-    const rule = valueRule(input.type);
+    const rule = valueRule(input.type, missing);
     fields.push({ key: input.name, rule, tensor, width, first: slots.length });
     tensors.push({ name: input.name, type: input.type, rank: input.shape.length === 1 ? 1 : 2, width });
     if (width === 1) slots.push({ name: input.name, rule, tensor, column: 0, label: `feature '${input.name}'` });
@@ -202,6 +229,14 @@ function checkLogNamesUnique(slots: readonly InputSlot[]): void {
     if (earlier) throw notServable(`${earlier} and ${label} would both be logged as '${name}'; rename one of the inputs when exporting the model`);
     seen.set(name, label);
   }
+}
+
+// The version's tag wins over the model's own metadata; any value but "nan" is a mistake worth stopping for.
+function takesMissingValues(tags: Record<string, string>, metadata: Record<string, string>): boolean {
+  const raw = tags[MISSING_INPUTS_TAG] ?? metadata[MISSING_INPUTS_TAG];
+  if (raw === undefined) return false;
+  if (raw.trim().toLowerCase() === 'nan') return true;
+  throw notServable(`${MISSING_INPUTS_TAG}="${raw}" is not understood; the only value is "nan" (missing values go in as NaN), or leave it out to refuse them`);
 }
 
 function commonFixedBatch(inputs: readonly TensorSpec[]): number | undefined {

@@ -1,7 +1,7 @@
 import { PlatformError } from '../errors.js';
 import type { ModelSignature, Tensor, TensorSpec } from '../model-signature.js';
 import type { InputField, InputPlan } from './input-plan.js';
-import { coerce, describeValue, listNames, refusal } from './input-plan.js';
+import { coerce, describeValue, isTakenAsMissing, listNames, refusal } from './input-plan.js';
 
 /** Options for decoding a `/predict` body. */
 export interface DecodeInstancesOptions {
@@ -18,7 +18,10 @@ export interface DecodedInstances {
 
 type Instance = unknown[] | Record<string, unknown>;
 
-/** Turns `{"instances": [...]}` into input tensors; throws MODEL.INVALID_INPUT naming the first bad value and how to fix it. */
+/**
+ * Turns `{"instances": [...]}` into input tensors; throws MODEL.INVALID_INPUT naming the first bad value and how to fix it.
+ * A missing value a float input takes (inputs.missing=nan) goes into the tensor as NaN and into the log as null.
+ */
 export function decodeInstances(plan: InputPlan, body: unknown, { maxBatch }: DecodeInstancesOptions): DecodedInstances {
   const instances = readInstances(plan, body, maxBatch);
   const count = instances.length;
@@ -122,7 +125,12 @@ function readArray({ layout, slots, fields }: InputPlan, instance: unknown[], in
   for (let position = 0; position < slots.length; position++) {
     const slot = slots[position]!;
     const value = coerce(slot.rule, instance[position]);
-    if (value === undefined) throw invalid(`instances[${index}][${position}] (${slot.label}): ${refusal(slot.rule, instance[position])}.`);
+    if (value === undefined) {
+      if (!isTakenAsMissing(slot.rule, instance[position]))
+        throw invalid(`instances[${index}][${position}] (${slot.label}): ${refusal(slot.rule, instance[position])}.`);
+      record[slot.name] = missingInto(columns[slot.tensor]!);
+      continue;
+    }
     columns[slot.tensor]!.push(value);
     record[slot.name] = value;
   }
@@ -162,7 +170,9 @@ function readLogged(plan: InputPlan, instance: Record<string, unknown>, index: n
     const value = coerce(slot.rule, instance[slot.name]);
     if (value === undefined) {
       if (!Object.hasOwn(instance, slot.name)) throw keyMismatch(plan, instance, index);
-      throw invalid(`instances[${index}].${slot.name}: ${refusal(slot.rule, instance[slot.name])}.`);
+      if (!isTakenAsMissing(slot.rule, instance[slot.name])) throw invalid(`instances[${index}].${slot.name}: ${refusal(slot.rule, instance[slot.name])}.`);
+      record[slot.name] = missingInto(columns[slot.tensor]!);
+      continue;
     }
     columns[slot.tensor]!.push(value);
     record[slot.name] = value;
@@ -185,7 +195,10 @@ function readIntoRecord(plan: InputPlan, instance: Record<string, unknown>, inde
 function readScalar(plan: InputPlan, instance: Record<string, unknown>, index: number, field: InputField, columns: unknown[][]): unknown {
   const sent = instance[field.key];
   const value = coerce(field.rule, sent) ?? (Array.isArray(sent) && sent.length === 1 ? coerce(field.rule, sent[0]) : undefined);
-  if (value === undefined) throw objectRefusal(plan, instance, index, field, sent);
+  if (value === undefined) {
+    if (!isTakenAsMissing(field.rule, sent)) throw objectRefusal(plan, instance, index, field, sent);
+    return missingInto(columns[field.tensor]!);
+  }
   columns[field.tensor]!.push(value);
   return value;
 }
@@ -209,10 +222,20 @@ function readWide(
   const column = columns[tensor]!;
   for (let position = 0; position < width; position++) {
     const value = coerce(rule, sent[position]);
-    if (value === undefined) throw invalid(`instances[${index}].${key}[${position}]: ${refusal(rule, sent[position])}.`);
+    if (value === undefined) {
+      if (!isTakenAsMissing(rule, sent[position])) throw invalid(`instances[${index}].${key}[${position}]: ${refusal(rule, sent[position])}.`);
+      record[plan.slots[first + position]!.name] = missingInto(column);
+      continue;
+    }
     column.push(value);
     record[plan.slots[first + position]!.name] = value;
   }
+}
+
+// A missing value the model takes: NaN for the model, null for the log (JSON has no NaN).
+function missingInto(column: unknown[]): null {
+  column.push(Number.NaN);
+  return null;
 }
 
 function objectRefusal(plan: InputPlan, instance: Record<string, unknown>, index: number, { key, rule }: InputField, value: unknown): PlatformError {

@@ -7,7 +7,6 @@ const PALETTE = ['#2563eb', '#16a34a', '#ea580c', '#9333ea', '#0891b2', '#ca8a04
 const DRIFTED = '#dc2626';
 const THRESHOLD = '#6b7280';
 const charts = new Map();
-const state = { model: undefined };
 
 Chart.defaults.font.family = 'system-ui, sans-serif';
 Chart.defaults.maintainAspectRatio = false;
@@ -45,10 +44,27 @@ function timeLabel(ms, spanMs) {
   return spanMs > 86_400_000 ? `${date.toLocaleDateString()} ${time}` : time;
 }
 
-/** A linear x axis of epoch milliseconds with ticks on round times, at most about `maxTicks` of them. */
-function timeAxis(points, maxTicks = 8) {
+/**
+ * A linear x axis of epoch milliseconds with ticks on round times, at most about `maxTicks` of them.
+ * A single time gets its own ticks, `stepMs` (its bucket) apart around it: left alone, Chart.js widens
+ * a zero-width range by 5% of the value, which for epoch milliseconds is years of unrelated labels.
+ */
+function timeAxis(points, { maxTicks = 8, stepMs = 60_000 } = {}) {
   const times = points.map((point) => point.x);
-  const span = times.length ? Math.max(...times) - Math.min(...times) : 0;
+  const first = Math.min(...times);
+  const span = times.length ? Math.max(...times) - first : 0;
+  if (times.length && span === 0) {
+    const around = [-2, -1, 0, 1, 2].map((offset) => ({ value: first + offset * stepMs }));
+    return {
+      type: 'linear',
+      min: first - 2.5 * stepMs,
+      max: first + 2.5 * stepMs,
+      afterBuildTicks: (axis) => {
+        axis.ticks = around;
+      },
+      ticks: { maxRotation: 0, callback: (value) => timeLabel(value, stepMs) },
+    };
+  }
   const stepSize = TIME_STEPS_MS.find((step) => span / step <= maxTicks) ?? TIME_STEPS_MS.at(-1);
   return { type: 'linear', ticks: { stepSize, maxRotation: 0, callback: (value) => timeLabel(value, span) } };
 }
@@ -197,7 +213,10 @@ function renderTraffic({ bucketMs, points }) {
     type: 'bar',
     data: { datasets: volume },
     options: {
-      scales: { x: { ...timeAxis(all), stacked: true, offset: true }, y: { stacked: true, beginAtZero: true, title: { display: true, text: 'predictions' } } },
+      scales: {
+        x: { ...timeAxis(all, { stepMs: bucketMs }), stacked: true, offset: true },
+        y: { stacked: true, beginAtZero: true, title: { display: true, text: 'predictions' } },
+      },
       datasets: { bar: { barPercentage: 1, categoryPercentage: 1, grouped: false } },
       plugins: { tooltip: tooltipTime },
     },
@@ -217,7 +236,13 @@ function renderTraffic({ bucketMs, points }) {
     type: 'line',
     data: { datasets: latency },
     options: {
-      scales: { x: timeAxis(online.map((row) => ({ x: row.t }))), y: { beginAtZero: true, title: { display: true, text: 'ms' } } },
+      scales: {
+        x: timeAxis(
+          online.map((row) => ({ x: row.t })),
+          { stepMs: bucketMs },
+        ),
+        y: { beginAtZero: true, title: { display: true, text: 'ms' } },
+      },
       plugins: { tooltip: tooltipTime },
     },
   });
@@ -403,7 +428,7 @@ function renderDriftGrid(drift) {
         scales: {
           x: timeAxis(
             datasets.flatMap((dataset) => dataset.data),
-            3,
+            { maxTicks: 3 },
           ),
           y: { beginAtZero: true },
         },
@@ -413,7 +438,134 @@ function renderDriftGrid(drift) {
   });
 }
 
-function renderPerformance({ points }) {
+const windowNote = (rows, none) => (rows.length ? `v${rows[0].version}, window ending ${new Date(rows[0].windowEnd).toLocaleString()}` : none);
+const WAITING = 'none computed yet: mlops drift run computes it';
+
+// data_quality keeps refusals on a pseudo-feature.
+const REQUESTS_FEATURE = '__requests__';
+const REFUSED_PREFIX = 'refused:';
+
+/** The latest window's checks per feature (crossed first, as the query orders them) and the refused requests by error code. */
+function renderQuality(quality) {
+  document.getElementById('quality-window').textContent = windowNote(quality, WAITING);
+  const checks = quality.filter((row) => row.feature !== REQUESTS_FEATURE);
+  fillTable(
+    'quality-table',
+    ['feature', 'check', 'share failing', 'predictions failing', 'threshold'],
+    checks.map((row) => ({
+      attributes: row.crossed ? { class: 'alert' } : {},
+      cells: [row.feature, row.check, percent(row.value), `${row.failing} of ${row.rows}`, row.threshold === null ? 'reported only' : percent(row.threshold)],
+    })),
+  );
+  const refused = quality.filter((row) => row.feature === REQUESTS_FEATURE && row.check.startsWith(REFUSED_PREFIX));
+  document.getElementById('quality-refused-none').hidden = refused.length > 0 || quality.length === 0;
+  fillTable(
+    'quality-refused',
+    refused.length ? ['error code', 'requests refused', `share of ${refused[0].rows} requests`] : [],
+    refused.map((row) => ({ cells: [row.check.slice(REFUSED_PREFIX.length), row.failing, percent(row.value)] })),
+  );
+}
+
+/** Each feature's importance per window of the latest version as lines (none drawn before any), and its latest drift. */
+function renderImportance(attributions) {
+  const version = attributions.at(-1)?.version;
+  const rows = attributions.filter((row) => row.version === version);
+  const features = rows.filter((row) => row.feature !== DATASET_FEATURE);
+  const canvas = document.getElementById('chart-importance');
+  canvas.hidden = features.length === 0;
+  document.getElementById('importance-version').textContent = version === undefined ? WAITING : `v${version}`;
+  if (features.length === 0) {
+    charts.get('chart-importance')?.destroy();
+    charts.delete('chart-importance');
+  } else {
+    const datasets = [...groupBy(features, (row) => row.feature)]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([feature, series], index) => ({
+        label: feature,
+        data: series.map((row) => ({ x: Date.parse(row.windowEnd), y: row.currentImportance })),
+        borderColor: colorOf(index),
+        backgroundColor: colorOf(index),
+        pointBackgroundColor: series.map((row) => (row.drifted ? DRIFTED : colorOf(index))),
+        pointRadius: 4,
+      }));
+    draw('chart-importance', {
+      type: 'line',
+      data: { datasets },
+      options: {
+        scales: { x: timeAxis(datasets.flatMap((dataset) => dataset.data)), y: { beginAtZero: true, title: { display: true, text: 'mean |attribution|' } } },
+        plugins: { tooltip: tooltipTime },
+      },
+    });
+  }
+  const latest = rows.filter((row) => row.windowEnd === rows.at(-1)?.windowEnd);
+  document.getElementById('importance-window').textContent = windowNote(latest, WAITING);
+  const ordered = [...latest].sort((a, b) => (a.feature === DATASET_FEATURE) - (b.feature === DATASET_FEATURE) || b.value - a.value);
+  fillTable(
+    'importance-table',
+    ['feature', 'reference share', 'window share', 'drift', 'threshold', 'method'],
+    ordered.map((row) => {
+      const ranking = row.feature === DATASET_FEATURE;
+      return {
+        attributes: row.drifted ? { class: 'alert' } : {},
+        cells: [
+          ranking ? 'ranking (nDCG)' : row.feature,
+          percent(row.referenceShare),
+          percent(row.currentShare),
+          number(row.value),
+          `${ranking ? 'at least' : 'at most'} ${row.threshold}`,
+          row.method,
+        ],
+      };
+    }),
+  );
+}
+
+// fairness_metrics keeps the comparisons across groups on a pseudo-group.
+const ALL_GROUPS = '__all__';
+const GROUP_METRICS = ['selection_rate', 'accuracy', 'true_positive_rate', 'false_positive_rate'];
+// The disparate impact ratio flags below its threshold; the differences above theirs.
+const AT_LEAST = new Set(['disparate_impact_ratio']);
+
+/** The latest window per attribute: each group's rates (too-small groups say so) and the comparisons against their thresholds. */
+function renderFairness(fairness) {
+  document.getElementById('fairness-window').textContent = windowNote(fairness, WAITING);
+  const groups = [
+    ...groupBy(
+      fairness.filter((row) => row.group !== ALL_GROUPS),
+      (row) => `${row.attribute}\u0000${row.group}`,
+    ).values(),
+  ];
+  const metricCell = (rows, metric) => {
+    const row = rows.find((candidate) => candidate.metric === metric);
+    return row?.tooSmall ? 'too small' : percent(row?.value);
+  };
+  fillTable(
+    'fairness-groups',
+    ['attribute', 'group', 'predictions', 'selection rate', 'accuracy', 'true positive rate', 'false positive rate'],
+    groups.map((rows) => ({
+      attributes: rows.some((row) => row.tooSmall) ? { class: 'muted-row' } : {},
+      cells: [rows[0].attribute, rows[0].group, rows[0].predictions, ...GROUP_METRICS.map((metric) => metricCell(rows, metric))],
+    })),
+  );
+  fillTable(
+    'fairness-comparisons',
+    ['attribute', 'comparison', 'value', 'threshold', 'verdict'],
+    fairness
+      .filter((row) => row.group === ALL_GROUPS)
+      .map((row) => ({
+        attributes: row.flagged ? { class: 'alert' } : {},
+        cells: [
+          row.attribute,
+          row.metric.replaceAll('_', ' '),
+          number(row.value),
+          `${AT_LEAST.has(row.metric) ? 'at least' : 'at most'} ${row.threshold}`,
+          row.value === null ? 'fewer than two groups large enough' : row.flagged ? 'flagged' : 'within threshold',
+        ],
+      })),
+  );
+}
+
+function renderPerformance({ bucketMs, points }) {
   const byVersion = [...groupBy(points, (point) => point.version)];
   const accuracy = byVersion.map(([version, rows], index) => ({
     type: 'line',
@@ -436,7 +588,10 @@ function renderPerformance({ points }) {
     data: { datasets: [...accuracy, ...labelled] },
     options: {
       scales: {
-        x: timeAxis(points.map((row) => ({ x: row.t }))),
+        x: timeAxis(
+          points.map((row) => ({ x: row.t })),
+          { stepMs: bucketMs },
+        ),
         y: { min: 0, max: 1, title: { display: true, text: 'accuracy' }, ticks: { callback: (value) => `${Math.round(value * 100)}%` } },
         count: { position: 'right', beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: 'labelled predictions' } },
       },
@@ -476,16 +631,34 @@ function renderRuns(runs) {
 
 async function renderModel(name) {
   const base = `/api/models/${encodeURIComponent(name)}`;
-  const [details, summary, traffic, drift, performance, runs, rollouts] = await Promise.all(
-    ['', '/summary', '/traffic', '/drift', '/performance', '/runs', '/rollouts'].map((path) => getJson(`${base}${path}`)),
+  const [details, summary, traffic, drift, performance, runs, rollouts, quality, attributions, fairness] = await Promise.all(
+    ['', '/summary', '/traffic', '/drift', '/performance', '/runs', '/rollouts', '/quality', '/attributions', '/fairness'].map((path) =>
+      getJson(`${base}${path}`),
+    ),
   );
   renderRegistry(details);
   renderTraffic(traffic);
   renderRollouts(rollouts);
   renderDrift(drift);
+  renderQuality(quality);
+  renderImportance(attributions);
+  renderFairness(fairness);
   renderPerformance(performance);
   renderRuns(runs);
   renderCards(details, summary, drift);
+}
+
+/** The model to show: the one the address names (`?model=`), else the first with a production alias, else the first. */
+function chosenModel(models) {
+  const named = new URLSearchParams(location.search).get('model');
+  if (named !== null) return { name: models.some((model) => model.name === named) ? named : undefined, named };
+  return { name: models.find((model) => model.aliases.production !== undefined)?.name ?? models[0]?.name };
+}
+
+function noticeFor(models, { name, named }) {
+  if (models.length === 0) return 'No model registered yet. Run "npm run demo" to train, register, serve and monitor one.';
+  if (name === undefined) return `No model named "${named}" is registered: pick one of ${models.map((model) => model.name).join(', ')} above.`;
+  return '';
 }
 
 async function refresh() {
@@ -497,13 +670,12 @@ async function refresh() {
     if (select.options.length !== names.length || [...select.options].some((option, index) => option.value !== names[index])) {
       select.replaceChildren(...names.map((name) => el('option', { value: name }, name)));
     }
-    if (!names.includes(state.model)) state.model = models.find((model) => model.aliases.production !== undefined)?.name ?? names[0];
-    notice.hidden = names.length > 0;
-    notice.textContent = 'No model registered yet. Run "npm run demo" to train, register, serve and monitor one.';
-    if (state.model) {
-      select.value = state.model;
-      await renderModel(state.model);
-    }
+    const chosen = chosenModel(models);
+    notice.textContent = noticeFor(models, chosen);
+    notice.hidden = notice.textContent === '';
+    // An unknown name leaves the selector blank rather than showing another model under its address.
+    select.value = chosen.name ?? '';
+    if (chosen.name) await renderModel(chosen.name);
     document.getElementById('updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
     document.body.dataset.state = 'ready';
   } catch (error) {
@@ -513,8 +685,11 @@ async function refresh() {
   }
 }
 
+// The address holds the choice, so a reload or a shared link shows the same model.
 document.getElementById('model').addEventListener('change', (event) => {
-  state.model = event.target.value;
+  const address = new URL(location.href);
+  address.searchParams.set('model', event.target.value);
+  history.replaceState(null, '', address);
   void refresh();
 });
 

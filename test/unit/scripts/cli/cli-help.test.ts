@@ -10,6 +10,7 @@ const COMMANDS = [
   ['models', 'show'],
   ['models', 'history'],
   ['promote'],
+  ['explain'],
   ['rollback'],
   ['runs'],
   ['runs', 'list'],
