@@ -54,6 +54,8 @@ export interface InputPlan {
   objectsLogAsSent: boolean;
   /** Set when the model's batch dimension is fixed: each request must then carry exactly that many instances. */
   fixedBatch: number | undefined;
+  /** True when the model takes missing values in its float inputs as NaN (MISSING_INPUTS_TAG). */
+  takesMissing: boolean;
 }
 
 const FLOAT_LIMITS: Partial<Record<TensorElementType, number>> = { float16: 65504, float32: 3.4028234663852886e38, float64: Number.MAX_VALUE };
@@ -85,7 +87,7 @@ export function planInputs(signature: ModelSignature, metadata: Record<string, s
   const missing = takesMissingValues(tags, metadata);
   const plan = others.length === 0 && first.shape.length === 2 ? matrixPlan(first, metadata, missing) : columnsPlan(signature.inputs, missing);
   const objectsLogAsSent = plan.fields.every((field) => field.width === 1 && plan.slots[field.first]!.name === field.key);
-  return { ...plan, objectsLogAsSent, fixedBatch };
+  return { ...plan, objectsLogAsSent, fixedBatch, takesMissing: missing };
 }
 
 /** The keys each instance's features are logged under: feature names (f0..fN-1 without them), input names, `<input>_<index>` for a wide input. */

@@ -1,6 +1,6 @@
 import { PlatformError } from '../errors.js';
 import type { ModelSignature, Tensor, TensorElementType, TensorSpec } from '../model-signature.js';
-import { coerce, describeValue, listNames, planInputs, refusal, valueRule } from './input-plan.js';
+import { coerce, describeValue, isTakenAsMissing, listNames, planInputs, refusal, valueRule } from './input-plan.js';
 import type { InputPlan, ValueRule } from './input-plan.js';
 
 /** Open Inference Protocol tensor datatypes, by the element type the port names them. */
@@ -107,7 +107,7 @@ export function decodeInferRequest(signature: ModelSignature, body: unknown, { m
   const { id, parameters, inputs: entries, outputs } = request;
   if (id !== undefined && typeof id !== 'string') throw invalid(`"id" must be a string, got ${describeValue(id)}.`);
   if (parameters !== undefined) objectOrThrow(parameters, '"parameters" must be an object');
-  const { inputs, count } = decodeInputs(signature, entries, maxBatch);
+  const { inputs, count } = decodeInputs(signature, entries, maxBatch, plan?.takesMissing ?? false);
   const requestedOutputs = readRequestedOutputs(signature, outputs);
   const logPlan = plan ?? planOrUndefined(signature);
   const features = logPlan ? planRecords(logPlan, inputs, count) : inputRecords(signature, inputs, count);
@@ -128,12 +128,12 @@ export function encodeInferResponse({ modelName, modelVersion, id, outputs, sign
   return response;
 }
 
-function decodeInputs(signature: ModelSignature, entries: unknown, maxBatch: number): { inputs: Record<string, Tensor>; count: number } {
+function decodeInputs(signature: ModelSignature, entries: unknown, maxBatch: number, takesMissing: boolean): { inputs: Record<string, Tensor>; count: number } {
   if (!Array.isArray(entries) || entries.length === 0) throw invalid(`"inputs" must be a non-empty array of input tensors, got ${describeValue(entries)}.`);
   const inputs: Record<string, Tensor> = {};
   let count = -1;
   for (let index = 0; index < entries.length; index++) {
-    const { spec, tensor } = decodeInput(signature, entries[index], index, inputs, maxBatch);
+    const { spec, tensor } = decodeInput(signature, entries[index], index, inputs, maxBatch, takesMissing);
     const batch = tensor.shape[0]!;
     if (count >= 0 && batch !== count) {
       throw invalid(`Input '${spec.name}' has batch size ${batch} but the inputs before it have ${count}; every input must share its first dimension.`);
@@ -158,6 +158,7 @@ function decodeInput(
   index: number,
   seen: Record<string, Tensor>,
   maxBatch: number,
+  takesMissing: boolean,
 ): { spec: TensorSpec; tensor: Tensor } {
   const { name, shape, datatype, parameters, data } = objectOrThrow(entry, `inputs[${index}] must be an object with "name", "shape", "datatype" and "data"`);
   if (typeof name !== 'string') throw invalid(`inputs[${index}].name must be a string, got ${describeValue(name)}.`);
@@ -173,7 +174,7 @@ function decodeInput(
     throw invalid(`Input '${name}' uses the binary tensor data extension, which is not supported; send "data" as a JSON array.`);
   }
   const dimensions = checkShape(spec, shape, maxBatch);
-  return { spec, tensor: { type: spec.type, shape: dimensions, data: flatten(spec, dimensions, data) } };
+  return { spec, tensor: { type: spec.type, shape: dimensions, data: flatten(spec, dimensions, data, takesMissing) } };
 }
 
 function checkDatatype(spec: TensorSpec, datatype: unknown): void {
@@ -202,15 +203,16 @@ function checkShape(spec: TensorSpec, shape: unknown, maxBatch: number): number[
 
 // Flat data is checked in place and used as is, copied only when a value is converted (a number for BYTES, 0 or 1 for
 // BOOL, as /predict takes them); nested data must follow the shape level by level.
-function flatten(spec: TensorSpec, shape: number[], data: unknown): Tensor['data'] {
+// A missing value a model takes (null or a NaN-like text) goes in as NaN, as /predict takes it.
+function flatten(spec: TensorSpec, shape: number[], data: unknown, takesMissing: boolean): Tensor['data'] {
   if (!Array.isArray(data)) throw invalid(`Input '${spec.name}' needs "data" as an array, got ${describeValue(data)}.`);
-  const rule = valueRule(spec.type);
+  const rule = valueRule(spec.type, takesMissing);
   if (shape.length > 1 && Array.isArray(data[0])) return collect(spec.name, rule, data, shape, 0, 'data', []) as Tensor['data'];
   const size = shape.reduce((product, dimension) => product * dimension, 1);
   if (data.length !== size) throw invalid(`Input '${spec.name}' has ${data.length} values in "data" but shape [${shape.join(', ')}] needs ${size}.`);
   let stored: unknown[] = data;
   for (let index = 0; index < data.length; index++) {
-    const value = coerce(rule, data[index]);
+    const value = coerceOrMissing(rule, data[index]);
     if (value === undefined) throw invalid(`Input '${spec.name}' data[${index}]: ${refusal(rule, data[index])}.`);
     if (value === data[index]) continue;
     if (stored === data) stored = data.slice();
@@ -229,12 +231,14 @@ function collect(name: string, rule: ValueRule, level: unknown, shape: number[],
       collect(name, rule, level[index], shape, axis + 1, `${path}[${index}]`, out);
       continue;
     }
-    const value = coerce(rule, level[index]);
+    const value = coerceOrMissing(rule, level[index]);
     if (value === undefined) throw invalid(`Input '${name}' ${path}[${index}]: ${refusal(rule, level[index])}.`);
     out.push(value);
   }
   return out;
 }
+
+const coerceOrMissing = (rule: ValueRule, value: unknown) => coerce(rule, value) ?? (isTakenAsMissing(rule, value) ? Number.NaN : undefined);
 
 function readRequestedOutputs(signature: ModelSignature, outputs: unknown): string[] | undefined {
   if (outputs === undefined) return undefined;

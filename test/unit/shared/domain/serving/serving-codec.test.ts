@@ -457,6 +457,15 @@ describe('Open Inference Protocol', () => {
     expect(request).not.toHaveProperty('requestedOutputs');
   });
 
+  it('takes a missing value as NaN in an inference request, flat or nested, only when the version says the model can', () => {
+    const flat = { inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [6.8, null, 'NaN', 1.4] }] };
+    const nested = { inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [[6.8, null, 4.8, 1.4]] }] };
+    const plan = planInputs(CLASSIFIER, {}, { 'inputs.missing': 'nan' });
+    expect(decodeInferRequest(CLASSIFIER, flat, { ...LIMITS, plan }).inputs['features']!.data).toEqual([6.8, Number.NaN, Number.NaN, 1.4]);
+    expect(decodeInferRequest(CLASSIFIER, nested, { ...LIMITS, plan }).inputs['features']!.data).toEqual([6.8, Number.NaN, 4.8, 1.4]);
+    expectRefused(() => decodeInferRequest(CLASSIFIER, flat, { ...LIMITS, plan: planInputs(CLASSIFIER, {}) }), 'MODEL.INVALID_INPUT', 'inputs.missing=nan');
+  });
+
   const features = (shape: unknown, data: unknown, datatype: unknown = 'FP32') => ({ name: 'features', shape, datatype, data });
   const row = [0.1, 0.2, 0.3, 0.4];
   it.each([
