@@ -1,4 +1,4 @@
-import { type PredictionWindow, predictionWindowSource } from '../domain/drift/drift-queries.js';
+import { type PredictionWindow, predictionWindowSource, windowRowBase } from '../domain/drift/drift-queries.js';
 import type { Observation } from '../domain/drift/alert-state.js';
 import { DATASET_FEATURE, type SkippedFeature } from '../domain/drift/drift-result.js';
 import { isPlatformError } from '../domain/errors.js';
@@ -135,11 +135,7 @@ export function attributionRows(
   computedAt: string,
 ): Record<string, unknown>[] {
   const base = {
-    model: window.model,
-    version: window.version,
-    window_start: window.start.toISOString(),
-    window_end: window.end.toISOString(),
-    computed_at: computedAt,
+    ...windowRowBase(window, computedAt),
     reference_size: referenceSize,
     current_size: currentSize,
   };

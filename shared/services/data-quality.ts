@@ -1,4 +1,4 @@
-import { keysQuery, type PredictionWindow, type SampleSource } from '../domain/drift/drift-queries.js';
+import { keysQuery, type PredictionWindow, type SampleSource, windowRowBase } from '../domain/drift/drift-queries.js';
 import type { Observation } from '../domain/drift/alert-state.js';
 import type { SkippedFeature } from '../domain/drift/drift-result.js';
 import { isMonitorableKey, monitoringDialect } from '../domain/drift/sql-dialect.js';
@@ -53,7 +53,6 @@ interface ReferenceProfile {
  */
 export async function measureDataQuality(
   warehouse: Warehouse,
-  version: ModelVersion,
   window: PredictionWindow,
   reference: VersionReference,
   settings: QualitySettings,
@@ -73,13 +72,7 @@ export async function measureDataQuality(
   else for (const [i, { key }] of features.entries()) checks.push(...featureChecks(key, i, counts, rows, settings));
   const refused = await refusals(warehouse, window);
   const requests = Number(counts.online ?? 0) + refused.reduce((sum, { count }) => sum + count, 0);
-  const base = {
-    model: version.model,
-    version: version.version,
-    window_start: window.start.toISOString(),
-    window_end: window.end.toISOString(),
-    computed_at: computedAt,
-  };
+  const base = windowRowBase(window, computedAt);
   return {
     rows: [
       ...checks.map((check) => ({ ...base, ...checkRow(check), reference_size: profiles.get(check.feature)?.present ?? 0 })),

@@ -10,7 +10,7 @@ import {
 } from '../domain/explain/explained-output.js';
 import { type LinearScore, columnMeans, linearAttribution } from '../domain/explain/linear-attribution.js';
 import { type ShapleyPlan, planSampledShapley } from '../domain/explain/permutation-shapley.js';
-import { seededRandom } from '../domain/explain/random.js';
+import { seededRandom } from '../domain/random.js';
 import type { Tensor } from '../domain/model-signature.js';
 import { type ModelVersion, taskOf } from '../domain/registry.js';
 import { type InputPlan, featureNames, planInputs } from '../domain/serving/input-plan.js';

@@ -1,4 +1,4 @@
-import type { PredictionWindow } from '../domain/drift/drift-queries.js';
+import { type PredictionWindow, windowRowBase } from '../domain/drift/drift-queries.js';
 import type { SkippedFeature } from '../domain/drift/drift-result.js';
 import { monitoringDialect } from '../domain/drift/sql-dialect.js';
 import { PlatformError } from '../domain/errors.js';
@@ -81,14 +81,7 @@ function addAttribute(outcome: FamilyOutcome<FairnessSummary>, fairness: Attribu
 
 /** fairness_metrics rows: one per group and metric, and one per comparison on group __all__. */
 export function fairnessRows(fairness: AttributeFairness, window: PredictionWindow, computedAt: string): Record<string, unknown>[] {
-  const common = {
-    model: window.model,
-    version: window.version,
-    attribute: fairness.attribute,
-    window_start: window.start.toISOString(),
-    window_end: window.end.toISOString(),
-    computed_at: computedAt,
-  };
+  const common = { ...windowRowBase(window, computedAt), attribute: fairness.attribute };
   const perGroup = fairness.groups.flatMap((group) =>
     group.metrics.map((entry) => ({
       ...common,

@@ -1,4 +1,4 @@
-import type { PredictionWindow } from '../domain/drift/drift-queries.js';
+import { type PredictionWindow, windowRowBase } from '../domain/drift/drift-queries.js';
 import { type MonitoringDialect, monitoringDialect } from '../domain/drift/sql-dialect.js';
 import type { ModelTask } from '../domain/model-task.js';
 import {
@@ -111,14 +111,10 @@ export function performanceRows(performance: Performance, window: PredictionWind
   return Object.entries(performance.metrics)
     .filter((entry): entry is [string, number] => entry[1] !== null && Number.isFinite(entry[1]))
     .map(([metric, value]) => ({
-      model: window.model,
-      version: window.version,
+      ...windowRowBase(window, computedAt),
       metric,
       value,
       labelled: performance.labelled,
       predictions: performance.predictions,
-      window_start: window.start.toISOString(),
-      window_end: window.end.toISOString(),
-      computed_at: computedAt,
     }));
 }

@@ -1,5 +1,5 @@
 import { type AlertState, nextAlertStates, type Observation } from '../domain/drift/alert-state.js';
-import type { PredictionWindow } from '../domain/drift/drift-queries.js';
+import { type PredictionWindow, windowSlice } from '../domain/drift/drift-queries.js';
 import { DATASET_FEATURE, DATASET_METHOD } from '../domain/drift/drift-result.js';
 import { driftSettingsFromTags } from '../domain/drift/methods.js';
 import { PlatformError } from '../domain/errors.js';
@@ -99,7 +99,7 @@ async function monitorVersion(deps: MonitoringDependencies, model: Model, aliase
   const health = await measureHealth(warehouse, window);
   const computedAt = clock.now().toISOString();
   const families = await measureFamilies(deps, version, tags, window, reference, computedAt);
-  const slice = { model: window.model, version: window.version, window_start: window.start.toISOString(), window_end: window.end.toISOString() };
+  const slice = windowSlice(window);
   await warehouse.replace('drift_metrics', slice, driftRows(drift, window, computedAt));
   await warehouse.replace('model_performance', slice, performanceRows(performance, window, computedAt));
   await warehouse.replace('service_health', slice, [healthRow(health, window, computedAt)]);
@@ -141,7 +141,7 @@ async function measureFamilies(
   const attribution = attributionSettingsFromTags(tags);
   const fairness = fairnessSettingsFromTags(tags, taskOf(version));
   const measured = {
-    quality: await measureDataQuality(warehouse, version, window, reference, quality.settings, computedAt, deps.limits),
+    quality: await measureDataQuality(warehouse, window, reference, quality.settings, computedAt, deps.limits),
     attributions: await explainWindow(deps, version, window, reference, attribution.settings, computedAt),
     fairness: fairness.settings ? await measureFairness(warehouse, version, window, fairness.settings, computedAt) : undefined,
   };

@@ -1,4 +1,4 @@
-import type { PredictionWindow } from '../domain/drift/drift-queries.js';
+import { type PredictionWindow, windowRowBase } from '../domain/drift/drift-queries.js';
 import { monitoringDialect } from '../domain/drift/sql-dialect.js';
 import { EXACT_LATENCY_ROWS, errorsQuery, latencyQuery, volumeQuery } from '../domain/monitoring/health.js';
 import type { Warehouse } from '../ports/warehouse.port.js';
@@ -45,12 +45,5 @@ export async function measureHealth(warehouse: Warehouse, window: PredictionWind
 
 /** The service_health row of a version's window. */
 export function healthRow(health: ServiceHealth, window: PredictionWindow, computedAt: string): Record<string, unknown> {
-  return {
-    model: window.model,
-    version: window.version,
-    ...health,
-    window_start: window.start.toISOString(),
-    window_end: window.end.toISOString(),
-    computed_at: computedAt,
-  };
+  return { ...windowRowBase(window, computedAt), ...health };
 }

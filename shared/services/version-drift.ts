@@ -6,6 +6,7 @@ import {
   type PredictionWindow,
   predictionWindowSource,
   type SampleSource,
+  windowRowBase,
 } from '../domain/drift/drift-queries.js';
 import { DATASET_FEATURE, datasetDrift, type FeatureDrift, type SkippedFeature } from '../domain/drift/drift-result.js';
 import type { DriftSettings } from '../domain/drift/methods.js';
@@ -183,13 +184,7 @@ function classProbabilities(task: ModelTask, output: string, { keyedProbabilitie
 
 /** The drift_metrics rows of a version's window, the dataset row included. */
 export function driftRows(drift: VersionDrift, window: PredictionWindow, computedAt: string): Record<string, unknown>[] {
-  const base = {
-    model: window.model,
-    version: window.version,
-    window_start: window.start.toISOString(),
-    window_end: window.end.toISOString(),
-    computed_at: computedAt,
-  };
+  const base = windowRowBase(window, computedAt);
   const rows: Record<string, unknown>[] = drift.features.map((feature) => ({
     ...base,
     feature: feature.feature,

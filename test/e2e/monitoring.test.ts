@@ -1,5 +1,4 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,27 +11,12 @@ import { platform } from '../../shared/runtime/index.js';
 import { mlops } from '../support/cli.js';
 import { datasetRows, predictionRows, seeded } from '../support/drift-scenario.js';
 import { eventually } from '../support/environment.js';
+import { webhookServer } from '../support/webhook.js';
 import { binaryClassifierOnnx } from '../support/models.js';
 
 const HOUR = 3_600_000;
 const T0 = new Date('2026-02-01T00:00:00Z');
 const hourEnd = (hour: number) => new Date(T0.getTime() + (hour + 1) * HOUR).toISOString();
-
-/** A Slack-style incoming webhook on a free local port, keeping every `text` it is sent. */
-async function webhookServer(): Promise<{ server: Server; url: string; texts: string[] }> {
-  const texts: string[] = [];
-  const server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => (body += chunk));
-    request.on('end', () => {
-      texts.push((JSON.parse(body) as { text: string }).text);
-      response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-    });
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${port}/hooks/drift`, texts };
-}
 
 // compute-drift, notify-alerts and monitoring-api run in this process next to the registry functions;
 // the test writes predictions straight into the same DuckDB file the functions read.
@@ -49,7 +33,7 @@ describe('drift monitoring on the local platform: mlops drift run, alerts to a w
 
   beforeAll(async () => {
     process.env.MLOPS_LOG_LEVEL = process.env.DEBUG_MONITORING ? '' : 'silent';
-    webhook = await webhookServer();
+    webhook = await webhookServer('/hooks/drift');
     process.env.MLOPS_ALERT_WEBHOOK_URL = webhook.url;
     const ports = { pubsub: await freePort(), firestore: await freePort(), functions: 0 };
     const hosted = ['register-model', 'promote-model', 'registry-api', 'compute-drift', 'notify-alerts', 'monitoring-api'];

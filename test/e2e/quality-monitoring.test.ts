@@ -1,5 +1,4 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { platform } from '../../shared/runtime/index.js';
 import { readBackground } from '../../shared/services/explanation-background.js';
 import { mlops } from '../support/cli.js';
 import { eventually } from '../support/environment.js';
+import { webhookServer } from '../support/webhook.js';
 import { BINARY_CLASSIFIER, binaryClassifierOnnx } from '../support/models.js';
 import { type QualityFaults, referenceRows, scenarioRows } from '../support/quality-scenario.js';
 
@@ -21,22 +21,6 @@ const hourEnd = (hour: number) => new Date(T0.getTime() + (hour + 1) * HOUR).toI
 const ROWS_PER_HOUR = 1000;
 /** Hour 0 is clean, hour 1 has f2 missing in a quarter of its rows, hour 2 has f3's importance shifted; the classifier is biased against group b throughout. */
 const HOURS: QualityFaults[] = [{}, { missing: true }, { spread: true }];
-
-/** A Slack-style incoming webhook on a free local port, keeping every `text` it is sent. */
-async function webhookServer(): Promise<{ server: Server; url: string; texts: string[] }> {
-  const texts: string[] = [];
-  const server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => (body += chunk));
-    request.on('end', () => {
-      texts.push((JSON.parse(body) as { text: string }).text);
-      response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-    });
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${port}/hooks/quality`, texts };
-}
 
 /** The family alerts a run opened or resolved: drift's own (plain feature names) left out. */
 const familyAlerts = (names: string[]) => names.filter((name) => /^(quality|attribution|fairness):/.test(name)).sort();
@@ -59,7 +43,7 @@ describe('data quality, attributions and fairness on the local platform: a seede
 
   beforeAll(async () => {
     process.env.MLOPS_LOG_LEVEL = process.env.DEBUG_MONITORING ? '' : 'silent';
-    webhook = await webhookServer();
+    webhook = await webhookServer('/hooks/quality');
     process.env.MLOPS_ALERT_WEBHOOK_URL = webhook.url;
     const ports = { pubsub: await freePort(), firestore: await freePort(), functions: 0 };
     local = await startLocalPlatform({ dataDir: mkdtempSync(join(tmpdir(), 'quality-data-')), ports, fresh: true, scheduler: false });

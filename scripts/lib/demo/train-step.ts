@@ -15,7 +15,7 @@ import {
   type TrainingOptions,
   trainClassifier,
 } from './iris-classifier.js';
-import { seededRandom } from './random.js';
+import { seededRandom } from '../../../shared/domain/random.js';
 
 /** Hyperparameters the demo tries; the best test AUC (then accuracy) is registered. */
 export const CANDIDATES: TrainingOptions[] = [

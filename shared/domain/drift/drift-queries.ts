@@ -29,6 +29,16 @@ export interface PredictionWindow {
   end: Date;
 }
 
+/** The columns naming a version's window, as every monitoring table's rows and replace slices carry them. */
+export function windowSlice(window: PredictionWindow): { model: string; version: number; window_start: string; window_end: string } {
+  return { model: window.model, version: window.version, window_start: window.start.toISOString(), window_end: window.end.toISOString() };
+}
+
+/** The columns every monitoring row of a window starts with: its slice and when it was computed. */
+export function windowRowBase(window: PredictionWindow, computedAt: string): ReturnType<typeof windowSlice> & { computed_at: string } {
+  return { ...windowSlice(window), computed_at: computedAt };
+}
+
 /** Predictions of a version in a window, reading its `features` or `outputs` JSON. */
 export function predictionWindowSource(side: 'reference' | 'current', window: PredictionWindow, column: 'features' | 'outputs'): SampleSource {
   const p = side === 'reference' ? 'ref' : 'cur';

@@ -1,4 +1,4 @@
-import { type Random, randomOrder } from './random.js';
+import { type Random, randomOrder } from '../random.js';
 
 /** z of a two-sided 95% interval: an error bound is this many standard errors. */
 export const BOUND_Z = 1.96;

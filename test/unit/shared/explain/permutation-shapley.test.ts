@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planSampledShapley } from '../../../../shared/domain/explain/permutation-shapley.js';
-import { randomOrder, seededRandom } from '../../../../shared/domain/explain/random.js';
+import { randomOrder, seededRandom } from '../../../../shared/domain/random.js';
 
 const score = (f: (row: number[]) => number) => (rows: number[][]) => rows.map(f);
 

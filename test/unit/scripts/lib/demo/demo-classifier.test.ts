@@ -3,7 +3,7 @@ import { Matrix } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
 import { bucketSizeFor } from '../../../../../scripts/lib/dashboard/dashboard-queries.js';
 import { evaluate, irisDataset, probability, splitStratified, trainClassifier } from '../../../../../scripts/lib/demo/iris-classifier.js';
-import { seededRandom } from '../../../../../scripts/lib/demo/random.js';
+import { seededRandom } from '../../../../../shared/domain/random.js';
 import { PETAL_DRIFT, sampleTraffic } from '../../../../../scripts/lib/demo/traffic.js';
 
 describe('the demo classifier', () => {

@@ -1,4 +1,4 @@
-/** A seeded pseudo-random source, so every demo run trains and sends the same data. */
+/** A seeded pseudo-random source, so a demo run or a sampled explanation can be reproduced from its seed. */
 export interface Random {
   /** Uniform in [0, 1). */
   next(): number;
@@ -8,7 +8,7 @@ export interface Random {
   integer(below: number): number;
 }
 
-/** mulberry32: tiny, fast and good enough for sampling demo data. */
+/** mulberry32: tiny, fast and good enough for sampling data, permutations and background rows. */
 export function seededRandom(seed: number): Random {
   let state = seed >>> 0;
   const next = () => {
@@ -34,3 +34,10 @@ export function shuffled<T>(items: readonly T[], random: Random): T[] {
   }
   return copy;
 }
+
+/** 0..count-1 in a seeded random order. */
+export const randomOrder = (count: number, random: Random): number[] =>
+  shuffled(
+    Array.from({ length: count }, (_, index) => index),
+    random,
+  );
