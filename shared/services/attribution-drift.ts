@@ -1,3 +1,4 @@
+import { NAN_LIKE_TEXTS } from '../domain/quality/quality-settings.js';
 import { type PredictionWindow, predictionWindowSource, windowRowBase } from '../domain/drift/drift-queries.js';
 import type { Observation } from '../domain/drift/alert-state.js';
 import { DATASET_FEATURE, type SkippedFeature } from '../domain/drift/drift-result.js';
@@ -98,8 +99,13 @@ async function explainValid(
   side: string,
   skipped: SkippedFeature[],
 ): Promise<Explanation[]> {
+  // A row missing a feature has no attribution for it (NaN through the model): it is left out and counted.
+  const complete = rows.filter((row) => explainer.features.every((feature) => !isMissing(row[feature])));
+  if (complete.length < rows.length)
+    skipped.push({ feature: FAMILY, reason: `${rows.length - complete.length} of ${rows.length} ${side} rows miss a feature value and were not explained` });
   // As arrays in the explainer's feature order: /predict takes a flat instance whatever the model's inputs.
-  const instances = rows.map((row) => explainer.features.map((feature) => row[feature]));
+  const instances = complete.map((row) => explainer.features.map((feature) => row[feature]));
+  if (instances.length === 0) return [];
   try {
     return await explainer.explain(instances, background, options);
   } catch (error) {
@@ -117,10 +123,13 @@ async function explainValid(
   }
   skipped.push({
     feature: FAMILY,
-    reason: `${rows.length - explained.length} of ${rows.length} ${side} rows were refused by the model (first: ${firstRefusal})`,
+    reason: `${instances.length - explained.length} of ${instances.length} ${side} rows were refused by the model (first: ${firstRefusal})`,
   });
   return explained;
 }
+
+/** Absent, null, or a NaN-like text, as data quality counts a missing value. */
+const isMissing = (value: unknown): boolean => value === undefined || value === null || (typeof value === 'string' && NAN_LIKE_TEXTS.includes(value));
 
 function isRefusal(error: unknown): error is Error {
   return isPlatformError(error, 'MODEL.INVALID_INPUT', 'REQUEST.INVALID');

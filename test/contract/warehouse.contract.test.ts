@@ -101,7 +101,9 @@ describe.each(creators)('Warehouse contract: $name', ({ create, reportsCrossBatc
   it('round-trips every column type as plain JS values', async () => {
     await warehouse.insert('predictions', [prediction('p1', { latency_ms: undefined })]);
     await warehouse.insert('drift_metrics', [driftMetric('tenure')]);
-    await warehouse.insert('ground_truth', [{ prediction_id: 'p1', label: null, value: 3.5, observed_time: '2024-05-03T08:00:00Z' }]);
+    await warehouse.insert('ground_truth', [
+      { prediction_id: 'p1', label: null, value: 3.5, observed_time: '2024-05-03T08:00:00Z', attributes: { group: 'b' } },
+    ]);
 
     const [stored] = await warehouse.query('SELECT * FROM {{predictions}}');
     expect(stored).toEqual({ ...prediction('p1'), request_time: '2024-05-01T12:00:00.250Z', latency_ms: null, shadow_of: null });
@@ -113,7 +115,7 @@ describe.each(creators)('Warehouse contract: $name', ({ create, reportsCrossBatc
     });
     expect(typeof metric?.reference_size).toBe('number');
     const [truth] = await warehouse.query('SELECT * FROM {{ground_truth}}');
-    expect(truth).toEqual({ prediction_id: 'p1', label: null, value: 3.5, observed_time: '2024-05-03T08:00:00.000Z' });
+    expect(truth).toEqual({ prediction_id: 'p1', label: null, value: 3.5, observed_time: '2024-05-03T08:00:00.000Z', attributes: { group: 'b' } });
   });
 
   it.skipIf(!reportsCrossBatchDuplicates)('counts a redelivered batch as duplicates and stores nothing new', async () => {

@@ -108,6 +108,13 @@ describe('data quality, attributions and fairness on the local platform: a seede
     expect(moved.currentImportance / moved.referenceImportance).toBeGreaterThan(2);
     expect(spread!.attributions!.features.filter((feature) => feature.drifted).map((feature) => feature.feature)).toEqual(['f3']);
     expect(spread!.attributions!.ndcg?.drifted).toBe(false);
+    // The hour with f2 missing explains only its complete rows, so every importance stays a number.
+    const missing = runs[1]!;
+    expect(missing.attributions!.features.every((feature) => Number.isFinite(feature.value) && Number.isFinite(feature.currentImportance))).toBe(true);
+    expect(missing.skipped).toContainEqual({
+      feature: 'attribution',
+      reason: expect.stringMatching(/^\d+ of 200 window rows miss a feature value and were not explained$/),
+    });
   });
 
   it('finds the classifier biased against group b, by the rates its rows give, and region fair', () => {
