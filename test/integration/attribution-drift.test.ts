@@ -248,7 +248,7 @@ describe('attribution drift over DuckDB with real fixture models', () => {
     });
   });
 
-  it('leaves out window rows the model refuses and says how many', async () => {
+  it('leaves out window rows missing a feature and rows the model refuses, and says how many of each', async () => {
     const subject = await monitored('credit', 2, 'skl2onnx-logreg-binary.onnx', 'credit-train');
     const window = windowOf('credit', 2);
     const valid = scenario.window_rows.slice(0, 30).map(featuresOf);
@@ -262,8 +262,10 @@ describe('attribution drift over DuckDB with real fixture models', () => {
       computedAt,
     );
     expect(outcome.summary).toMatchObject({ referenceSize: 100, currentSize: 30 });
-    expect(outcome.skipped).toHaveLength(1);
-    expect(outcome.skipped[0]!.reason).toMatch(/^2 of 32 window rows were refused by the model \(first: .+\)$/);
+    expect(outcome.skipped.map((entry) => entry.reason)).toEqual([
+      '1 of 32 window rows miss a feature value and were not explained',
+      expect.stringMatching(/^1 of 31 window rows were refused by the model \(first: .+\)$/),
+    ]);
   });
 
   it('measures nothing while the version has no reference yet', async () => {
