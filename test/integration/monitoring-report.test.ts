@@ -1,15 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMonitoringApi } from '../../functions/monitoring-api/app.js';
 import { DuckDbWarehouse } from '../../shared/adapters/duckdb/duckdb-warehouse.js';
 import { TABLES } from '../../shared/domain/tables.js';
 import { latestMonitoring, type VersionReport } from '../../shared/services/monitoring-report.js';
 import { runMonitoring } from '../../shared/services/monitoring-run.js';
 import { mlops } from '../support/cli.js';
+import { serveMonitoringApi } from '../support/monitoring-api.js';
 import { predictionRows, recordingBus, registryWith, seeded } from '../support/drift-scenario.js';
 
 const HOUR = 3_600_000;
@@ -28,8 +26,7 @@ const reasonOf = (report: VersionReport | undefined, part: string) => report?.wa
 describe('mlops drift report before drift has a reference (DuckDB)', () => {
   let folder: string;
   let warehouse: DuckDbWarehouse;
-  let server: ServerType;
-  const saved = { url: process.env.MLOPS_MONITORING_API_URL, dataDir: process.env.MLOPS_DATA_DIR };
+  let api: Awaited<ReturnType<typeof serveMonitoringApi>>;
 
   beforeAll(async () => {
     folder = await mkdtemp(join(tmpdir(), 'monitoring-report-'));
@@ -59,23 +56,11 @@ describe('mlops drift report before drift has a reference (DuckDB)', () => {
     ];
     for (const registry of registries) await runMonitoring({ registry, warehouse, bus: recordingBus(), clock }, { windowHours: 24, windowEnd: WINDOW_END });
 
-    const app = createMonitoringApi({ warehouse: async () => warehouse, apiKeyHashes: [] });
-    server = await new Promise<ServerType>((resolve) => {
-      const started = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(started));
-    });
-    process.env.MLOPS_MONITORING_API_URL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    process.env.MLOPS_DATA_DIR = folder;
+    api = await serveMonitoringApi(warehouse, folder);
   }, 60_000);
 
   afterAll(async () => {
-    server?.close();
-    for (const [name, value] of [
-      ['MLOPS_MONITORING_API_URL', saved.url],
-      ['MLOPS_DATA_DIR', saved.dataDir],
-    ] as const) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
+    api?.stop();
     await warehouse?.close();
     await rm(folder, { recursive: true, force: true });
   });
