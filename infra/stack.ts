@@ -201,7 +201,10 @@ export const FUNCTIONS: FunctionSpec[] = [
     component: 'tracking',
     trigger: { type: 'http' },
     memory: '512Mi',
-    roles: ['roles/datastore.user', 'roles/storage.objectAdmin'],
+    // MLflow's model-versions/create waits up to 50 s for register-model; MLflow's client gives a request 120 s.
+    timeoutSeconds: 110,
+    // pubsub.publisher: setting an alias through MLflow's API announces it on model-promoted, as `mlops promote` does.
+    roles: ['roles/datastore.user', 'roles/storage.objectAdmin', 'roles/pubsub.publisher'],
   }),
 ];
 

@@ -89,7 +89,9 @@ try {
   console.log(`  ${'dashboard'.padEnd(20)} ${local.dashboardUrl.padEnd(24)} (monitoring: models, traffic, drift, performance, runs)`);
   const shellEnv = [ENV.pubsubEmulatorHost, ENV.firestoreEmulatorHost, ENV.projectId].map((name) => `${name}=${local.env[name]}`).join(' ');
   console.log(`\nPub/Sub emulator ${local.env[ENV.pubsubEmulatorHost]}, Firestore emulator ${local.env[ENV.firestoreEmulatorHost]}, data in ${dataDir}`);
-  console.log(`Ready in ${((Date.now() - started) / 1000).toFixed(1)} s. In another terminal:\n  export ${shellEnv}\nCtrl-C stops everything.`);
+  const tracking = local.functions.find((fn) => fn.name === 'tracking');
+  const mlflow = tracking ? `\nMLflow clients: export MLFLOW_TRACKING_URI=${tracking.url}` : '';
+  console.log(`Ready in ${((Date.now() - started) / 1000).toFixed(1)} s. In another terminal:\n  export ${shellEnv}${mlflow}\nCtrl-C stops everything.`);
   local.serving.then(
     (served) => {
       for (const entry of served) console.log(`  serving ${entry.model} v${entry.version}`.padEnd(23) + ` ${entry.url}`);

@@ -5,17 +5,13 @@ import { validateEndStatus } from '../../shared/domain/tracking.js';
 import { requireApiKey } from '../../shared/http/auth.js';
 import { notFound, onError } from '../../shared/http/errors.js';
 import { readRequestBody } from '../../shared/http/json.js';
-import type { ArtifactStore } from '../../shared/ports/artifact-store.port.js';
-import type { ModelRegistry } from '../../shared/ports/model-registry.port.js';
-import type { TrackingStore } from '../../shared/ports/tracking-store.port.js';
 import { describeRun, listRunArtifacts, putRunArtifact, readRunArtifact, requireRun, resolveExperimentIds } from '../../shared/services/tracking.js';
+import { addMlflowRoutes } from './mlflow/mlflow-api.js';
+import type { MlflowDeps } from './mlflow/protocol.js';
 import { trackingOpenApi } from './openapi.js';
 
-/** What the tracking API is built from. */
-export interface TrackingApiOptions {
-  tracking: () => Promise<TrackingStore>;
-  artifacts: () => Promise<ArtifactStore>;
-  registry: () => Promise<ModelRegistry>;
+/** What the tracking API is built from: its stores, and for MLflow's registry calls the bus and promotion policy. */
+export interface TrackingApiOptions extends MlflowDeps {
   apiKeyHashes: string[];
 }
 
@@ -44,14 +40,19 @@ const SearchBody = z.object({
   maxResults: z.number().int().positive().max(10_000).optional(),
 });
 
-/** Experiment tracking over HTTP: experiments, runs, log-batch, artifacts, search, and lineage to model versions. */
-export function createTrackingApi({ tracking, artifacts, registry, apiKeyHashes }: TrackingApiOptions): Hono {
+/**
+ * Experiment tracking over HTTP: experiments, runs, log-batch, artifacts, search, and lineage to
+ * model versions; and the same over MLflow's REST API under /api/2.0/ (mlflow/mlflow-api.ts).
+ */
+export function createTrackingApi({ apiKeyHashes, ...deps }: TrackingApiOptions): Hono {
+  const { tracking, artifacts, registry } = deps;
   const app = new Hono();
   app.onError(onError);
   app.notFound(notFound());
   app.get('/health', (c) => c.json({ status: 'ok' }));
   app.get('/openapi.json', (c) => c.json(trackingOpenApi()));
   for (const path of ['/experiments', '/experiments/*', '/runs', '/runs/*']) app.use(path, requireApiKey(apiKeyHashes));
+  addMlflowRoutes(app, deps, apiKeyHashes);
 
   app.post('/experiments', async (c) => {
     const body = await readRequestBody(c.req.raw, ExperimentBody, 'experiment');

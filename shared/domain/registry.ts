@@ -11,6 +11,10 @@ export interface Lineage {
   runId?: string;
   datasetId?: string;
   uploader?: string;
+  /** The MLflow source the version was registered from (`runs:/<run>/model`, `mlflow-artifacts:/...`, `models:/<id>`), when it came through MLflow. */
+  source?: string;
+  /** The MLflow 3 logged model (`m-<hex>`) the version was made from, when known. */
+  loggedModelId?: string;
 }
 
 /** One immutable version of a model. */
@@ -52,10 +56,12 @@ export interface Model {
 
 /** Kinds of transition the audit trail records. */
 export type AuditAction =
+  | 'created'
   | 'registered'
   | 'rejected'
   | 'promoted'
   | 'rolled_back'
+  | 'alias_removed'
   | 'rollout_started'
   | 'rollout_step'
   | 'rollout_paused'
@@ -157,6 +163,26 @@ export function applyRollback(model: Model, alias: string): { model: Model; from
     to,
     model: { ...model, aliases: { ...model.aliases, [alias]: to }, aliasHistory: { ...model.aliasHistory, [alias]: history.slice(0, -1) } },
   };
+}
+
+/** The alias serving follows: it can move (promote, roll back) but never be removed. */
+export const SERVING_ALIAS = 'production';
+
+/**
+ * The change removing an alias makes: the alias is gone and its last holder joins the alias's
+ * history (a later rollback can return to it). `production` is refused: serving follows it.
+ */
+export function applyAliasRemoval(model: Model, alias: string): { model: Model; removed: number | null } {
+  if (alias === SERVING_ALIAS) {
+    throw new PlatformError(
+      'REGISTRY.PROMOTION_REFUSED',
+      `Alias "${alias}" of "${model.name}" is what serving follows and cannot be removed. Move it instead: mlops rollback ${model.name}, or mlops promote ${model.name} <version> --to ${alias}`,
+    );
+  }
+  const removed = model.aliases[alias];
+  if (removed === undefined) return { model, removed: null };
+  const { [alias]: _gone, ...aliases } = model.aliases;
+  return { removed, model: { ...model, aliases, aliasHistory: { ...model.aliasHistory, [alias]: [...(model.aliasHistory[alias] ?? []), removed] } } };
 }
 
 /** What a serving revision is pinned to: a version, or an alias resolved once at cold start. */

@@ -1,5 +1,5 @@
 import { PlatformError } from './errors.js';
-import type { Run, RunStatus } from './tracking.js';
+import type { Experiment, Run, RunLifecycleStage, RunStatus } from './tracking.js';
 
 /** What a filter or an ordering can name: a metric, a param, a tag or an attribute of the run. */
 export interface FieldRef {
@@ -7,8 +7,8 @@ export interface FieldRef {
   key: string;
 }
 
-/** The comparison operators of the filter language. */
-export type ComparisonOperator = '=' | '!=' | '>' | '>=' | '<' | '<=';
+/** The comparison operators of the filter language; LIKE and ILIKE (case-blind) match text against `%` and `_` patterns. */
+export type ComparisonOperator = '=' | '!=' | '>' | '>=' | '<' | '<=' | 'LIKE' | 'ILIKE';
 
 /** One condition, such as `metrics.auc > 0.8`. */
 export interface Comparison {
@@ -34,6 +34,8 @@ export interface RunSearch {
   /** e.g. `['metrics.auc desc']`; runs lacking the value sort last either way. */
   orderBy?: string[];
   maxResults?: number;
+  /** Which runs count: the active ones (the default), the deleted ones, or all. */
+  runView?: RunLifecycleStage | 'all';
 }
 
 const ENTITIES: Record<string, FieldRef['entity']> = {
@@ -62,6 +64,7 @@ const TIME_ATTRIBUTES = new Set(['start_time', 'end_time']);
 const STATUSES: RunStatus[] = ['RUNNING', 'FINISHED', 'FAILED', 'KILLED'];
 const OPERATORS: ComparisonOperator[] = ['!=', '>=', '<=', '=', '>', '<'];
 const ORDERING = new Set<ComparisonOperator>(['>', '>=', '<', '<=']);
+const PATTERN = new Set<ComparisonOperator>(['LIKE', 'ILIKE']);
 
 type Token =
   | { kind: 'field'; text: string; position: number; entity: string; key: string }
@@ -140,6 +143,8 @@ function fieldKey(source: string, at: number): { key: string; end: number } {
 }
 
 function resolveField(source: string, token: Token | undefined): FieldRef {
+  // MLflow reads a bare name (`start_time DESC`) as an attribute.
+  if (token?.kind === 'word' && ATTRIBUTES[token.text.toLowerCase()]) return { entity: 'attributes', key: ATTRIBUTES[token.text.toLowerCase()]! };
   if (token?.kind !== 'field') {
     const found = token ? `found ${JSON.stringify(token.text)}` : 'found the end';
     throw invalid(
@@ -168,6 +173,7 @@ function resolveField(source: string, token: Token | undefined): FieldRef {
 /** Checks a comparison's value against its field and returns it normalised (statuses upper-cased, times in ms). */
 function checkedValue(source: string, field: FieldRef, operator: Token, value: Token): number | string {
   const name = `${field.entity}.${field.key}`;
+  if (PATTERN.has(operatorOf(operator)!)) return checkedPattern(source, name, field.entity === 'metrics' || TIME_ATTRIBUTES.has(field.key), operator, value);
   if (value.kind !== 'number' && value.kind !== 'string') {
     throw invalid(
       source,
@@ -194,30 +200,56 @@ function checkedValue(source: string, field: FieldRef, operator: Token, value: T
   return value.value;
 }
 
+/** The pattern after LIKE or ILIKE: quoted text, compared with a text field only. */
+function checkedPattern(source: string, name: string, numeric: boolean, operator: Token, value: Token): string {
+  if (numeric) throw invalid(source, operator.position, `${name} is a number: compare it with = != > >= < <=, not ${operator.text}`, operator.text);
+  if (value.kind !== 'string')
+    throw invalid(source, value.position, `operator ${operator.text} matches text, but ${value.text} is not a quoted pattern`, value.text);
+  return value.value;
+}
+
 /**
  * Parses a run filter: comparisons `<field> <op> <value>` joined by `and`. Fields are
- * `metrics.<name>`, `params.<name>`, `tags.<name>` or `attributes.<status|run_name|run_id|experiment_id|start_time|end_time>`;
- * names with spaces go in backquotes. An empty filter matches every run. Throws TRACKING.INVALID_FILTER naming the bad token.
+ * `metrics.<name>`, `params.<name>`, `tags.<name>` or `attributes.<status|run_name|run_id|experiment_id|start_time|end_time>`
+ * (an attribute may go bare, `status = 'FINISHED'`, as in MLflow); names with spaces go in backquotes. An empty
+ * filter matches every run. Throws TRACKING.INVALID_FILTER naming the bad token.
  */
 export function parseRunFilter(source: string): RunFilter {
+  return parseConditions(source, resolveField, checkedValue);
+}
+
+/** The operator a token names: a symbol, or the word LIKE or ILIKE in any case. */
+function operatorOf(token: Token | undefined): ComparisonOperator | undefined {
+  if (token?.kind === 'operator') return token.text;
+  const word = token?.kind === 'word' ? token.text.toUpperCase() : undefined;
+  return word === 'LIKE' || word === 'ILIKE' ? word : undefined;
+}
+
+/** The `<field> <op> <value> [and ...]` loop both filter languages share. */
+function parseConditions(
+  source: string,
+  resolve: (source: string, token: Token | undefined) => FieldRef,
+  check: (source: string, field: FieldRef, operator: Token, value: Token) => number | string,
+): Comparison[] {
   const tokens = tokenize(source);
-  const filter: RunFilter = [];
+  const filter: Comparison[] = [];
   let index = 0;
   while (index < tokens.length) {
-    const field = resolveField(source, tokens[index]);
-    const operator = tokens[index + 1];
-    if (operator?.kind !== 'operator') {
-      const found = operator ? JSON.stringify(operator.text) : 'the end';
+    const field = resolve(source, tokens[index]);
+    const operatorToken = tokens[index + 1];
+    const operator = operatorOf(operatorToken);
+    if (!operatorToken || !operator) {
+      const found = operatorToken ? JSON.stringify(operatorToken.text) : 'the end';
       throw invalid(
         source,
-        operator?.position ?? source.length,
-        `expected an operator (= != > >= < <=) after ${tokens[index]!.text}, found ${found}`,
-        operator?.text,
+        operatorToken?.position ?? source.length,
+        `expected an operator (= != > >= < <=) after ${tokens[index]!.text}, found ${found}; text also takes LIKE and ILIKE`,
+        operatorToken?.text,
       );
     }
     const value = tokens[index + 2];
-    if (!value) throw invalid(source, source.length, `expected a value after ${JSON.stringify(operator.text)}, found the end`);
-    filter.push({ field, operator: operator.text, value: checkedValue(source, field, operator, value) });
+    if (!value) throw invalid(source, source.length, `expected a value after ${JSON.stringify(operatorToken.text)}, found the end`);
+    filter.push({ field, operator, value: check(source, field, operatorToken, value) });
     index += 3;
     const joiner = tokens[index];
     if (!joiner) break;
@@ -272,6 +304,7 @@ function asNumber(value: number | string): number | undefined {
 
 function holds({ operator, value }: Comparison, stored: number | string | undefined): boolean {
   if (stored === undefined) return false;
+  if (operator === 'LIKE' || operator === 'ILIKE') return likePattern(String(value), operator === 'ILIKE').test(String(stored));
   if (typeof value === 'string') return operator === '=' ? String(stored) === value : operator === '!=' && String(stored) !== value;
   const left = asNumber(stored);
   if (left === undefined) return operator === '!=';
@@ -292,7 +325,15 @@ function compareNumbers(left: number, operator: ComparisonOperator, right: numbe
       return left < right;
     case '<=':
       return left <= right;
+    default:
+      return false;
   }
+}
+
+/** SQL's LIKE as a regular expression: `%` any text, `_` one character, the rest literal. */
+function likePattern(pattern: string, caseBlind: boolean): RegExp {
+  const body = [...pattern].map((char) => (char === '%' ? '.*' : char === '_' ? '.' : char.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('');
+  return new RegExp(`^${body}$`, caseBlind ? 'is' : 's');
 }
 
 /** Whether a run satisfies every comparison. A run lacking the field does not match (not even `!=`). */
@@ -315,12 +356,103 @@ const NEWEST_FIRST: RunOrder[] = [{ field: { entity: 'attributes', key: 'start_t
  * Compiles a search once (so a bad filter fails before any query) into a function that filters,
  * orders (newest first when no order is given; ties by run id) and limits runs in memory.
  */
-export function compileRunSearch({ filter = '', orderBy = [], maxResults = 1000 }: RunSearch): (runs: Run[]) => Run[] {
+export function compileRunSearch({ filter = '', orderBy = [], maxResults = 1000, runView = 'active' }: RunSearch): (runs: Run[]) => Run[] {
   const conditions = parseRunFilter(filter);
   const orders = [...orderBy.filter((text) => text.trim() !== '').map(parseRunOrder), ...NEWEST_FIRST];
+  const inView = (run: Run) => runView === 'all' || (run.lifecycleStage ?? 'active') === runView;
   return (runs) =>
     runs
-      .filter((run) => matchesRunFilter(run, conditions))
+      .filter((run) => inView(run) && matchesRunFilter(run, conditions))
       .sort((a, b) => orders.reduce((decided, order) => decided || compareBy(a, b, order), 0) || a.id.localeCompare(b.id))
       .slice(0, maxResults);
+}
+
+/** A search over experiments, as MLflow's experiments/search sends it. */
+export interface ExperimentSearch {
+  /** e.g. `name LIKE 'churn%' and tags.team = 'risk'` */
+  filter?: string;
+  /** e.g. `['name ASC']`; newest first when none is given. */
+  orderBy?: string[];
+}
+
+const EXPERIMENT_ATTRIBUTES: Record<string, string> = {
+  name: 'name',
+  experiment_id: 'experiment_id',
+  creation_time: 'creation_time',
+  last_update_time: 'last_update_time',
+};
+const EXPERIMENT_TIMES = new Set(['creation_time', 'last_update_time']);
+
+/** An experiment field: `name`, `creation_time`, `last_update_time`, `experiment_id` (bare or after `attributes.`) or `tags.<key>`. */
+function resolveExperimentField(source: string, token: Token | undefined): FieldRef {
+  const attribute =
+    token?.kind === 'word' ? token.text : token?.kind === 'field' && ENTITIES[token.entity.toLowerCase()] === 'attributes' ? token.key : undefined;
+  const key = attribute === undefined ? undefined : EXPERIMENT_ATTRIBUTES[attribute.toLowerCase()];
+  if (key) return { entity: 'attributes', key };
+  if (token?.kind === 'field' && ENTITIES[token.entity.toLowerCase()] === 'tags') return { entity: 'tags', key: token.key };
+  const found = token ? `found ${JSON.stringify(token.text)}` : 'found the end';
+  throw invalid(source, token?.position ?? source.length, `expected name, creation_time, last_update_time, experiment_id or tags.<key>, ${found}`, token?.text);
+}
+
+/** A time compares as ms or an ISO date; text compares with = != LIKE ILIKE only. */
+function checkedExperimentValue(source: string, field: FieldRef, operator: Token, value: Token): number | string {
+  const numeric = field.entity === 'attributes' && EXPERIMENT_TIMES.has(field.key);
+  if (PATTERN.has(operatorOf(operator)!)) return checkedPattern(source, field.key, numeric, operator, value);
+  if (value.kind !== 'number' && value.kind !== 'string') {
+    throw invalid(
+      source,
+      value.position,
+      `expected a number or a quoted string after ${JSON.stringify(operator.text)}, found ${JSON.stringify(value.text)}`,
+      value.text,
+    );
+  }
+  if (numeric) {
+    const time = value.kind === 'number' ? value.value : Date.parse(value.value);
+    if (Number.isNaN(time))
+      throw invalid(source, value.position, `${field.key} expects milliseconds since the epoch or an ISO date, got ${value.text}`, value.text);
+    return time;
+  }
+  if (value.kind !== 'string' || ORDERING.has(operator.text as ComparisonOperator)) {
+    throw invalid(
+      source,
+      value.position,
+      `${field.key} is text: compare it with = != LIKE or ILIKE and a quoted value, not ${operator.text} ${value.text}`,
+      value.text,
+    );
+  }
+  return value.value;
+}
+
+function experimentValue(experiment: Experiment, field: FieldRef): number | string | undefined {
+  if (field.entity === 'tags') return experiment.tags[field.key];
+  if (field.key === 'name') return experiment.name;
+  if (field.key === 'experiment_id') return experiment.id;
+  return Date.parse(experiment.createdAt);
+}
+
+function parseExperimentOrder(source: string): RunOrder {
+  const [fieldToken, directionToken, extra] = tokenize(source);
+  return { field: resolveExperimentField(source, fieldToken), direction: direction(source, directionToken, extra) };
+}
+
+const EXPERIMENTS_NEWEST_FIRST: RunOrder[] = [{ field: { entity: 'attributes', key: 'creation_time' }, direction: 'desc' }];
+
+/**
+ * Compiles an experiment search (so a bad filter fails before any read) into a function that filters
+ * and orders experiments in memory: newest first when no order is given, ties by id.
+ * Experiments never change once made, so last_update_time is their creation time.
+ */
+export function compileExperimentSearch({ filter = '', orderBy = [] }: ExperimentSearch): (experiments: Experiment[]) => Experiment[] {
+  const conditions = parseConditions(filter, resolveExperimentField, checkedExperimentValue);
+  const orders = [...orderBy.filter((text) => text.trim() !== '').map(parseExperimentOrder), ...EXPERIMENTS_NEWEST_FIRST];
+  const compare = (a: Experiment, b: Experiment, { field, direction }: RunOrder) => {
+    const [left, right] = [experimentValue(a, field), experimentValue(b, field)];
+    if (left === undefined || right === undefined) return left === right ? 0 : left === undefined ? 1 : -1;
+    const order = left < right ? -1 : left > right ? 1 : 0;
+    return direction === 'asc' ? order : -order;
+  };
+  return (experiments) =>
+    experiments
+      .filter((experiment) => conditions.every((condition) => holds(condition, experimentValue(experiment, condition.field))))
+      .sort((a, b) => orders.reduce((decided, order) => decided || compare(a, b, order), 0) || a.id.localeCompare(b.id));
 }

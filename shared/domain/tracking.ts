@@ -3,6 +3,9 @@ import { PlatformError } from './errors.js';
 /** Where a run is in its life; the last three are final. */
 export type RunStatus = 'RUNNING' | 'FINISHED' | 'FAILED' | 'KILLED';
 
+/** Whether a run is shown (`active`) or in the bin (`deleted`, restorable), as MLflow's lifecycle stages. */
+export type RunLifecycleStage = 'active' | 'deleted';
+
 /** The statuses a run may end with. */
 export const RUN_END_STATUSES = ['FINISHED', 'FAILED', 'KILLED'] as const;
 
@@ -46,6 +49,8 @@ export interface Run {
   /** Latest value of each metric (highest step, then latest timestamp), kept on the run so search can filter and order by it. */
   metrics: Record<string, number>;
   metricSummaries: Record<string, MetricSummary>;
+  /** Absent on runs that were never deleted: active. */
+  lifecycleStage?: RunLifecycleStage;
 }
 
 /** One write to a run: params, tags and metric points together, like MLflow's log-batch. */
@@ -56,6 +61,9 @@ export interface RunBatch {
   /** Names the batch so a retried write lands on the same documents instead of duplicating points. */
   batchId?: string;
 }
+
+/** The experiment every MLflow client logs to when none is set: it exists without being created. */
+export const DEFAULT_EXPERIMENT = { id: '0', name: 'Default' } as const;
 
 const KEY = /^[A-Za-z0-9_\-./: ]{1,250}$/;
 const RUN_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -128,6 +136,22 @@ export function validateBatchId(id: string): string {
 /** A new batch id: the time first, so a run's batches sort in the order they were made. */
 export function newBatchId(now = Date.now()): string {
   return `${String(now).padStart(15, '0')}-${globalThis.crypto.randomUUID().slice(0, 8)}`;
+}
+
+/** Checks a run status: one of {@link RUN_END_STATUSES}, or RUNNING (a run resumed). */
+export function validateRunStatus(status: string): RunStatus {
+  if (status === 'RUNNING') return status;
+  if (!(RUN_END_STATUSES as readonly string[]).includes(status)) {
+    throw new PlatformError('TRACKING.INVALID_VALUE', `Run status ${JSON.stringify(status)} is invalid: use RUNNING, ${RUN_END_STATUSES.join(', ')}.`);
+  }
+  return status as RunStatus;
+}
+
+/** Refuses a write to a deleted run, as MLflow does: it must be restored first. */
+export function requireActiveRun(run: Pick<Run, 'id' | 'lifecycleStage'>): void {
+  if (run.lifecycleStage === 'deleted') {
+    throw new PlatformError('TRACKING.INVALID_VALUE', `Run ${run.id} is deleted: restore it (MLflow's runs/restore) before writing to it.`);
+  }
 }
 
 /** Checks a final run status. */

@@ -7,6 +7,10 @@ export interface UploadMetadata {
   datasetId?: string;
   uploader?: string;
   description?: string;
+  /** The MLflow source a model registered through MLflow came from (becomes `lineage.source`). */
+  source?: string;
+  /** The MLflow 3 logged model it came from (becomes `lineage.loggedModelId`). */
+  loggedModelId?: string;
   metrics: Record<string, number>;
   params: Record<string, string>;
   tags: Record<string, string>;
@@ -14,7 +18,14 @@ export interface UploadMetadata {
 
 const PREFIX = 'mlops-';
 const MAPS = { metrics: 'metric-', params: 'param-', tags: 'tag-' } as const;
-const SCALARS = { runId: 'run-id', datasetId: 'dataset-id', uploader: 'uploader', description: 'description' } as const;
+const SCALARS = {
+  runId: 'run-id',
+  datasetId: 'dataset-id',
+  uploader: 'uploader',
+  description: 'description',
+  source: 'source',
+  loggedModelId: 'logged-model-id',
+} as const;
 
 /** Encodes upload metadata as flat, lowercase-prefixed object metadata keys (GCS custom metadata). */
 export function encodeUploadMetadata(metadata: UploadMetadata): Record<string, string> {

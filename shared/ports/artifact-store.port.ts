@@ -34,6 +34,11 @@ export interface ArtifactStore {
   put(name: string, content: Uint8Array | Readable, options?: PutOptions): Promise<StoredObject>;
   /** Reads an object, or one generation of it; fails with ARTIFACT.NOT_FOUND. */
   get(name: string, generation?: string): Promise<Uint8Array>;
+  /**
+   * Opens an object, or one generation of it, as a stream, so large files never sit in memory whole.
+   * Fails with ARTIFACT.NOT_FOUND before the first byte, so a caller can still answer "not found".
+   */
+  read(name: string, generation?: string): Promise<Readable>;
   /** The object's metadata, or undefined when absent. */
   stat(name: string): Promise<StoredObject | undefined>;
   /** Objects whose names start with prefix, in name order. */

@@ -28,6 +28,33 @@ export interface AliasMove {
   applied: boolean;
 }
 
+/** What a new, empty registered model starts with. */
+export interface ModelCreation {
+  description?: string;
+  tags?: Record<string, string>;
+  actor: string;
+}
+
+/** An alias to remove, idempotently by request id. */
+export interface AliasRemovalRequest {
+  model: string;
+  alias: string;
+  actor: string;
+  reason: string;
+  requestId: string;
+}
+
+/** Outcome of an alias removal. */
+export interface AliasRemoval {
+  model: string;
+  alias: string;
+  /** The version the alias named; null when it was not set (nothing changed, no audit entry). */
+  removedVersion: number | null;
+  audit?: AuditEntry;
+  /** False when nothing changed: the alias was not set, or the request id had been applied before. */
+  applied: boolean;
+}
+
 /**
  * The model registry's store: Firestore. Version numbers and alias moves happen in
  * transactions, so concurrent writers leave a consistent registry and a complete audit trail.
@@ -35,6 +62,11 @@ export interface AliasMove {
 export interface ModelRegistry {
   /** Assigns the next version number, or returns the version this registration key already made. */
   registerVersion(request: RegistrationRequest): Promise<{ version: ModelVersion; created: boolean }>;
+  /**
+   * Creates a model with no versions yet (latestVersion 0), writing a `created` audit entry; a model
+   * of that name already there is returned unchanged with created: false. registerVersion numbers from 1 on it.
+   */
+  createModel(name: string, creation: ModelCreation): Promise<{ model: Model; created: boolean }>;
   /** Records a rejected artifact once per registration key. */
   recordRejection(record: RejectionRecord): Promise<{ created: boolean }>;
   getModel(name: string): Promise<Model | undefined>;
@@ -48,6 +80,11 @@ export interface ModelRegistry {
   promote(request: PromotionRequest, policy: PromotionPolicy): Promise<AliasMove>;
   /** Moves an alias back to its previous holder, idempotently by request id. */
   rollback(request: { model: string; alias: string; actor: string; reason: string; requestId: string }): Promise<AliasMove>;
+  /**
+   * Removes an alias (an `alias_removed` audit entry; its holder joins the alias's history), applied
+   * once per request id. `production` is refused with REGISTRY.PROMOTION_REFUSED: serving follows it.
+   */
+  removeAlias(request: AliasRemovalRequest): Promise<AliasRemoval>;
   /** Records where the model is served now (after serving-rollout rolled it out). */
   recordServing(name: string, serving: NonNullable<Model['serving']>): Promise<void>;
   /** The audit trail of a model, oldest first. */

@@ -3,6 +3,7 @@ import type { PlatformConfig } from '../config/config.js';
 import { bucketNotificationFor } from '../adapters/gcs-notification/index.js';
 import type { ArtifactStore, StoredObject } from '../ports/artifact-store.port.js';
 import type { EventBus } from '../ports/event-bus.port.js';
+import type { LoggedModelStore } from '../ports/logged-model-store.port.js';
 import type { ModelRegistry } from '../ports/model-registry.port.js';
 import type { ModelRunner } from '../ports/model-runner.port.js';
 import type { ServingDeployer } from '../ports/serving-deployer.port.js';
@@ -28,6 +29,8 @@ export interface Platform {
   servingDeployer(): Promise<ServingDeployer>;
   /** Experiment tracking: runs, params, metrics (Firestore, beside the registry). */
   trackingStore(): Promise<TrackingStore>;
+  /** MLflow 3's logged models and what each run produced and used (Firestore, beside tracking). */
+  loggedModels(): Promise<LoggedModelStore>;
   /**
    * The rows of a Parquet file on this machine as JSON-ready objects, row group by row group: the
    * client's conversion (the CLI's `features load`) with an embedded DuckDB, whichever warehouse is configured.
@@ -141,6 +144,10 @@ export function createPlatform(config: PlatformConfig): Platform {
     trackingStore: once(async () => {
       const { FirestoreTrackingStore } = await import('../adapters/firestore/index.js');
       return new FirestoreTrackingStore({ projectId: config.projectId, databaseId: config.registry.databaseId });
+    }),
+    loggedModels: once(async () => {
+      const { FirestoreLoggedModelStore } = await import('../adapters/firestore/index.js');
+      return new FirestoreLoggedModelStore({ projectId: config.projectId, databaseId: config.registry.databaseId });
     }),
     parquetRows: async function* (file) {
       // The DuckDB adapter loads only here; function bundles leave it out.

@@ -59,7 +59,14 @@ export async function registerModel(object: GcsObjectNotification, deps: Registe
       params: upload.params,
       tags: upload.tags,
       description: upload.description ?? '',
-      lineage: { sourceUri: artifactUri, runId: upload.runId, datasetId: upload.datasetId, uploader: upload.uploader },
+      lineage: {
+        sourceUri: artifactUri,
+        runId: upload.runId,
+        datasetId: upload.datasetId,
+        uploader: upload.uploader,
+        source: upload.source,
+        loggedModelId: upload.loggedModelId,
+      },
     });
     const event: ModelRegistered = { schemaVersion: 1, model, version: version.version, artifactUri, sha256: version.sha256, registeredAt: version.createdAt };
     // Published on redelivery too: the first attempt may have died between commit and publish.

@@ -78,6 +78,33 @@ describe.each(stores)('ArtifactStore contract: %s', (_name, create) => {
     await expect(store.get('models/a/1')).rejects.toMatchObject({ code: 'ARTIFACT.NOT_FOUND' });
   });
 
+  it('streams an object back byte for byte, in more than one chunk, the live generation or a pinned one', async () => {
+    const { store } = setup();
+    const first = await store.put('runs/r1/artifacts/weights.bin', Buffer.alloc(3 * 1024 * 1024, 1));
+    const chunks: Buffer[] = [];
+    for await (const chunk of await store.read('runs/r1/artifacts/weights.bin', first.generation)) chunks.push(chunk as Buffer);
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(Buffer.concat(chunks).equals(Buffer.alloc(3 * 1024 * 1024, 1))).toBe(true);
+    const second = await store.put('runs/r1/artifacts/weights.bin', Readable.from([Buffer.from('v2')]));
+    expect(Buffer.concat(await (await store.read('runs/r1/artifacts/weights.bin', second.generation)).toArray()).toString()).toBe('v2');
+    expect(Buffer.concat(await (await store.read('runs/r1/artifacts/weights.bin')).toArray()).toString()).toBe('v2');
+  });
+
+  it('fails a read of an absent object or generation with ARTIFACT.NOT_FOUND before any byte', async () => {
+    const { store } = setup();
+    const object = await store.put('a.bin', new Uint8Array([1]));
+    await store.put('a.bin', new Uint8Array([2]));
+    await expect(store.read('never-written.bin')).rejects.toMatchObject({ code: 'ARTIFACT.NOT_FOUND' });
+    await expect(store.read('a.bin', object.generation)).rejects.toMatchObject({ code: 'ARTIFACT.NOT_FOUND' });
+  });
+
+  it('ignores a delete of a name that is a folder of other objects', async () => {
+    const { store } = setup();
+    await store.put('runs/r1/artifacts/plots/roc.png', new Uint8Array([1]));
+    await store.delete('runs/r1/artifacts/plots');
+    expect((await store.list('runs/r1/')).map((object) => object.name)).toEqual(['runs/r1/artifacts/plots/roc.png']);
+  });
+
   it('refuses object names that would escape the bucket', async () => {
     const { store } = setup();
     for (const name of ['../escape', 'models/../../x', '/abs', 'a//b', '']) {

@@ -173,6 +173,65 @@ describe.each(registries)('ModelRegistry contract: %s', (_name, create) => {
     expect(secondApplied.version).toBe(holder);
   });
 
+  it('creates an empty model once, which registration then numbers from 1', async () => {
+    const model = uniqueModel();
+    const first = await registry.createModel(model, { description: 'churn scorer', tags: { team: 'risk' }, actor: 'tester' });
+    expect(first).toMatchObject({ created: true, model: { name: model, latestVersion: 0, aliases: {}, description: 'churn scorer', tags: { team: 'risk' } } });
+    expect(await registry.getModel(model)).toEqual(first.model);
+    expect(await registry.listVersions(model)).toEqual([]);
+    const again = await registry.createModel(model, { description: 'other', actor: 'someone-else' });
+    expect(again).toEqual({ model: first.model, created: false });
+    const { version } = await registry.registerVersion(registration(model));
+    expect(version.version).toBe(1);
+    expect(await registry.getModel(model)).toMatchObject({ latestVersion: 1, description: 'churn scorer', tags: { team: 'risk' } });
+    expect((await registry.history(model)).map((entry) => [entry.action, entry.actor])).toEqual([
+      ['created', 'tester'],
+      ['registered', 'tester'],
+    ]);
+  });
+
+  it('keeps the MLflow source and logged model of a version in its lineage', async () => {
+    const model = uniqueModel();
+    const request = registration(model);
+    const lineage = { ...request.lineage, source: 'runs:/abc123/model', loggedModelId: `m-${'a'.repeat(32)}` };
+    await registry.registerVersion({ ...request, lineage });
+    expect((await registry.getVersion(model, 1))?.lineage).toEqual(lineage);
+  });
+
+  it('removes an alias once per request, with an audit entry, and remembers its holder', async () => {
+    const model = uniqueModel();
+    await registry.registerVersion(registration(model));
+    await registry.promote(promotion(model, 1, 'staging'), noPolicy);
+    const request = { model, alias: 'staging', actor: 'tester', reason: 'retired', requestId: randomUUID() };
+    const removal = await registry.removeAlias(request);
+    expect(removal).toMatchObject({
+      model,
+      alias: 'staging',
+      removedVersion: 1,
+      applied: true,
+      audit: { action: 'alias_removed', fromVersion: 1, toVersion: null },
+    });
+    expect(await registry.removeAlias(request)).toEqual({ ...removal, applied: false });
+    const stored = await registry.getModel(model);
+    expect(stored?.aliases).toEqual({});
+    expect(stored?.aliasHistory.staging).toEqual([1]);
+    const removals = (await registry.history(model)).filter((entry) => entry.action === 'alias_removed');
+    expect(removals.map((entry) => [entry.alias, entry.fromVersion, entry.actor, entry.reason])).toEqual([['staging', 1, 'tester', 'retired']]);
+  });
+
+  it('changes nothing when the alias is not set, and refuses production and unknown models', async () => {
+    const model = uniqueModel();
+    await registry.registerVersion(registration(model));
+    await registry.promote(promotion(model, 1, 'production'), noPolicy);
+    const request = (alias: string, name = model) => ({ model: name, alias, actor: 'tester', reason: '', requestId: randomUUID() });
+    expect(await registry.removeAlias(request('champion'))).toEqual({ model, alias: 'champion', removedVersion: null, applied: false });
+    await expect(registry.removeAlias(request('production'))).rejects.toMatchObject({ code: 'REGISTRY.PROMOTION_REFUSED' });
+    await expect(registry.removeAlias(request('production'))).rejects.toThrow(/serving follows.*mlops rollback/);
+    await expect(registry.removeAlias(request('staging', 'no-such-model'))).rejects.toMatchObject({ code: 'REGISTRY.MODEL_NOT_FOUND' });
+    expect((await registry.getModel(model))?.aliases).toEqual({ production: 1 });
+    expect((await registry.history(model)).map((entry) => entry.action)).toEqual(['registered', 'promoted']);
+  });
+
   it('refuses unknown models and versions, and production before staging under the policy', async () => {
     const model = uniqueModel();
     await expect(registry.promote(promotion('no-such-model', 1, 'production'), noPolicy)).rejects.toMatchObject({ code: 'REGISTRY.MODEL_NOT_FOUND' });

@@ -153,6 +153,51 @@ describe.each(stores)('TrackingStore contract: %s', (_name, create) => {
     expect(await store.metricHistory(run.id, 'm599')).toMatchObject([{ step: 0, value: 599 }]);
   });
 
+  it('gives the default experiment MLflow\'s id "0", once', async () => {
+    const results = await Promise.all(Array.from({ length: 5 }, () => store.createExperiment('Default')));
+    expect(results.filter((result) => result.created).length).toBeLessThanOrEqual(1);
+    expect(new Set(results.map((result) => result.experiment.id))).toEqual(new Set(['0']));
+    expect(await store.getExperimentByName('Default')).toMatchObject({ id: '0', name: 'Default' });
+  });
+
+  it('starts a run at a given time, updates its status, end time and name, and removes tags', async () => {
+    const experimentId = (await store.createExperiment(unique('update'))).experiment.id;
+    const run = await store.createRun({ experimentId, name: 'first', tags: { team: 'risk', keep: 'yes' }, startTime: 1_700_000_000_000 });
+    expect(run.startTime).toBe('2023-11-14T22:13:20.000Z');
+    const ended = await store.updateRun(run.id, { status: 'FINISHED', endTime: 1_700_000_060_000 });
+    expect(ended).toMatchObject({ status: 'FINISHED', endTime: '2023-11-14T22:14:20.000Z', name: 'first' });
+    expect(await store.updateRun(run.id, { status: 'KILLED' })).toMatchObject({ status: 'KILLED', endTime: ended.endTime });
+    expect(await store.updateRun(run.id, { status: 'RUNNING', name: 'second' })).toMatchObject({ status: 'RUNNING', endTime: null, name: 'second' });
+    const stopped = await store.updateRun(run.id, { status: 'FAILED' });
+    expect(Math.abs(Date.parse(stopped.endTime!) - Date.now())).toBeLessThan(60_000);
+    await store.deleteTag(run.id, 'team');
+    await store.deleteTag(run.id, 'never-set');
+    expect(await store.getRun(run.id)).toMatchObject({ name: 'second', status: 'FAILED', tags: { keep: 'yes' } });
+    expect((await store.getRun(run.id))!.tags).not.toHaveProperty('team');
+    await expect(store.updateRun('no-such-run', { status: 'FINISHED' })).rejects.toMatchObject({ code: 'TRACKING.RUN_NOT_FOUND' });
+    await expect(store.deleteTag('no-such-run', 'team')).rejects.toMatchObject({ code: 'TRACKING.RUN_NOT_FOUND' });
+    await expect(store.updateRun(run.id, { name: '' })).rejects.toMatchObject({ code: 'TRACKING.INVALID_VALUE' });
+  });
+
+  it('moves a run to the bin and back: search leaves it out unless asked, and writes are refused meanwhile', async () => {
+    const experiment = unique('bin');
+    const [kept, binned] = [await newRun(experiment, 'kept'), await newRun(experiment, 'binned')];
+    const experimentIds = [(await store.getExperimentByName(experiment))!.id];
+    expect(await store.setRunLifecycle(binned.id, 'deleted')).toMatchObject({ id: binned.id, lifecycleStage: 'deleted' });
+    const names = async (runView?: 'active' | 'deleted' | 'all') =>
+      (await store.searchRuns({ experimentIds, runView, orderBy: ['attributes.run_name'] })).map((run) => run.name);
+    expect(await names()).toEqual(['kept']);
+    expect(await names('deleted')).toEqual(['binned']);
+    expect(await names('all')).toEqual(['binned', 'kept']);
+    await expect(store.logBatch(binned.id, { params: { a: '1' } })).rejects.toMatchObject({ code: 'TRACKING.INVALID_VALUE' });
+    await expect(store.updateRun(binned.id, { status: 'FINISHED' })).rejects.toMatchObject({ code: 'TRACKING.INVALID_VALUE' });
+    await store.setRunLifecycle(binned.id, 'active');
+    await store.logBatch(binned.id, { params: { a: '1' } });
+    expect(await names()).toEqual(['binned', 'kept']);
+    expect(kept.lifecycleStage).toBeUndefined();
+    await expect(store.setRunLifecycle('no-such-run', 'deleted')).rejects.toMatchObject({ code: 'TRACKING.RUN_NOT_FOUND' });
+  });
+
   it('searches runs by experiment with filters and ordering', async () => {
     const [first, second] = [unique('search'), unique('search')];
     const logged = async (experiment: string, name: string, auc: number, lr: string) => {

@@ -36,6 +36,8 @@ export class FirestoreRestModelRegistry implements ModelRegistry {
   }
 
   registerVersion: ModelRegistry['registerVersion'] = async (...args) => (await this.fallback()).registerVersion(...args);
+  createModel: ModelRegistry['createModel'] = async (...args) => (await this.fallback()).createModel(...args);
+  removeAlias: ModelRegistry['removeAlias'] = async (...args) => (await this.fallback()).removeAlias(...args);
   recordRejection: ModelRegistry['recordRejection'] = async (...args) => (await this.fallback()).recordRejection(...args);
   listModels: ModelRegistry['listModels'] = async () => (await this.fallback()).listModels();
   listVersions: ModelRegistry['listVersions'] = async (...args) => (await this.fallback()).listVersions(...args);

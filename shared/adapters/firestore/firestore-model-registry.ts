@@ -9,12 +9,21 @@ import {
   type ModelVersion,
   type PromotionPolicy,
   type PromotionRequest,
+  applyAliasRemoval,
   applyPromotion,
   applyRollback,
   checkPromotion,
 } from '../../domain/registry.js';
 import type { Rollout } from '../../domain/rollout.js';
-import type { AliasMove, ModelRegistry, RegistrationRequest, RejectionRecord } from '../../ports/model-registry.port.js';
+import type {
+  AliasMove,
+  AliasRemoval,
+  AliasRemovalRequest,
+  ModelCreation,
+  ModelRegistry,
+  RegistrationRequest,
+  RejectionRecord,
+} from '../../ports/model-registry.port.js';
 
 /** Options of the Firestore registry. */
 export interface FirestoreModelRegistryOptions {
@@ -97,6 +106,46 @@ export class FirestoreModelRegistry implements ModelRegistry {
           at: now,
         });
         return { version, created: true };
+      }),
+    );
+  }
+
+  async createModel(name: string, { description = '', tags = {}, actor }: ModelCreation): Promise<{ model: Model; created: boolean }> {
+    return this.modelLock.run(name, () =>
+      transact(this.db, async (tx) => {
+        const existing = await this.readModel(tx, name);
+        if (existing) return { model: existing, created: false };
+        const now = new Date().toISOString();
+        const model: Model = { ...emptyModel(name, now), description, tags };
+        tx.set(this.modelRef(name), model);
+        this.appendAudit(tx, name, 'created', { action: 'created', fromVersion: null, toVersion: null, actor, reason: 'created with no versions', at: now });
+        return { model, created: true };
+      }),
+    );
+  }
+
+  async removeAlias(request: AliasRemovalRequest): Promise<AliasRemoval> {
+    const auditId = `request-${docId(request.requestId)}`;
+    return this.modelLock.run(request.model, () =>
+      transact(this.db, async (tx) => {
+        const done = await tx.get(this.modelRef(request.model).collection('audit').doc(auditId));
+        if (done.exists) return toRemoval(request, stripSequence(done.data()), false);
+        const model = await this.readModel(tx, request.model);
+        if (!model) throw new PlatformError('REGISTRY.MODEL_NOT_FOUND', `No model named "${request.model}". List models with: mlops models list`);
+        const { model: next, removed } = applyAliasRemoval(model, request.alias);
+        if (removed === null) return { model: request.model, alias: request.alias, removedVersion: null, applied: false };
+        const now = new Date().toISOString();
+        tx.set(this.modelRef(request.model), { ...next, updatedAt: now });
+        const audit = this.appendAudit(tx, request.model, auditId, {
+          action: 'alias_removed',
+          alias: request.alias,
+          fromVersion: removed,
+          toVersion: null,
+          actor: request.actor,
+          reason: request.reason,
+          at: now,
+        });
+        return toRemoval(request, audit, true);
       }),
     );
   }
@@ -255,6 +304,10 @@ function emptyModel(name: string, now: string): Model {
     createdAt: now,
     updatedAt: now,
   };
+}
+
+function toRemoval(request: AliasRemovalRequest, audit: AuditEntry, applied: boolean): AliasRemoval {
+  return { model: request.model, alias: request.alias, removedVersion: audit.fromVersion, audit, applied };
 }
 
 function toMove(audit: AuditEntry, applied: boolean): AliasMove {

@@ -3,6 +3,7 @@ import { type DocumentReference, Firestore } from '@google-cloud/firestore';
 import { PlatformError } from '../../domain/errors.js';
 import { compileRunSearch, type RunSearch } from '../../domain/tracking-filter.js';
 import {
+  DEFAULT_EXPERIMENT,
   type Experiment,
   type MetricPoint,
   mergeMetrics,
@@ -11,17 +12,20 @@ import {
   type Run,
   type RunBatch,
   type RunEndStatus,
+  type RunLifecycleStage,
+  requireActiveRun,
   sortHistory,
   validateBatchId,
   validateExperimentId,
   validateExperimentName,
+  validateRunStatus,
   validateMetricPoint,
   validateParamValue,
   validateRunId,
   validateTagValue,
   validateTrackingKey,
 } from '../../domain/tracking.js';
-import type { RunStart, TrackingStore } from '../../ports/tracking-store.port.js';
+import type { RunStart, RunUpdate, TrackingStore } from '../../ports/tracking-store.port.js';
 import { KeyedLock } from './keyed-lock.js';
 
 /** Options of the Firestore tracking store. */
@@ -89,7 +93,7 @@ export class FirestoreTrackingStore implements TrackingStore {
     return (await this.db.collection('experiments').orderBy('name').get()).docs.map((doc) => doc.data() as Experiment);
   }
 
-  async createRun({ experimentId, name, tags = {} }: RunStart): Promise<Run> {
+  async createRun({ experimentId, name, tags = {}, startTime = Date.now() }: RunStart): Promise<Run> {
     if (!(await this.getExperiment(experimentId))) {
       throw new PlatformError('TRACKING.EXPERIMENT_NOT_FOUND', `No experiment with id "${experimentId}". Create it first (tracking.experiment(name)).`);
     }
@@ -99,14 +103,14 @@ export class FirestoreTrackingStore implements TrackingStore {
       experimentId,
       name: name ?? `run-${id.slice(0, 8)}`,
       status: 'RUNNING',
-      startTime: new Date().toISOString(),
+      startTime: isoTime(startTime),
       endTime: null,
       params: {},
       tags: checkedTags(tags),
       metrics: {},
       metricSummaries: {},
     };
-    await this.runRef(id).create({ ...run, updatedAt: run.startTime });
+    await this.runRef(id).create({ ...run, updatedAt: new Date().toISOString() });
     return run;
   }
 
@@ -127,6 +131,7 @@ export class FirestoreTrackingStore implements TrackingStore {
       this.db.runTransaction(async (tx) => {
         const run = (await tx.get(ref)).data() as Run | undefined;
         if (!run) throw runNotFound(runId);
+        requireActiveRun(run);
         tx.update(ref, {
           params: mergeParams(runId, run.params, params),
           tags: { ...run.tags, ...checkedTagValues },
@@ -160,6 +165,34 @@ export class FirestoreTrackingStore implements TrackingStore {
     );
   }
 
+  async updateRun(runId: string, { status, endTime, name }: RunUpdate): Promise<Run> {
+    if (status !== undefined) validateRunStatus(status);
+    if (name !== undefined && (name.trim() === '' || name.length > 250)) {
+      throw new PlatformError('TRACKING.INVALID_VALUE', `Run name ${JSON.stringify(name)} is invalid: use 1-250 characters.`);
+    }
+    return this.changeRun(runId, (run) => {
+      requireActiveRun(run);
+      const next: Run = { ...run, status: status ?? run.status, name: name ?? run.name };
+      if (endTime !== undefined) next.endTime = endTime === null ? null : isoTime(endTime);
+      else if (status === 'RUNNING') next.endTime = null;
+      else if (status !== undefined) next.endTime = run.endTime ?? new Date().toISOString();
+      return next;
+    });
+  }
+
+  async deleteTag(runId: string, key: string): Promise<void> {
+    validateTrackingKey('tag', key);
+    await this.changeRun(runId, (run) => {
+      requireActiveRun(run);
+      const { [key]: _removed, ...tags } = run.tags;
+      return { ...run, tags };
+    });
+  }
+
+  async setRunLifecycle(runId: string, stage: RunLifecycleStage): Promise<Run> {
+    return this.changeRun(runId, (run) => ({ ...run, lifecycleStage: stage }));
+  }
+
   async metricHistory(runId: string, key: string): Promise<MetricPoint[]> {
     const snapshot = await this.runRef(runId).collection('metric_chunks').where('key', '==', validateTrackingKey('metric', key)).get();
     const points = snapshot.docs.flatMap((doc) => {
@@ -185,6 +218,21 @@ export class FirestoreTrackingStore implements TrackingStore {
     if (this.ownsClient) await this.db.terminate();
   }
 
+  /** Reads a run, changes it and writes it back in one transaction; fails with TRACKING.RUN_NOT_FOUND. */
+  private changeRun(runId: string, change: (run: Run) => Run): Promise<Run> {
+    const ref = this.runRef(runId);
+    return this.runLock.run(runId, () =>
+      this.db.runTransaction(async (tx) => {
+        const data = (await tx.get(ref)).data();
+        if (!data) throw runNotFound(runId);
+        const run = toRun(data);
+        const changed = change(run);
+        tx.set(ref, { ...changed, updatedAt: new Date().toISOString() });
+        return changed;
+      }),
+    );
+  }
+
   private runRef(runId: string): DocumentReference {
     return this.db.collection('runs').doc(validateRunId(runId));
   }
@@ -194,8 +242,12 @@ export class FirestoreTrackingStore implements TrackingStore {
   }
 }
 
-/** Experiment ids derive from names, so two processes creating "churn" at once create one experiment. */
+/**
+ * Experiment ids derive from names, so two processes creating "churn" at once create one experiment;
+ * the default experiment has MLflow's id for it.
+ */
 function experimentIdFor(name: string): string {
+  if (name === DEFAULT_EXPERIMENT.name) return DEFAULT_EXPERIMENT.id;
   return createHash('sha256').update(name).digest('hex').slice(0, 20);
 }
 
@@ -206,6 +258,14 @@ function checkedTags(tags: Record<string, string>): Record<string, string> {
 
 function runNotFound(runId: string): PlatformError {
   return new PlatformError('TRACKING.RUN_NOT_FOUND', `No run with id "${runId}". List runs with: mlops runs list`);
+}
+
+function isoTime(ms: number): string {
+  const time = new Date(ms);
+  if (!Number.isSafeInteger(ms) || ms < 0 || Number.isNaN(time.getTime())) {
+    throw new PlatformError('TRACKING.INVALID_VALUE', `Time ${ms} is not milliseconds since the epoch.`);
+  }
+  return time.toISOString();
 }
 
 function toRun({ updatedAt: _updatedAt, ...run }: Record<string, unknown>): Run {

@@ -1,4 +1,6 @@
-/** ModelRegistry and TrackingStore backends on Firestore (native mode), with transactions for every state change. */
+/** ModelRegistry, TrackingStore and LoggedModelStore backends on Firestore (native mode), with transactions for every state change. */
+export type { FirestoreLoggedModelStoreOptions } from './firestore-logged-model-store.js';
+export { FirestoreLoggedModelStore } from './firestore-logged-model-store.js';
 export type { FirestoreModelRegistryOptions } from './firestore-model-registry.js';
 export { FirestoreModelRegistry } from './firestore-model-registry.js';
 export type { FirestoreTrackingStoreOptions } from './firestore-tracking-store.js';

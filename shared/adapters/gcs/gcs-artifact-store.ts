@@ -70,6 +70,21 @@ export class GcsArtifactStore implements ArtifactStore {
     }
   }
 
+  /**
+   * Streams the object. The download starts at once and resolves when its first bytes (or its end) are
+   * buffered, because GCS tells a missing object only in the response: so absence fails here, not mid-stream.
+   */
+  async read(name: string, generation?: string): Promise<Readable> {
+    const stream = this.gcsBucket.file(name, fileOptions(generation)).createReadStream();
+    try {
+      await readableOrFailed(stream);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      throw notFound(this.bucket, name, generation, error);
+    }
+    return stream;
+  }
+
   /** Reads the object's metadata, or undefined when it does not exist. */
   async stat(name: string): Promise<StoredObject | undefined> {
     const file = this.gcsBucket.file(name);
@@ -109,6 +124,21 @@ function notFound(bucket: string, name: string, generation: string | undefined, 
   return new PlatformError('ARTIFACT.NOT_FOUND', `No object ${gcsUri(bucket, name)}${version}`, {
     cause,
     details: { bucket, name, generation },
+  });
+}
+
+/** Resolves once the stream has bytes or its end buffered (reading it starts the request), rejects on its first error. */
+function readableOrFailed(stream: Readable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const settle = (error?: Error) => {
+      stream.off('readable', onReadable);
+      stream.off('error', settle);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onReadable = () => settle();
+    stream.on('readable', onReadable);
+    stream.on('error', settle);
   });
 }
 

@@ -69,12 +69,19 @@ export class LocalBucketArtifactStore implements ArtifactStore {
   }
 
   async get(name: string, generation?: string): Promise<Uint8Array> {
-    const object = await this.stat(name);
-    if (!object || (generation !== undefined && object.generation !== generation)) {
-      const version = generation ? `#${generation}` : '';
-      throw new PlatformError('ARTIFACT.NOT_FOUND', `Object gs://${this.bucket}/${name}${version} does not exist.`);
-    }
+    await this.requireObject(name, generation);
     return readFile(this.dataPath(name));
+  }
+
+  /** Streams the file; it is opened before this resolves, so a missing file fails here and not mid-stream. */
+  async read(name: string, generation?: string): Promise<Readable> {
+    await this.requireObject(name, generation);
+    const stream = createReadStream(this.dataPath(name));
+    await new Promise<void>((resolve, reject) => {
+      stream.once('open', () => resolve());
+      stream.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'ENOENT' ? this.notFound(name, generation) : error));
+    });
+    return stream;
   }
 
   async stat(name: string): Promise<StoredObject | undefined> {
@@ -99,7 +106,9 @@ export class LocalBucketArtifactStore implements ArtifactStore {
   }
 
   async delete(name: string): Promise<void> {
-    await rm(this.dataPath(name), { force: true });
+    // Only a file is an object: a folder of that name holds other objects, and GCS ignores such a delete too.
+    const info = await stat(this.dataPath(name)).catch(() => undefined);
+    if (info?.isFile()) await rm(this.dataPath(name), { force: true });
     await rm(this.metaPath(name), { force: true });
   }
 
@@ -143,6 +152,16 @@ export class LocalBucketArtifactStore implements ArtifactStore {
     const object = this.toObject(name, sidecar);
     await this.onFinalize?.(object);
     return object;
+  }
+
+  private async requireObject(name: string, generation: string | undefined): Promise<void> {
+    const object = await this.stat(name);
+    if (!object || (generation !== undefined && object.generation !== generation)) throw this.notFound(name, generation);
+  }
+
+  private notFound(name: string, generation: string | undefined): PlatformError {
+    const version = generation ? `#${generation}` : '';
+    return new PlatformError('ARTIFACT.NOT_FOUND', `Object gs://${this.bucket}/${name}${version} does not exist.`);
   }
 
   private async readSidecar(name: string): Promise<Sidecar | undefined> {

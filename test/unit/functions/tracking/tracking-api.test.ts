@@ -8,7 +8,17 @@ const unreachable = async (): Promise<never> => {
 };
 
 describe('tracking API: access and input checks', () => {
-  const app = createTrackingApi({ tracking: unreachable, artifacts: unreachable, registry: unreachable, apiKeyHashes: [hashApiKey('s3cret')] });
+  const app = createTrackingApi({
+    tracking: unreachable,
+    artifacts: unreachable,
+    registry: unreachable,
+    loggedModels: unreachable,
+    bus: () => {
+      throw new Error('the event bus must not be reached');
+    },
+    policy: { requireStaging: false },
+    apiKeyHashes: [hashApiKey('s3cret')],
+  });
 
   it('refuses every experiment and run route without the key, and keeps health and the API document open', async () => {
     const routes: [string, string][] = [

@@ -48,7 +48,18 @@ beforeAll(async () => {
   apps.set('data-api', createDataApi({ bus: () => brokenBus, warehouse: broken, apiKeyHashes: [] }));
   apps.set('monitoring-api', createMonitoringApi({ warehouse: broken, apiKeyHashes: [] }));
   apps.set('registry-api', createRegistryApi({ registry: broken, bus: () => brokenBus, policy: { requireStaging: false }, apiKeyHashes: [] }));
-  apps.set('tracking', createTrackingApi({ tracking: broken, artifacts: broken, registry: broken, apiKeyHashes: [] }));
+  apps.set(
+    'tracking',
+    createTrackingApi({
+      tracking: broken,
+      artifacts: broken,
+      registry: broken,
+      loggedModels: broken,
+      bus: () => brokenBus,
+      policy: { requireStaging: false },
+      apiKeyHashes: [],
+    }),
+  );
   apps.set('serve', createServingApp({ version: served.version, loaded: failingModel, maxBodyBytes: SERVE_LIMIT }).app);
 });
 afterAll(() => {
