@@ -1,5 +1,8 @@
 import { randomInt } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { PlatformError } from '../shared/domain/errors.js';
 import { z } from 'zod';
+import { JobDefinition, parseJobs } from '../shared/domain/jobs.js';
 import { CostSettings } from './prices.js';
 import type { Component } from './stack.js';
 
@@ -67,9 +70,37 @@ export const DeployConfig = z.object({
   /** How long a dead-letter topic keeps messages (topic retention, so nothing is lost without a subscriber). */
   deadLetterRetention: duration.default('7d'),
   cost: CostSettings.prefault({}),
+  /** Scheduled jobs as data (shared/domain/jobs.ts): one Cloud Scheduler job each, publishing the job to scheduled-jobs. */
+  jobs: z
+    .array(JobDefinition)
+    .default([])
+    .refine((jobs) => new Set(jobs.map((job) => job.name)).size === jobs.length, 'job names must be unique'),
 });
 /** Parsed deployment settings with every default filled in. */
 export type DeployConfig = z.infer<typeof DeployConfig>;
+
+/**
+ * The jobs a file declares: mlops.deploy.json's `jobs`, any object's `jobs`, or a bare array. Only the jobs are
+ * validated, so a jobs file needs no project. Missing: none when `optional` (the default deployment file), else an error.
+ */
+export function readJobsFile(path: string, { optional = false }: { optional?: boolean } = {}): JobDefinition[] {
+  if (!existsSync(path)) {
+    if (optional) return [];
+    throw new PlatformError('JOB.INVALID', `No jobs file at ${path}: name a JSON file holding a "jobs" array, or an array of jobs.`);
+  }
+  let content: unknown;
+  try {
+    content = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new PlatformError('JOB.INVALID', `${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  const jobs = Array.isArray(content) ? content : ((content ?? {}) as { jobs?: unknown }).jobs;
+  try {
+    return jobs === undefined ? [] : parseJobs(jobs);
+  } catch (error) {
+    throw new PlatformError('JOB.INVALID', `${path}: ${(error as Error).message}`, { cause: error });
+  }
+}
 
 /** Command-line overrides of mlops.deploy.json. */
 export interface DeployOverrides {

@@ -1,4 +1,6 @@
 import { parseCron } from '../shared/domain/cron.js';
+import { type JobDefinition, scheduledJobMessage, schedulerJobNameOf } from '../shared/domain/jobs.js';
+import { TOPICS } from '../shared/domain/topics.js';
 import type { DeployConfig } from './deploy-config.js';
 import { apiCall, type Step } from './plan-steps.js';
 import type { SchedulerJobSpec } from './stack.js';
@@ -10,11 +12,31 @@ export function scheduleOf(job: SchedulerJobSpec, config: DeployConfig): string 
   return schedule;
 }
 
+// The Job resource's description "must not contain more than 500 characters"
+// (https://cloud.google.com/python/docs/reference/cloudscheduler/2.4.0/google.cloud.scheduler_v1beta1.types.Job).
+const MAX_DESCRIPTION = 500;
+
+/**
+ * The scheduler job of a job declared in mlops.deploy.json: it publishes the whole definition to scheduled-jobs,
+ * so run-job needs no copy of the configuration. It belongs to the registry, as run-job does.
+ */
+export function declaredJobSpec(job: JobDefinition): SchedulerJobSpec {
+  const description = `mlops job ${job.name} (${job.kind})${job.description ? `: ${job.description}` : ''}`;
+  return {
+    name: schedulerJobNameOf(job),
+    schedule: job.schedule,
+    topic: TOPICS.scheduledJobs,
+    message: scheduledJobMessage(job),
+    component: 'registry',
+    description: description.length > MAX_DESCRIPTION ? `${description.slice(0, MAX_DESCRIPTION - 1)}…` : description,
+  };
+}
+
 /** The Cloud Scheduler v1 Job resource publishing the job's fixed message to its topic. */
 export function schedulerJob(job: SchedulerJobSpec, config: DeployConfig, schedule: string): Record<string, unknown> {
   return {
     name: `projects/${config.project}/locations/${config.region}/jobs/${job.name}`,
-    description: `mlops: publish ${JSON.stringify(job.message)} to ${job.topic}`,
+    description: job.description ?? `mlops: publish ${JSON.stringify(job.message)} to ${job.topic}`,
     schedule,
     timeZone: config.scheduleTimeZone,
     pubsubTarget: { topicName: `projects/${config.project}/topics/${job.topic}`, data: Buffer.from(JSON.stringify(job.message)).toString('base64') },

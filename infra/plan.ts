@@ -2,7 +2,7 @@ import { bucketOf, type DeployConfig } from './deploy-config.js';
 import { functionSteps } from './plan-functions.js';
 import { BUILD_ACCOUNT_ID, BUILD_ROLES, bindingStep, PUBSUB_AGENT, serviceAccountSteps } from './plan-iam.js';
 import { RUNTIME, runtimeProblem } from './runtimes.js';
-import { scheduleOf, schedulerSteps } from './plan-scheduler.js';
+import { declaredJobSpec, scheduleOf, schedulerSteps } from './plan-scheduler.js';
 import { durationSeconds, gcloud, type Stack, type Step } from './plan-steps.js';
 import { bucketSteps, firestoreStep, warehouseSteps } from './plan-storage.js';
 
@@ -60,6 +60,7 @@ export function planDeployment(stack: Stack, config: DeployConfig, { sourceHashe
     ),
     ...(config.components.monitoring ? grafanaSteps(config) : []),
     ...stack.schedulerJobs.filter((job) => config.components[job.component]).flatMap((job) => schedulerSteps(job, config, scheduleOf(job, config))),
+    ...(config.components.registry ? config.jobs.map(declaredJobSpec) : []).flatMap((job) => schedulerSteps(job, config, job.schedule)),
   ];
 }
 
@@ -142,10 +143,12 @@ function topicSteps(stack: Stack, config: DeployConfig): Step[] {
  */
 function deadLetterSteps(stack: Stack, subscriptions: Stack['subscriptions'], config: DeployConfig, componentOf: (name: string) => Step['component']): Step[] {
   const retention = config.deadLetterRetention;
-  return [...new Set(subscriptions.map((sub) => sub.deadLetterTopic))]
-    .filter((name) => stack.topics.includes(name))
+  // In infra's order, whichever subscriptions are enabled; a topic several components dead-letter to is core.
+  return [...new Set(stack.subscriptions.map((sub) => sub.deadLetterTopic))]
+    .filter((name) => stack.topics.includes(name) && subscriptions.some((sub) => sub.deadLetterTopic === name))
     .flatMap((name) => {
-      const component = componentOf(subscriptions.find((sub) => sub.deadLetterTopic === name)!.function);
+      const components = new Set(stack.subscriptions.filter((sub) => sub.deadLetterTopic === name).map((sub) => componentOf(sub.function)));
+      const component = components.size === 1 ? [...components][0]! : 'core';
       const topic = topicStep(name, config, component);
       const where = `--project=${config.project}`;
       const retained: Step = {

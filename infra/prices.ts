@@ -36,6 +36,13 @@ export const DEFAULT_PRICES = {
   gcsClassB: price('Cloud Storage', 'Class B operations (reads)', '10k operations', 0.004, 5),
   schedulerJobs: price('Cloud Scheduler', 'jobs', 'job-month', 0.1, 3),
   artifactStorage: price('Artifact Registry', 'function images', 'GiB-month', 0.1, 0.5),
+  // cloud.google.com/run/pricing, Tier 1, services with instance-based billing (CPU always allocated): no request fee.
+  runInstanceVcpuSecond: price('Cloud Run', 'CPU, instance-based billing', 'vCPU-second', 0.000018, 240_000),
+  runInstanceGibSecond: price('Cloud Run', 'memory, instance-based billing', 'GiB-second', 0.000002, 450_000),
+  // cloud.google.com/bigquery/pricing#data_ingestion_pricing: the Storage Write API bills the bytes written, no per-row minimum.
+  bigqueryStorageWrite: price('BigQuery', 'Storage Write API ingestion', 'GiB', 0.025, 2048),
+  // cloud.google.com/pubsub/pricing: BigQuery subscriptions bill their own throughput, with no free tier.
+  pubsubBigQuerySubscription: price('Pub/Sub', 'BigQuery subscription throughput', 'TiB', 50),
 } satisfies Record<string, UnitPrice>;
 
 /** The name of one unit price. */

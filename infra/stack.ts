@@ -1,6 +1,7 @@
 import { BUCKET_NOTIFICATION } from '../shared/adapters/gcs-notification/index.js';
 import { TABLES } from '../shared/domain/tables.js';
 import { deadLetterTopicOf, TOPICS, type TopicName } from '../shared/domain/topics.js';
+import { WEBHOOK_SOURCE_TOPICS, type WebhookSourceTopic } from '../shared/domain/webhooks.js';
 
 /** Components a deployment can switch on or off; every resource belongs to one. */
 export type Component = 'registry' | 'serving' | 'prediction-log' | 'monitoring' | 'batch-scoring' | 'tracking';
@@ -44,6 +45,14 @@ const fn = (spec: Omit<FunctionSpec, 'memory' | 'timeoutSeconds' | 'maxInstances
   maxInstances: 10,
   ...spec,
 });
+
+/** The component each webhook source topic's events come from. */
+const WEBHOOK_COMPONENTS: Record<WebhookSourceTopic, Component> = {
+  'model-registered': 'registry',
+  'model-promoted': 'registry',
+  'rollout-changed': 'serving',
+  'drift-alerts': 'monitoring',
+};
 
 /** Every function of the platform. */
 export const FUNCTIONS: FunctionSpec[] = [
@@ -153,6 +162,21 @@ export const FUNCTIONS: FunctionSpec[] = [
     roles: ['roles/bigquery.dataEditor', 'roles/bigquery.jobUser', 'roles/datastore.viewer', 'roles/storage.objectViewer', 'roles/pubsub.publisher'],
   }),
   fn({
+    name: 'run-job',
+    entryPoint: 'runJob',
+    source: 'functions/run-job/index.ts',
+    // The declared jobs of mlops.deploy.json: they need the registry whatever they do, and run whatever else is switched off.
+    component: 'registry',
+    trigger: { type: 'topic', topic: TOPICS.scheduledJobs },
+    // A batch-score job scores in this process on DuckDB, as score-batch does.
+    memory: '2Gi',
+    timeoutSeconds: 540,
+    maxInstances: 3,
+    // BigQuery: batch-score writes predictions, materialize and retrain read tables. Firestore: job_runs and the online store
+    // are written, the registry read. Storage: model files read, reports written. Pub/Sub: drift runs, shards, retrain requests.
+    roles: ['roles/bigquery.dataEditor', 'roles/bigquery.jobUser', 'roles/datastore.user', 'roles/storage.objectUser', 'roles/pubsub.publisher'],
+  }),
+  fn({
     name: 'compute-drift',
     entryPoint: 'computeDrift',
     source: 'functions/compute-drift/index.ts',
@@ -175,6 +199,54 @@ export const FUNCTIONS: FunctionSpec[] = [
     maxInstances: 3,
     roles: ['roles/pubsub.publisher'],
   }),
+  fn({
+    name: 'trigger-retrain',
+    entryPoint: 'triggerRetrain',
+    source: 'functions/trigger-retrain/index.ts',
+    component: 'monitoring',
+    trigger: { type: 'topic', topic: TOPICS.driftComputed },
+    memory: '256Mi',
+    maxInstances: 3,
+    // datastore.user: each model's retrain episode is written in a transaction; tags are read from the registry.
+    roles: ['roles/datastore.user', 'roles/pubsub.publisher'],
+  }),
+  fn({
+    name: 'deliver-retrain',
+    entryPoint: 'deliverRetrain',
+    source: 'functions/deliver-retrain/index.ts',
+    component: 'monitoring',
+    trigger: { type: 'topic', topic: TOPICS.retrainRequested },
+    // A retrain command or webhook may take minutes; 540 s is an event function's ceiling.
+    timeoutSeconds: 540,
+    maxInstances: 3,
+    // The window is read from BigQuery and exported to the bucket; deliveries and audit entries go to Firestore.
+    // run.developer: starting a job with a container override needs run.jobs.runWithOverrides, which run.invoker
+    // lacks (https://cloud.google.com/run/docs/execute/jobs, "Required roles").
+    roles: [
+      'roles/bigquery.dataViewer',
+      'roles/bigquery.jobUser',
+      'roles/datastore.user',
+      'roles/storage.objectUser',
+      'roles/pubsub.publisher',
+      'roles/run.developer',
+    ],
+  }),
+  // One function per source topic, all running the same entry: each gets its own subscription (and so
+  // its own redelivery), and a receiver that is down holds back only the deliveries of that topic.
+  // Each belongs to the component whose events it sends: no rollouts without serving, no alerts without monitoring.
+  ...WEBHOOK_SOURCE_TOPICS.map((topic) =>
+    fn({
+      name: `deliver-webhooks-${topic}`,
+      entryPoint: 'deliverWebhooks',
+      source: 'functions/deliver-webhooks/index.ts',
+      component: WEBHOOK_COMPONENTS[topic],
+      trigger: { type: 'topic', topic },
+      memory: '256Mi',
+      maxInstances: 3,
+      // Reads the subscriptions and records each delivery (Firestore); dead-letters what can never be delivered.
+      roles: ['roles/datastore.user', 'roles/pubsub.publisher'],
+    }),
+  ),
   fn({
     name: 'monitoring-api',
     entryPoint: 'monitoringApi',
@@ -242,6 +314,8 @@ export interface SchedulerJobSpec {
   topic: TopicName;
   message: Record<string, unknown>;
   component: Component;
+  /** What the Cloud Scheduler job says it does (at most 500 characters); by default the message and topic. */
+  description?: string;
 }
 
 /** Scheduled work: drift monitoring every hour; the analysis of running rollouts every minute (a run with none active reads one query's worth of Firestore). */

@@ -1,8 +1,10 @@
 import { resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { readJobsFile } from '../infra/deploy-config.js';
 import { OPTIONS } from '../shared/config/config.js';
 import { ENV } from '../shared/config/env.js';
 import { portsFromFirebaseJson, startLocalPlatform } from './lib/local-platform.js';
+import { CONFIG_FILE } from './lib/deploy/deploy-args.js';
 import { cleanLeftovers } from './lib/platform-lock.js';
 
 const started = Date.now();
@@ -21,6 +23,7 @@ const { values: flags } = parseFlags({
     'bundles-dir': { type: 'string' },
     'clean-leftovers': { type: 'boolean', default: false },
     'registry-export-every': { type: 'string' },
+    jobs: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -47,7 +50,9 @@ if (flags.help) {
   --as-deployed           run the deployable bundles, not the sources: built as npm run deploy builds them,
                           installed as Cloud Build installs them, functions hosted from each bundle's main with
                           its entry point (as gen2's --target), serving revisions started with node server.js
-  --bundles-dir DIR       where --as-deployed builds the bundles (default dist/functions)`);
+  --bundles-dir DIR       where --as-deployed builds the bundles (default dist/functions)
+  --jobs FILE             the scheduled jobs to fire on their cron schedules: a JSON file with a "jobs" array
+                          (default: the jobs of ${CONFIG_FILE}, if any)`);
   process.exit(0);
 }
 const exportEvery = flags['registry-export-every'];
@@ -75,8 +80,10 @@ if (flags['clean-leftovers']) {
 
 try {
   const dashboardPort = flags['dashboard-port'] === undefined ? undefined : Number(flags['dashboard-port']);
+  const jobs = flags.jobs === undefined ? readJobsFile(CONFIG_FILE, { optional: true }) : readJobsFile(resolve(flags.jobs));
   const local = await startLocalPlatform({
     dataDir,
+    jobs,
     fresh: flags.fresh,
     ports,
     dashboardPort,
@@ -86,6 +93,7 @@ try {
   });
   console.log(`Running ${local.code}:`);
   for (const fn of local.functions) console.log(`  ${fn.name.padEnd(20)} ${fn.url.padEnd(24)} (${fn.trigger})`);
+  for (const job of jobs) console.log(`  ${`job ${job.name}`.padEnd(20)} ${`"${job.schedule}"`.padEnd(24)} (${job.kind}, fired on scheduled-jobs)`);
   console.log(`  ${'dashboard'.padEnd(20)} ${local.dashboardUrl.padEnd(24)} (monitoring: models, traffic, drift, performance, runs)`);
   const shellEnv = [ENV.pubsubEmulatorHost, ENV.firestoreEmulatorHost, ENV.projectId].map((name) => `${name}=${local.env[name]}`).join(' ');
   console.log(`\nPub/Sub emulator ${local.env[ENV.pubsubEmulatorHost]}, Firestore emulator ${local.env[ENV.firestoreEmulatorHost]}, data in ${dataDir}`);

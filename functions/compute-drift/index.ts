@@ -5,6 +5,7 @@ import type { BusMessage } from '../../shared/ports/event-bus.port.js';
 import { type DriftComputed, DriftRunRequested, requestedWindow } from '../../shared/domain/monitoring-events.js';
 import { TOPICS } from '../../shared/domain/topics.js';
 import { log, platform, topicHandler } from '../../shared/runtime/index.js';
+import { ENV } from '../../shared/config/env.js';
 import { runMonitoring } from '../../shared/services/monitoring-run.js';
 
 /** The run's window as the request names it: its end (or now, or the scheduled hour) and its length (or the configured one). */
@@ -42,7 +43,9 @@ ff.cloudEvent(
       const started = performance.now();
       const window = windowOf(request, message);
       const models = { artifacts: await p.artifacts(), runner: await p.modelRunner(), cacheDir: join(p.config.dataDir, 'model-cache') };
-      const deps = { registry: await p.registry(), warehouse: await p.warehouse(), bus: p.eventBus(), models };
+      // Reports go to the bucket; locally the dashboard serves them, on Google Cloud the console's object URL.
+      const reports = { artifacts: models.artifacts, dashboardUrl: process.env[ENV.dashboardUrl] };
+      const deps = { registry: await p.registry(), warehouse: await p.warehouse(), bus: p.eventBus(), models, reports };
       const report = await runMonitoring(deps, { model: request.model, ...window });
       const drifted = report.versions.flatMap((version) =>
         version.features.filter((feature) => feature.drifted).map((feature) => `${version.model}/v${version.version}/${feature.feature}`),

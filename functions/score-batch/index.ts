@@ -35,8 +35,9 @@ ff.cloudEvent(
         runner: await p.modelRunner(),
         cacheDir: join(p.config.dataDir, 'model-cache'),
       };
-      const model = await loadServingModel({ model: request.model, alias: request.alias }, deps);
-      const report = await scoreBatch({ dataset: request.dataset, warehouse: await p.warehouse(), model });
+      const target = request.version === undefined ? { model: request.model, alias: request.alias } : { model: request.model, version: request.version };
+      const model = await loadServingModel(target, deps);
+      const report = await scoreBatch({ dataset: request.dataset, warehouse: await p.warehouse(), model, range: request.shard });
       await model.loaded.close();
       log('INFO', `scored ${report.rowsScored} rows of ${request.dataset} with ${report.model} v${report.version}`, { function: 'score-batch', ...report });
       return outcome(request, { version: report.version, rowsScored: report.rowsScored, seconds: (performance.now() - started) / 1000 });

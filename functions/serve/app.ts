@@ -4,6 +4,7 @@ import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { PlatformError } from '../../shared/domain/errors.js';
+import { ONLINE_FEATURES_TAG, onlineDatasetOf } from '../../shared/domain/online-features.js';
 import type { ModelVersion } from '../../shared/domain/registry.js';
 import { SHADOW_OF_HEADER } from '../../shared/domain/rollout.js';
 import { modelMetadataResponse } from '../../shared/domain/serving/open-inference.js';
@@ -15,13 +16,14 @@ import { ServingMetrics } from '../../shared/http/metrics.js';
 import { runtimeMetrics } from '../../shared/http/runtime-metrics.js';
 import type { ArtifactStore } from '../../shared/ports/artifact-store.port.js';
 import type { LoadedModel } from '../../shared/ports/model-runner.port.js';
+import type { OnlineFeatureReader } from '../../shared/ports/online-feature-store.port.js';
 import type { MicroBatchOptions } from '../../shared/services/micro-batcher.js';
 import type { PredictionLog } from '../../shared/services/prediction-log.js';
 import { ExplainRoute } from './explain-route.js';
 import { docsPage, servingOpenApi } from './openapi.js';
 import { renderMetrics } from './serving-metrics.js';
 import { predictListener } from './predict-listener.js';
-import { DEFAULT_BATCHING, Predictor, inputPlanOf, shadowIdsOf } from './predictor.js';
+import { DEFAULT_BATCHING, type OnlineFeatures, Predictor, inputPlanOf, shadowIdsOf } from './predictor.js';
 import { type RolloutPartsOptions, rolloutParts } from './rollout-parts.js';
 import type { RolloutSettings } from './rollout-settings.js';
 
@@ -44,6 +46,8 @@ export interface ServingAppOptions {
   rollout?: RolloutSettings;
   /** Limits of the shadow mirror and the sticky split, for tests. */
   rolloutLimits?: Pick<RolloutPartsOptions, 'mirror' | 'split'>;
+  /** Where `entity_ids` are looked up; required when the version is tagged features.online=<dataset>. */
+  onlineFeatures?: OnlineFeatureReader;
 }
 
 /** A serving app: every route on Hono, and the listener a node:http server runs it with. */
@@ -74,18 +78,20 @@ export function createServingApp({
   batching = DEFAULT_BATCHING,
   rollout = { role: 'primary' },
   rolloutLimits = {},
+  onlineFeatures,
 }: ServingAppOptions): ServingApp {
   const name = version.model;
   const plan: InputPlan = inputPlanOf(loaded, version);
   const served = { sha256: loaded.served.sha256, derived: loaded.served.derived };
-  const openApi = servingOpenApi(name, version.version, loaded.signature, plan);
+  const online = onlineFeaturesOf(version, onlineFeatures);
+  const openApi = servingOpenApi(name, version.version, loaded.signature, plan, online?.dataset);
   const metrics = new ServingMetrics();
   // Started with the app, so the first scrape already covers the time since.
   runtimeMetrics();
   const parts = rolloutParts({ settings: rollout, version, plan, predictionLog, ...rolloutLimits });
   const { mirror, countRefusal } = parts;
   const source = parts.shadowRole ? 'shadow' : 'online';
-  const predictor = new Predictor({ version, loaded, plan, metrics, predictionLog, maxBatch, batching, source });
+  const predictor = new Predictor({ version, loaded, plan, metrics, predictionLog, maxBatch, batching, source, onlineFeatures: online });
   const explainer = new ExplainRoute({ version, loaded, plan, modelBytes: bytes, artifacts, maxBatch });
   const errors = { projectId, logRefusals: true };
   const shadowIds = (c: Context) => (parts.shadowRole ? shadowIdsOf(c.req.header(SHADOW_OF_HEADER)) : undefined);
@@ -175,6 +181,19 @@ export function createServingApp({
     getRequestListener(app.fetch),
   );
   return { app, listener, predictor };
+}
+
+/** The version's online dataset and its reader; a tagged version served without a reader is a deployment fault, refused at start. */
+function onlineFeaturesOf(version: ModelVersion, reader: OnlineFeatureReader | undefined): OnlineFeatures | undefined {
+  const dataset = onlineDatasetOf(version.tags);
+  if (dataset === undefined) return undefined;
+  if (!reader) {
+    throw new PlatformError(
+      'CONFIG.INVALID',
+      `Version ${version.version} of "${version.model}" is tagged ${ONLINE_FEATURES_TAG}=${dataset} but the serving app was built without an online feature reader.`,
+    );
+  }
+  return { dataset, reader };
 }
 
 /** The routes whose refusals count against the model version: /predict and the v2 infer routes. */

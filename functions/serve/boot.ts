@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { parseServingTarget } from '../../shared/config/config.js';
+import { onlineDatasetOf } from '../../shared/domain/online-features.js';
 import type { ModelVersion } from '../../shared/domain/registry.js';
+import type { OnlineFeatureReader } from '../../shared/ports/online-feature-store.port.js';
 import { log } from '../../shared/runtime/logger.js';
 import type { Platform } from '../../shared/runtime/platform.js';
 import { PredictionLog } from '../../shared/services/prediction-log.js';
@@ -16,8 +18,18 @@ export interface ServingRevision extends ServingApp {
   shutdown(): Promise<void>;
 }
 
+/** What a serving revision is booted with besides the platform. */
+export interface BootServingOptions {
+  /** Builds the reader of a version's online features (features.online=<dataset>); only called for a tagged version. The platform's by default. */
+  onlineFeatureReader?: () => Promise<OnlineFeatureReader>;
+}
+
 /** Cold start of a serving revision: load the pinned version once, then build the app around it. */
-export async function bootServing(platform: Platform, env: NodeJS.ProcessEnv = process.env): Promise<ServingRevision> {
+export async function bootServing(
+  platform: Platform,
+  env: NodeJS.ProcessEnv = process.env,
+  { onlineFeatureReader = () => platform.onlineFeatureReader() }: BootServingOptions = {},
+): Promise<ServingRevision> {
   const started = performance.now();
   const clock = new ColdStartClock();
   clock.mark('modulesLoaded');
@@ -47,6 +59,8 @@ export async function bootServing(platform: Platform, env: NodeJS.ProcessEnv = p
       },
     );
   }
+  // Only a version that looks features up builds the reader: no other revision pays for it at start.
+  const onlineFeatures = onlineDatasetOf(version.tags) !== undefined ? await onlineFeatureReader() : undefined;
   const predictionLog = new PredictionLog({
     bus: () => platform.eventBus(),
     maxBufferedBytes: config.serving.predictionLogBufferBytes,
@@ -64,6 +78,7 @@ export async function bootServing(platform: Platform, env: NodeJS.ProcessEnv = p
     projectId: config.projectId,
     batching: config.serving.batching,
     rollout,
+    onlineFeatures,
   });
   clock.mark('appBuilt');
   log('INFO', `serving ${version.model} version ${version.version} (cold start ${(performance.now() - started).toFixed(0)} ms)`, {

@@ -1,6 +1,7 @@
 import type { ModelSignature, TensorSpec } from '../../shared/domain/model-signature.js';
 import { type InputField, type InputPlan, type ValueRule, valueRule } from '../../shared/domain/serving/input-plan.js';
 import { DATATYPE_OF } from '../../shared/domain/serving/open-inference.js';
+import { MAX_ENTITY_ID_LENGTH, ONLINE_FEATURES_TAG } from '../../shared/domain/online-features.js';
 import { ERROR_BODY_SCHEMA } from '../../shared/http/errors.js';
 import { MAX_EXPLAIN_INSTANCES, MAX_SAMPLES, MAX_SENT_BACKGROUND } from './explain-route.js';
 
@@ -50,21 +51,25 @@ const backgroundSchema = {
 };
 const noBackground = ok('No background: none sent and none stored yet (run "mlops drift run --model <name>", or send one).', errorSchema);
 
-/** The OpenAPI 3.1 document of one serving revision, with schemas and examples built from its model's signature and `/predict` plan. */
-export function servingOpenApi(model: string, version: number, signature: ModelSignature, plan: InputPlan): Record<string, unknown> {
+/**
+ * The OpenAPI 3.1 document of one serving revision, with schemas and examples built from its model's signature and `/predict` plan;
+ * `onlineDataset` is the dataset its `entity_ids` are looked up in (the version's features.online tag), when it has one.
+ */
+export function servingOpenApi(model: string, version: number, signature: ModelSignature, plan: InputPlan, onlineDataset?: string): Record<string, unknown> {
   const v2 = `/v2/models/${model}`;
   const inferExample = { inputs: signature.inputs.map(inferExampleInput) };
+  const instances = { type: 'array', minItems: 1, items: { oneOf: [arrayInstanceSchema(plan), objectInstanceSchema(plan)] } };
   const predictBody = {
     type: 'object',
-    required: ['instances'],
-    properties: { instances: { type: 'array', minItems: 1, items: { oneOf: [arrayInstanceSchema(plan), objectInstanceSchema(plan)] } } },
+    anyOf: [{ required: ['instances'] }, { required: ['entity_ids'] }],
+    properties: { instances, entity_ids: entityIdsSchema(onlineDataset) },
   };
   const predictExample = { instances: [plan.slots.map((slot) => EXAMPLE_VALUE[slot.rule.kind]), objectExample(plan.fields)] };
   const explainBody = {
     type: 'object',
     required: ['instances'],
     properties: {
-      instances: { ...predictBody.properties.instances, maxItems: MAX_EXPLAIN_INSTANCES },
+      instances: { ...instances, maxItems: MAX_EXPLAIN_INSTANCES },
       samples: samplesSchema,
       target: targetSchema,
       background: backgroundSchema,
@@ -121,12 +126,14 @@ export function servingOpenApi(model: string, version: number, signature: ModelS
       '/predict': {
         post: {
           summary:
-            'Predict for a batch of instances: arrays of every value in input order, or objects keyed by feature name (by input name, an array for an input of several values, when the model has no feature names or several inputs).',
+            'Predict for a batch of instances: arrays of every value in input order, or objects keyed by feature name (by input name, an array for an input of several values, when the model has no feature names or several inputs). ' +
+            'Or name entities in `entity_ids`: their latest features are looked up in the online store, and objects sent in `instances` beside them (one per entity) override them.',
           security: [{ bearer: [] }, { apiKey: [] }],
           requestBody: json(predictBody, predictExample),
           responses: {
             '200': ok('One prediction and one prediction id per instance.', predictResponse, { predictions: ['...'], model, version, ids: ['...'] }),
             ...failures,
+            '503': ok('The online feature store did not answer an entity lookup; retry.', errorSchema),
           },
         },
       },
@@ -178,6 +185,14 @@ export function servingOpenApi(model: string, version: number, signature: ModelS
       '/docs': { get: { summary: 'Human-readable API documentation.', responses: { '200': { description: 'HTML.' } } } },
     },
   };
+}
+
+/** `entity_ids`: described as looked up in the version's dataset, or as refused until the version names one. */
+function entityIdsSchema(onlineDataset: string | undefined): object {
+  const description = onlineDataset
+    ? `Entities whose latest features are looked up in the online store (dataset "${onlineDataset}"); an unknown one is a 400 FEATURES.UNKNOWN_ENTITY naming it.`
+    : `Not taken by this version (400 FEATURES.NOT_ONLINE): a version tagged ${ONLINE_FEATURES_TAG}=<dataset id> looks entities' features up.`;
+  return { type: 'array', minItems: 1, items: { type: 'string', minLength: 1, maxLength: MAX_ENTITY_ID_LENGTH }, description };
 }
 
 function arrayInstanceSchema({ slots }: InputPlan): object {

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { isPlatformError, PlatformError } from '../../shared/domain/errors.js';
 import type { PredictionRecord } from '../../shared/domain/events.js';
 import type { Tensor } from '../../shared/domain/model-signature.js';
+import { namesEntities, notOnline, readEntityRequest, withOnlineFeatures } from '../../shared/domain/online-features.js';
 import { predictionRecords } from '../../shared/domain/prediction-rows.js';
 import type { ModelVersion } from '../../shared/domain/registry.js';
 import { decodeInferRequest, encodeInferResponse } from '../../shared/domain/serving/open-inference.js';
@@ -8,6 +10,7 @@ import { type InputPlan, planInputs } from '../../shared/domain/serving/input-pl
 import { decodeInstances, outputsPerInstance, predictionsAndLogged } from '../../shared/domain/serving/predict-codec.js';
 import type { ServingMetrics } from '../../shared/http/metrics.js';
 import type { LoadedModel } from '../../shared/ports/model-runner.port.js';
+import type { OnlineFeatureReader } from '../../shared/ports/online-feature-store.port.js';
 import { MicroBatcher, type MicroBatchOptions } from '../../shared/services/micro-batcher.js';
 import type { PredictionLog } from '../../shared/services/prediction-log.js';
 
@@ -22,6 +25,14 @@ export interface PredictorOptions {
   batching: MicroBatchOptions;
   /** `shadow` on a shadow revision: its predictions are logged as copies of production's, not as answers to clients. */
   source?: 'online' | 'shadow';
+  /** Where `entity_ids` are looked up: the version's online dataset (its features.online tag) and the store's reader. */
+  onlineFeatures?: OnlineFeatures;
+}
+
+/** A version's online features: the dataset it names and the reader that looks its entities up. */
+export interface OnlineFeatures {
+  dataset: string;
+  reader: OnlineFeatureReader;
 }
 
 /** The answer to `POST /predict`. */
@@ -44,6 +55,8 @@ export class Predictor {
   readonly batcher: MicroBatcher;
   private readonly name: string;
   private readonly number: number;
+  /** The keys a looked-up row gives an instance: the model's object keys and log names. */
+  private readonly featureKeys: readonly string[];
 
   constructor(private readonly options: PredictorOptions) {
     const { version, loaded, plan, batching } = options;
@@ -51,20 +64,41 @@ export class Predictor {
     this.number = version.version;
     // A model with a fixed batch size takes exactly that many rows a run, so its requests cannot be stacked.
     this.batcher = new MicroBatcher(loaded, { ...batching, enabled: batching.enabled && plan.fixedBatch === undefined });
+    this.featureKeys = [...new Set([...plan.fields.map((field) => field.key), ...plan.slots.map((slot) => slot.name)])];
   }
 
   /**
    * `{"instances": [...]}` to `{predictions, model, version, ids}`. On a shadow, `shadowOf` holds the
-   * production prediction id of each instance (see shadowIdsOf).
+   * production prediction id of each instance (see shadowIdsOf). A body naming `entity_ids` takes
+   * {@link predictEntities}; every other body pays one property read for it.
    */
   async predict(body: unknown, shadowOf?: readonly (string | undefined)[]): Promise<PredictAnswer> {
     const requestTime = new Date().toISOString();
+    if (namesEntities(body)) return this.predictEntities(requestTime, body, shadowOf);
     const { plan, maxBatch, loaded } = this.options;
     const { inputs, count, features } = decodeInstances(plan, body, { maxBatch });
     const { outputs, latencyMs } = await this.batcher.run(inputs, count);
     const ids = newIds(count);
     const { predictions, logged } = predictionsAndLogged(loaded.signature, outputs, count);
     this.log(requestTime, latencyMs, ids, features, logged, shadowOf);
+    return { predictions, model: this.name, version: this.number, ids };
+  }
+
+  /**
+   * `{"entity_ids": [...], "instances"?: [...]}`: each entity's features looked up in the online store in one read,
+   * overridden by the instance sent for it, then predicted and logged with the entity id like any instance.
+   */
+  private async predictEntities(requestTime: string, body: unknown, shadowOf: readonly (string | undefined)[] | undefined): Promise<PredictAnswer> {
+    const { plan, maxBatch, loaded, onlineFeatures } = this.options;
+    if (!onlineFeatures) throw notOnline(this.name, this.number);
+    const request = readEntityRequest(body, maxBatch);
+    const found = await onlineFeatures.reader.read(onlineFeatures.dataset, request.entityIds);
+    const instances = withOnlineFeatures(request, found, this.featureKeys, onlineFeatures.dataset);
+    const { inputs, count, features } = decodeMerged(plan, instances, maxBatch, onlineFeatures.dataset);
+    const { outputs, latencyMs } = await this.batcher.run(inputs, count);
+    const ids = newIds(count);
+    const { predictions, logged } = predictionsAndLogged(loaded.signature, outputs, count);
+    this.log(requestTime, latencyMs, ids, features, logged, shadowOf, request.entityIds);
     return { predictions, model: this.name, version: this.number, ids };
   }
 
@@ -94,6 +128,7 @@ export class Predictor {
     features: Record<string, unknown>[],
     outputs: Record<string, unknown>[],
     shadowOf: readonly (string | undefined)[] | undefined,
+    entityIds?: readonly string[],
   ): void {
     this.options.metrics.instancesPredicted += ids.length;
     const records: PredictionRecord[] = predictionRecords(
@@ -103,6 +138,7 @@ export class Predictor {
       features,
       outputs,
       shadowOf,
+      entityIds,
     );
     this.options.predictionLog?.log(records);
   }
@@ -130,6 +166,20 @@ export function shadowIdsOf(header: string | null | undefined): (string | undefi
     const trimmed = id.trim();
     return trimmed.length > 0 && trimmed.length <= MAX_ID_LENGTH ? trimmed : undefined;
   });
+}
+
+/** The merged instances decoded; a refusal says that instance i holds the online features of entity_ids[i]. */
+function decodeMerged(plan: InputPlan, instances: Record<string, unknown>[], maxBatch: number, dataset: string) {
+  try {
+    return decodeInstances(plan, { instances }, { maxBatch });
+  } catch (error) {
+    if (!isPlatformError(error, 'MODEL.INVALID_INPUT')) throw error;
+    throw new PlatformError(
+      'MODEL.INVALID_INPUT',
+      `With the online features of dataset "${dataset}" (instances[i] is entity_ids[i]'s stored row, overridden by the instance sent): ${error.message}`,
+      { cause: error },
+    );
+  }
 }
 
 function newIds(count: number): string[] {

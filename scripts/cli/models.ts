@@ -72,6 +72,8 @@ export async function showModel(context: CliContext, name: string, { json }: { j
 function versionDetails(version: ModelVersion): string[] {
   const outputs = version.signature.outputs.map((output) => `${output.name}:${output.type}[${output.shape.map((dim) => dim ?? '?').join(',')}]`);
   const lines = [`v${version.version} task: ${describeTask(taskOf(version))}`, `v${version.version} outputs: ${outputs.join(' ')}`];
+  const parent = version.lineage.parent;
+  if (parent) lines.push(`v${version.version} retrained from ${parent.model}@${parent.version}`);
   if (version.served?.derived) {
     lines.push(
       `v${version.version} serves a graph derived from the upload (sha256 ${version.served.sha256.slice(0, 12)}): ${version.served.changes.join('; ')}`,

@@ -8,10 +8,12 @@ import { explainCommand } from './explain-command.js';
 import { featuresCommand } from './features-command.js';
 import { closestName, UsageError } from './format.js';
 import { groundTruthCommand } from './ground-truth-command.js';
+import { jobsCommand } from './job-commands.js';
 import { modelsCommand, promoteCommand, rollbackCommand, uploadCommand } from './registry-commands.js';
 import { rolloutCommand } from './rollout-commands.js';
 import { scoreCommand } from './score-command.js';
 import { runsCommand } from './tracking-commands.js';
+import { webhooksCommand } from './webhook-commands.js';
 import { ENV } from '../../shared/config/env.js';
 
 /** Every top-level command, in the order --help lists them. */
@@ -21,10 +23,12 @@ const COMMANDS: CommandDefinition[] = [
   promoteCommand,
   rollbackCommand,
   rolloutCommand,
+  webhooksCommand,
   runsCommand,
   groundTruthCommand,
   featuresCommand,
   scoreCommand,
+  jobsCommand,
   explainCommand,
   driftCommand,
   doctorCommand,

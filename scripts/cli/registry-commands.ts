@@ -5,6 +5,7 @@ import { collect, need, refuseUnknownSubcommands, jsonOption } from './command.j
 import { UsageError } from './format.js';
 import { listModels, modelHistory, showModel } from './models.js';
 import { describeMove, promote, rollback } from './promote.js';
+import { describeStart } from './rollout-format.js';
 import { type UploadOptions, upload } from './upload.js';
 
 /** Flags of `mlops upload` as commander parses them: the upload's options before --name and --timeout are checked. */
@@ -23,6 +24,8 @@ export const uploadCommand: CommandDefinition = (program, { context, io }) => {
     .option('--metric <key=value>', 'a metric of the version (repeatable)', collect)
     .option('--param <key=value>', 'a parameter of the version (repeatable)', collect)
     .option('--tag <key=value>', 'a tag, such as task=binary, output.label=<output name> or drift.<feature>.method=ks (repeatable)', collect)
+    .option('--parent <model@version>', 'the version this one was retrained from (its lineage), such as churn@3')
+    .option('--then <action>', 'once registered: canary or shadow (a rollout with the defaults of mlops rollout start/shadow), or promote:<alias>')
     .option('--no-wait', 'return once uploaded, without waiting for the registration')
     .option('--timeout <seconds>', 'how long to wait for the registration', '30')
     .addOption(jsonOption())
@@ -32,12 +35,15 @@ export const uploadCommand: CommandDefinition = (program, { context, io }) => {
       const options = { ...flags, name: need(flags.name, '--name <model>', 'upload'), timeoutSeconds };
       const result = await upload(context(), file, options, io.progress);
       if (flags.json) io.print(JSON.stringify(result, null, 2));
-      else
+      else {
         io.print(
           result.version
             ? `registered ${result.version.model} version ${result.version.version} (sha256 ${result.version.sha256.slice(0, 12)}): ${describeTask(taskOf(result.version))}`
             : `uploaded ${result.uri}`,
         );
+        if (result.followUp)
+          io.print('rollout' in result.followUp ? describeStart(result.followUp.rollout) : describeMove(result.followUp.promotion, 'now points at'));
+      }
     });
 };
 

@@ -4,6 +4,8 @@ import { createServer, type IncomingMessage, type RequestListener, type Server, 
 import { join } from 'node:path';
 import { STACK, type FunctionSpec } from '../../infra/stack.js';
 import { parseCron } from '../../shared/domain/cron.js';
+import { type JobDefinition, scheduledJobMessage } from '../../shared/domain/jobs.js';
+import { declaredJobSpec } from '../../infra/plan-scheduler.js';
 import { pubSubTopology } from './pubsub-topology.js';
 import { platform } from '../../shared/runtime/index.js';
 import { startDashboard } from './dashboard/dashboard-server.js';
@@ -34,6 +36,8 @@ export interface LocalPlatformOptions {
   functions?: FunctionSpec[];
   /** Run scheduler jobs on their schedules (off in tests, which publish themselves). */
   scheduler?: boolean;
+  /** Jobs declared in mlops.deploy.json (or the file `--jobs` names): the scheduler fires them on scheduled-jobs, as Cloud Scheduler does. */
+  jobs?: JobDefinition[];
   /** Port of the monitoring dashboard. By default 4000, or any free port when that one is taken or the functions take any (port 0). */
   dashboardPort?: number;
   /**
@@ -86,6 +90,7 @@ export async function startLocalPlatform({
   ports = portsFromFirebaseJson(),
   functions = STACK.functions.filter((spec) => !spec.perModel),
   scheduler = true,
+  jobs = [],
   dashboardPort,
   asDeployed = false,
   bundlesDir,
@@ -162,6 +167,8 @@ export async function startLocalPlatform({
       anyPortIfTaken: dashboardPort === undefined,
     });
     stops.push(() => dashboard.stop());
+    // The hosted functions run in this process: compute-drift links the reports it writes to this dashboard.
+    process.env[ENV.dashboardUrl] = dashboard.url;
     writeEndpoints(dataDir, hosted, {
       dashboard: dashboard.url,
       projectId,
@@ -176,7 +183,7 @@ export async function startLocalPlatform({
       await code.stopRevisions();
     });
     stops.push(await watchBucket(local));
-    if (scheduler) stops.push(runScheduler(local));
+    if (scheduler) stops.push(runScheduler(local, jobs));
     serving = restoreServing(local);
     return {
       env,
@@ -297,9 +304,12 @@ async function watchBucket(local: ReturnType<typeof platform>): Promise<() => Pr
   };
 }
 
-/** Publishes each scheduler job's message when its cron schedule matches the current minute. */
-function runScheduler(local: ReturnType<typeof platform>): () => Promise<void> {
-  const jobs = STACK.schedulerJobs.map((job) => ({ job, schedule: parseCron(job.schedule) }));
+/** Publishes each scheduler job's message when its cron schedule matches the current minute; declared jobs carry their definition. */
+function runScheduler(local: ReturnType<typeof platform>, declared: JobDefinition[]): () => Promise<void> {
+  const jobs = [
+    ...STACK.schedulerJobs.map((job) => ({ ...job, messageAt: (now: Date) => ({ ...job.message, job: job.name, scheduledTime: now.toISOString() }) })),
+    ...declared.map((job) => ({ ...declaredJobSpec(job), messageAt: (now: Date) => scheduledJobMessage(job, now) })),
+  ].map((job) => ({ job, schedule: parseCron(job.schedule) }));
   let lastMinute = -1;
   const timer = setInterval(() => {
     const now = new Date();
@@ -309,7 +319,7 @@ function runScheduler(local: ReturnType<typeof platform>): () => Promise<void> {
     for (const { job } of jobs.filter((entry) => entry.schedule.matches(now))) {
       local
         .eventBus()
-        .publish(job.topic, { ...job.message, job: job.name, scheduledTime: now.toISOString() })
+        .publish(job.topic, job.messageAt(now))
         .catch((error) => console.error(`scheduler ${job.name}: ${error}`));
     }
   }, 1000);

@@ -1,13 +1,14 @@
 import { CLIENT_OPTIONS } from './client-config.js';
 import { OPTIONS } from './config.js';
 import { MONITORING_OPTIONS } from './monitoring-config.js';
+import { RETRAIN_OPTIONS, RETRAIN_REQUEST_ENV } from './retrain-config.js';
 import type { OptionSpec } from './options.js';
 
 /**
  * Every user setting, in the order the README's configuration table lists them: the platform's,
  * the monitoring functions', then the clients'. Generated into README.md by scripts/config-table.ts.
  */
-export const SETTINGS = { ...OPTIONS, ...MONITORING_OPTIONS, ...CLIENT_OPTIONS } as const;
+export const SETTINGS = { ...OPTIONS, ...MONITORING_OPTIONS, ...RETRAIN_OPTIONS, ...CLIENT_OPTIONS } as const;
 
 /**
  * Variables the platform passes to processes it starts itself, not settings a user makes: declared
@@ -32,6 +33,10 @@ export const INTERNAL_ENV = {
   splitPercent: 'MLOPS_SPLIT_PERCENT',
   /** `header:<name>` or `feature:<name>`: what keeps a client on one arm of a split. */
   stickyKey: 'MLOPS_STICKY_KEY',
+  /** Set by the local runner once its dashboard listens: monitoring reports are linked there rather than to the bucket. */
+  dashboardUrl: 'MLOPS_DASHBOARD_URL',
+  /** The retrain request (JSON) deliver-retrain hands its Cloud Run job or local command. */
+  retrainRequest: RETRAIN_REQUEST_ENV,
 } as const;
 
 type Names<T extends Record<string, OptionSpec<unknown>>> = { readonly [K in keyof T]: T[K]['env'] };

@@ -90,6 +90,8 @@ export const PredictionRecord = z.object({
   source: PredictionSource,
   /** On a shadow's prediction: the id of the production prediction it copies, so the two answers can be joined. */
   shadowOf: z.string().min(1).max(200).optional(),
+  /** When the request named entities (`entity_ids`): the entity whose online features this prediction used. */
+  entityId: z.string().min(1).max(500).optional(),
 });
 export type PredictionRecord = z.infer<typeof PredictionRecord>;
 
@@ -99,14 +101,18 @@ const PredictionsLoggedV1 = z.object({
   predictions: z.array(PredictionRecord).min(1),
 });
 
-/** One prediction of a compact batch: `[predictionId, requestTime, latencyMs, features, outputs, shadowOf?]`. */
+/**
+ * One prediction of a compact batch: `[predictionId, requestTime, latencyMs, features, outputs, shadowOf?, entityId?]`.
+ * A prediction with an entity but no shadow link holds null in the 6th place (JSON has no undefined).
+ */
 export const CompactPrediction = z.tuple([
   PredictionRecord.shape.predictionId,
   PredictionRecord.shape.requestTime,
   PredictionRecord.shape.latencyMs,
   PredictionRecord.shape.features,
   PredictionRecord.shape.outputs,
-  PredictionRecord.shape.shadowOf,
+  PredictionRecord.shape.shadowOf.unwrap().nullable().optional(),
+  PredictionRecord.shape.entityId,
 ]);
 export type CompactPrediction = z.infer<typeof CompactPrediction>;
 
@@ -173,11 +179,12 @@ export const PredictionsLogged = z
     const { model, version, source, predictions, instance, outcomes } = message;
     const batch: PredictionsLoggedBatch = {
       schemaVersion: 1,
-      predictions: predictions.map(([predictionId, requestTime, latencyMs, features, outputs, shadowOf]) =>
-        shadowOf === undefined
-          ? { predictionId, model, version, requestTime, features, outputs, latencyMs, source }
-          : { predictionId, model, version, requestTime, features, outputs, latencyMs, source, shadowOf },
-      ),
+      predictions: predictions.map(([predictionId, requestTime, latencyMs, features, outputs, shadowOf, entityId]) => {
+        const record: PredictionRecord = { predictionId, model, version, requestTime, features, outputs, latencyMs, source };
+        if (shadowOf != null) record.shadowOf = shadowOf;
+        if (entityId !== undefined) record.entityId = entityId;
+        return record;
+      }),
     };
     if (outcomes && instance !== undefined) {
       batch.outcomes = outcomes.map(([minute, status, code, count]) => ({ model, version, minute, status, code, instance, count }));
@@ -216,6 +223,12 @@ export const BatchScoringRequested = z.object({
   model: z.string(),
   dataset: z.string().min(1),
   alias: z.string().default('production'),
+  /** Scores this version rather than the alias's: every shard of a fanned-out run scores the same one. */
+  version: z.number().int().positive().optional(),
+  /** One shard of a fanned-out run: only entity ids in `[from, to)` (a null bound is open), shard `index` of `count`. */
+  shard: z
+    .object({ index: z.number().int().nonnegative(), count: z.number().int().positive(), from: z.string().nullable(), to: z.string().nullable() })
+    .optional(),
 });
 export type BatchScoringRequested = z.infer<typeof BatchScoringRequested>;
 

@@ -154,11 +154,17 @@ export const DriftAlert = z.object({
   referenceSize: z.number(),
   currentSize: z.number(),
   openedAt: z.string(),
+  /** Where the model's report of the window opens in a browser; absent when the run writes no reports. */
+  report: z.string().url().optional(),
 });
 export type DriftAlert = z.infer<typeof DriftAlert>;
 
-/** The Slack-compatible webhook body for an alert: `{"text": ...}`. */
+/** The Slack-compatible webhook body for an alert: `{"text": ...}`, ending with the report's link when the alert has one. */
 export function alertText(alert: DriftAlert): string {
+  return alert.report ? `${alertSentence(alert)} Report: ${alert.report}` : alertSentence(alert);
+}
+
+function alertSentence(alert: DriftAlert): string {
   const window = `(window ${alert.windowStart} to ${alert.windowEnd}, ${alert.currentSize} rows; reference ${alert.reference}, ${alert.referenceSize} rows)`;
   const [family, subject] = familyOf(alert.feature);
   if (family === 'quality')

@@ -1,4 +1,4 @@
-import type { GroundTruthRecord, PredictionRecord, RequestOutcome } from './events.js';
+import type { CompactPrediction, GroundTruthRecord, PredictionRecord, RequestOutcome } from './events.js';
 
 /** A prediction record as a `predictions` table row. */
 export function predictionRow(record: PredictionRecord): Record<string, unknown> {
@@ -12,7 +12,19 @@ export function predictionRow(record: PredictionRecord): Record<string, unknown>
     latency_ms: record.latencyMs,
     source: record.source,
     shadow_of: record.shadowOf ?? null,
+    entity_id: record.entityId ?? null,
   };
+}
+
+/**
+ * A prediction record in the compact form of a predictions message (CompactPrediction): model, version and
+ * source left to the message, trailing absent links left off.
+ */
+export function compactPrediction(record: PredictionRecord): CompactPrediction {
+  const { predictionId, requestTime, latencyMs, features, outputs, shadowOf, entityId } = record;
+  if (entityId !== undefined) return [predictionId, requestTime, latencyMs, features, outputs, shadowOf ?? null, entityId];
+  if (shadowOf !== undefined) return [predictionId, requestTime, latencyMs, features, outputs, shadowOf];
+  return [predictionId, requestTime, latencyMs, features, outputs];
 }
 
 /** A ground-truth record as a `ground_truth` table row. */
@@ -37,7 +49,8 @@ export interface PredictionBatch {
 
 /**
  * The prediction records of one scored batch: one per instance, sharing model, version, time and
- * source. `shadowOf`, on a shadow's batch, holds the production prediction id each instance copies.
+ * source. `shadowOf`, on a shadow's batch, holds the production prediction id each instance copies;
+ * `entityIds`, on a request that named entities, the entity each instance's online features came from.
  */
 export function predictionRecords(
   batch: PredictionBatch,
@@ -45,6 +58,7 @@ export function predictionRecords(
   features: Record<string, unknown>[],
   outputs: Record<string, unknown>[],
   shadowOf?: readonly (string | undefined)[],
+  entityIds?: readonly string[],
 ): PredictionRecord[] {
   const { model, version, requestTime, latencyMs, source } = batch;
   const records = new Array<PredictionRecord>(ids.length);
@@ -53,6 +67,7 @@ export function predictionRecords(
     records[index] = { model, version, requestTime, latencyMs, source, predictionId: ids[index]!, features: features[index]!, outputs: outputs[index]! };
   }
   if (shadowOf) linkShadows(records, shadowOf);
+  if (entityIds) for (let index = 0; index < records.length; index++) records[index]!.entityId = entityIds[index];
   return records;
 }
 

@@ -15,6 +15,14 @@ export interface Lineage {
   source?: string;
   /** The MLflow 3 logged model (`m-<hex>`) the version was made from, when known. */
   loggedModelId?: string;
+  /** The version this one was retrained from (`mlops upload --parent <model>@<version>`). */
+  parent?: ModelReference;
+}
+
+/** One version of one model, as `<model>@<version>` names it. */
+export interface ModelReference {
+  model: string;
+  version: number;
 }
 
 /** One immutable version of a model. */
@@ -66,7 +74,10 @@ export type AuditAction =
   | 'rollout_step'
   | 'rollout_paused'
   | 'rollout_resumed'
-  | 'rollout_ended';
+  | 'rollout_ended'
+  | 'retrain_requested'
+  | 'retrain_delivered'
+  | 'retrain_failed';
 
 /** One transition: who, when, what moved from which version to which, and why. */
 export interface AuditEntry {

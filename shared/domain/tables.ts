@@ -53,6 +53,7 @@ export const TABLES: TableSchema[] = [
       column('latency_ms', 'FLOAT64', 'Inference latency of the request.'),
       column('source', 'STRING', '"online", "batch" or "shadow" (a shadow revision\'s answer to a copy of a production request).', true),
       column('shadow_of', 'STRING', 'The production prediction id a shadow answer copies; null on every other prediction.'),
+      column('entity_id', 'STRING', 'The entity whose online features the prediction used (a request naming entity_ids); null otherwise.'),
     ],
     key: ['prediction_id'],
     partitionBy: 'request_time',

@@ -13,6 +13,8 @@ export const TOPICS = {
   driftComputed: 'drift-computed',
   rolloutChanged: 'rollout-changed',
   rolloutSchedule: 'rollout-schedule',
+  retrainRequested: 'retrain-requested',
+  scheduledJobs: 'scheduled-jobs',
 } as const;
 
 /** A topic name from TOPICS. */

@@ -1,5 +1,6 @@
 import { PlatformError } from './errors.js';
-import { validateModelName } from './names.js';
+import { parseVersionNumber, validateModelName } from './names.js';
+import type { ModelReference } from './registry.js';
 
 /** What an uploader can say about a model file, carried as object metadata. */
 export interface UploadMetadata {
@@ -11,12 +12,15 @@ export interface UploadMetadata {
   source?: string;
   /** The MLflow 3 logged model it came from (becomes `lineage.loggedModelId`). */
   loggedModelId?: string;
+  /** The version it was retrained from (becomes `lineage.parent`), carried as `mlops-parent: <model>@<version>`. */
+  parent?: ModelReference;
   metrics: Record<string, number>;
   params: Record<string, string>;
   tags: Record<string, string>;
 }
 
 const PREFIX = 'mlops-';
+const PARENT_KEY = `${PREFIX}parent`;
 const MAPS = { metrics: 'metric-', params: 'param-', tags: 'tag-' } as const;
 const SCALARS = {
   runId: 'run-id',
@@ -34,6 +38,7 @@ export function encodeUploadMetadata(metadata: UploadMetadata): Record<string, s
     const value = metadata[field as keyof typeof SCALARS];
     if (value !== undefined) encoded[PREFIX + key] = value;
   }
+  if (metadata.parent) encoded[PARENT_KEY] = `${metadata.parent.model}@${metadata.parent.version}`;
   for (const [field, prefix] of Object.entries(MAPS)) {
     for (const [name, value] of Object.entries(metadata[field as keyof typeof MAPS])) encoded[PREFIX + prefix + name] = String(value);
   }
@@ -47,12 +52,20 @@ export function decodeUploadMetadata(metadata: Record<string, string> = {}): Upl
     const value = metadata[PREFIX + key];
     if (value !== undefined) decoded[field as keyof typeof SCALARS] = value;
   }
+  if (metadata[PARENT_KEY] !== undefined) decoded.parent = parseModelReference(metadata[PARENT_KEY]);
   for (const [key, value] of Object.entries(metadata)) {
     if (key.startsWith(PREFIX + MAPS.metrics)) decoded.metrics[key.slice((PREFIX + MAPS.metrics).length)] = parseMetric(key, value);
     else if (key.startsWith(PREFIX + MAPS.params)) decoded.params[key.slice((PREFIX + MAPS.params).length)] = value;
     else if (key.startsWith(PREFIX + MAPS.tags)) decoded.tags[key.slice((PREFIX + MAPS.tags).length)] = value;
   }
   return decoded;
+}
+
+/** Reads `<model>@<version>` (such as `churn@3`), or refuses it with NAME.INVALID saying how to write it. */
+export function parseModelReference(text: string): ModelReference {
+  const at = text.lastIndexOf('@');
+  if (at <= 0) throw new PlatformError('NAME.INVALID', `${JSON.stringify(text)} names no version: write <model>@<version>, such as churn@3.`);
+  return { model: validateModelName(text.slice(0, at)), version: parseVersionNumber(text.slice(at + 1)) };
 }
 
 function parseMetric(key: string, value: string): number {

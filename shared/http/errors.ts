@@ -31,6 +31,10 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   'TRACKING.PARAM_CONFLICT': 409,
   'TRACKING.RUN_ENDED': 409,
   'FEATURES.INVALID_FILE': 400,
+  'FEATURES.UNKNOWN_ENTITY': 400,
+  'FEATURES.NOT_ONLINE': 400,
+  // The online store did not answer: a retry may succeed.
+  'FEATURES.LOOKUP_FAILED': 503,
   'MONITORING.INVALID_FEATURE': 400,
   'EXPLAIN.NO_BACKGROUND': 409,
   'EXPLAIN.UNSUPPORTED': 422,
@@ -38,6 +42,11 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   'ROLLOUT.INVALID': 400,
   'ROLLOUT.ALREADY_RUNNING': 409,
   'ROLLOUT.NOT_FOUND': 404,
+  'WEBHOOK.INVALID': 400,
+  'WEBHOOK.NOT_FOUND': 404,
+  'JOB.INVALID': 400,
+  'JOB.NOT_FOUND': 404,
+  'JOB.RUNNING': 409,
 };
 
 /** What every error answer of the platform's HTTP functions holds. */

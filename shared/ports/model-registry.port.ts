@@ -89,6 +89,11 @@ export interface ModelRegistry {
   recordServing(name: string, serving: NonNullable<Model['serving']>): Promise<void>;
   /** The audit trail of a model, oldest first. */
   history(name: string): Promise<AuditEntry[]>;
+  /**
+   * Appends an entry that records no registry change (a retrain requested, delivered or failed), once
+   * per entry id: the same id again changes nothing (created: false). The model must exist.
+   */
+  recordAudit(model: string, entry: Omit<AuditEntry, 'model'>): Promise<{ entry: AuditEntry; created: boolean }>;
 
   /**
    * Stores a new rollout in a transaction: refused with ROLLOUT.ALREADY_RUNNING (naming the active

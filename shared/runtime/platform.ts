@@ -4,6 +4,10 @@ import { bucketNotificationFor } from '../adapters/gcs-notification/index.js';
 import type { ArtifactStore, StoredObject } from '../ports/artifact-store.port.js';
 import type { EventBus } from '../ports/event-bus.port.js';
 import type { LoggedModelStore } from '../ports/logged-model-store.port.js';
+import type { OnlineFeatureReader, OnlineFeatureStore } from '../ports/online-feature-store.port.js';
+import type { JobRunStore } from '../ports/job-run-store.port.js';
+import type { RetrainStore } from '../ports/retrain-store.port.js';
+import type { WebhookStore } from '../ports/webhook-store.port.js';
 import type { ModelRegistry } from '../ports/model-registry.port.js';
 import type { ModelRunner } from '../ports/model-runner.port.js';
 import type { ServingDeployer } from '../ports/serving-deployer.port.js';
@@ -31,6 +35,16 @@ export interface Platform {
   trackingStore(): Promise<TrackingStore>;
   /** MLflow 3's logged models and what each run produced and used (Firestore, beside tracking). */
   loggedModels(): Promise<LoggedModelStore>;
+  /** Webhook subscriptions and their deliveries (Firestore, beside the registry). */
+  webhooks(): Promise<WebhookStore>;
+  /** Retrain episodes and deliveries: one request per model per episode, each target delivered once (Firestore). */
+  retrainStore(): Promise<RetrainStore>;
+  /** Runs of the declared jobs (mlops.deploy.json `jobs`): one record per job and scheduled minute (Firestore). */
+  jobRuns(): Promise<JobRunStore>;
+  /** Online features as `materialize` writes them: one Firestore document per entity, through the SDK. */
+  onlineFeatureStore(): Promise<OnlineFeatureStore>;
+  /** Online features as a serving revision reads them: one REST batchGet a request, no Firestore SDK loaded. */
+  onlineFeatureReader(): Promise<OnlineFeatureReader>;
   /**
    * The rows of a Parquet file on this machine as JSON-ready objects, row group by row group: the
    * client's conversion (the CLI's `features load`) with an embedded DuckDB, whichever warehouse is configured.
@@ -148,6 +162,27 @@ export function createPlatform(config: PlatformConfig): Platform {
     loggedModels: once(async () => {
       const { FirestoreLoggedModelStore } = await import('../adapters/firestore/index.js');
       return new FirestoreLoggedModelStore({ projectId: config.projectId, databaseId: config.registry.databaseId });
+    }),
+    webhooks: once(async () => {
+      const { FirestoreWebhookStore } = await import('../adapters/firestore/index.js');
+      return new FirestoreWebhookStore({ projectId: config.projectId, databaseId: config.registry.databaseId });
+    }),
+    retrainStore: once(async () => {
+      const { FirestoreRetrainStore } = await import('../adapters/firestore/index.js');
+      return new FirestoreRetrainStore({ projectId: config.projectId, databaseId: config.registry.databaseId });
+    }),
+    jobRuns: once(async () => {
+      const { FirestoreJobRunStore } = await import('../adapters/firestore-jobs/index.js');
+      return new FirestoreJobRunStore({ projectId: config.projectId, databaseId: config.registry.databaseId });
+    }),
+    onlineFeatureStore: once(async () => {
+      const { FirestoreOnlineFeatureStore } = await import('../adapters/firestore-online/index.js');
+      return new FirestoreOnlineFeatureStore({ projectId: config.projectId, databaseId: config.registry.databaseId });
+    }),
+    onlineFeatureReader: once(async () => {
+      const { FirestoreOnlineReader } = await import('../adapters/firestore-online/index.js');
+      const { emulatorHost, databaseId } = config.registry;
+      return new FirestoreOnlineReader({ projectId: config.projectId, databaseId, emulatorHost });
     }),
     parquetRows: async function* (file) {
       // The DuckDB adapter loads only here; function bundles leave it out.

@@ -28,6 +28,7 @@ import { measureFairness } from './fairness.js';
 import { measurePerformance, performanceRows } from './model-performance.js';
 import { healthRow, measureHealth } from './service-health.js';
 import { computeVersionDrift, driftRows, referenceOf, type VersionDrift, type VersionReference } from './version-drift.js';
+import { reportLink, writeModelReport } from './write-reports.js';
 
 /** What a monitoring run works with. */
 export interface MonitoringDependencies {
@@ -38,6 +39,8 @@ export interface MonitoringDependencies {
   limits?: MeasureLimits;
   /** Where the versions' model files come from, to explain predictions; without it attributions are skipped. */
   models?: { artifacts: ArtifactStore; runner: ModelRunner; cacheDir: string };
+  /** Where the report of a model whose run opened alerts is written, and the dashboard its link opens in (else GCS's); without it alerts carry no link. */
+  reports?: { artifacts: ArtifactStore; dashboardUrl?: string };
 }
 
 /** Which versions and window a run covers. */
@@ -66,9 +69,13 @@ export async function runMonitoring(deps: MonitoringDependencies, { model, windo
   const models = model ? [await requireModel(deps.registry, model)] : await deps.registry.listModels();
   const versions: VersionMonitoring[] = [];
   for (const found of models.sort((a, b) => a.name.localeCompare(b.name))) {
+    const monitored: VersionMonitoring[] = [];
     for (const [version, aliases] of aliasedVersions(found)) {
-      versions.push(await monitorVersion(deps, found, aliases, { model: found.name, version, start, end: windowEnd }));
+      monitored.push(await monitorVersion(deps, found, aliases, { model: found.name, version, start, end: windowEnd }));
     }
+    // The report an alert links to was written before the alert went out; written again, it shows every version and alert of the run.
+    if (monitored.some((entry) => entry.alertsOpened.length > 0)) await linkedReport(deps, found.name, { start, end: windowEnd });
+    versions.push(...monitored);
   }
   return { windowStart: start.toISOString(), windowEnd: windowEnd.toISOString(), versions };
 }
@@ -221,15 +228,23 @@ async function updateAlerts(deps: MonitoringDependencies, drift: VersionDrift, f
     windowEnd: window.end.toISOString(),
     now,
   });
+  const report = transition.opened.length > 0 ? await linkedReport(deps, window.model, window) : undefined;
   for (const state of transition.opened)
-    await bus.publish(TOPICS.driftAlerts, alertEvent(state, drift, window), { model: state.model, feature: state.feature });
+    await bus.publish(TOPICS.driftAlerts, alertEvent(state, drift, window, report), { model: state.model, feature: state.feature });
   if (previous.length > 0 || transition.states.length > 0) {
     await warehouse.replace('drift_alerts', { model: window.model, version: window.version }, transition.states as unknown as Record<string, unknown>[]);
   }
   return { opened: transition.opened.map((state) => state.feature), resolved: transition.resolved.map((state) => state.feature) };
 }
 
-function alertEvent(state: AlertState, drift: VersionDrift, window: PredictionWindow): DriftAlert {
+/** Writes the model's report of the window and returns the link alerts carry; nothing without a place for reports. */
+async function linkedReport(deps: MonitoringDependencies, model: string, window: { start: Date; end: Date }): Promise<string | undefined> {
+  if (!deps.reports) return undefined;
+  const { object } = await writeModelReport({ warehouse: deps.warehouse, registry: deps.registry, artifacts: deps.reports.artifacts }, model, window);
+  return reportLink(object, deps.reports.dashboardUrl);
+}
+
+function alertEvent(state: AlertState, drift: VersionDrift, window: PredictionWindow, report: string | undefined): DriftAlert {
   const feature = drift.features.find((candidate) => candidate.feature === state.feature);
   const sizes = feature ?? {
     referenceSize: Math.max(0, ...drift.features.map((candidate) => candidate.referenceSize)),
@@ -250,5 +265,6 @@ function alertEvent(state: AlertState, drift: VersionDrift, window: PredictionWi
     referenceSize: sizes.referenceSize,
     currentSize: sizes.currentSize,
     openedAt: state.opened_at,
+    ...(report ? { report } : {}),
   };
 }

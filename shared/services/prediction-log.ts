@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ENV } from '../config/env.js';
-import type { CompactPrediction, PredictionRecord, PredictionSource, PredictionsLoggedMessage } from '../domain/events.js';
+import type { PredictionRecord, PredictionSource, PredictionsLoggedMessage } from '../domain/events.js';
+import { compactPrediction } from '../domain/prediction-rows.js';
 import { TOPICS } from '../domain/topics.js';
 import { type EventBus, JsonText } from '../ports/event-bus.port.js';
 import { OutcomeCounts } from './outcome-counts.js';
@@ -130,11 +131,7 @@ export class PredictionLog {
     for (; accepted < records.length; accepted++) {
       const record = records[accepted]!;
       if (!sameLabel(label, record)) label = { model: record.model, version: record.version, source: record.source };
-      const compact: CompactPrediction =
-        record.shadowOf === undefined
-          ? [record.predictionId, record.requestTime, record.latencyMs, record.features, record.outputs]
-          : [record.predictionId, record.requestTime, record.latencyMs, record.features, record.outputs, record.shadowOf];
-      const text = JSON.stringify(compact);
+      const text = JSON.stringify(compactPrediction(record));
       if (this.queuedBytes + this.inFlightBytes + text.length > this.settings.maxBufferedBytes) break;
       this.queue.push(text);
       this.loggedAt.push(loggedAt);

@@ -66,6 +66,7 @@ export async function registerModel(object: GcsObjectNotification, deps: Registe
         uploader: upload.uploader,
         source: upload.source,
         loggedModelId: upload.loggedModelId,
+        parent: upload.parent,
       },
     });
     const event: ModelRegistered = { schemaVersion: 1, model, version: version.version, artifactUri, sha256: version.sha256, registeredAt: version.createdAt };

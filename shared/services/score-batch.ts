@@ -4,6 +4,7 @@ import type { PredictionRecord } from '../domain/events.js';
 import { predictionRecords, predictionRow } from '../domain/prediction-rows.js';
 import { type InputPlan, planInputs } from '../domain/serving/input-plan.js';
 import { decodeInstances, outputsPerInstance } from '../domain/serving/predict-codec.js';
+import { type EntityRange, rangeConditions, rangeParams } from '../domain/warehouse-scoring.js';
 import type { Warehouse } from '../ports/warehouse.port.js';
 import type { ServingModel } from './serving-model.js';
 
@@ -25,6 +26,8 @@ export interface ScoreBatchOptions {
   model: ServingModel;
   /** Rows read, scored and written at a time: memory is bounded by this, not by the dataset. */
   pageSize?: number;
+  /** Score only the rows whose entity_id is in `[from, to)`: one shard of a fanned-out run. */
+  range?: EntityRange;
   onProgress?: (rowsScored: number) => void;
 }
 
@@ -35,9 +38,11 @@ type FeatureRow = {
 };
 
 // Keyset pagination: each page starts after the last (entity, time) of the one before, so the
-// same SQL streams a dataset of any size in BigQuery and DuckDB alike.
-const PAGE_SQL = `SELECT entity_id, event_time, features FROM {{offline_features}}
-WHERE dataset_id = @dataset AND (entity_id > @entity OR (entity_id = @entity AND event_time > @time))
+// same SQL streams a dataset of any size in BigQuery and DuckDB alike. Times come back in milliseconds
+// but are stored in microseconds: the next page starts at the next millisecond, or the last row would
+// be read again (a later row of the same entity in the same millisecond has the same prediction id).
+const pageSql = (range: EntityRange | undefined) => `SELECT entity_id, event_time, features FROM {{offline_features}}
+WHERE dataset_id = @dataset AND (entity_id > @entity OR (entity_id = @entity AND event_time >= @time))${rangeConditions(range)}
 ORDER BY entity_id, event_time LIMIT @limit`;
 
 /**
@@ -45,8 +50,10 @@ ORDER BY entity_id, event_time LIMIT @limit`;
  * predictions marked `batch`. Prediction ids derive from (model, version, dataset, entity,
  * time), so re-running the same job, or a redelivered request, writes no duplicates.
  */
-export async function scoreBatch({ dataset, warehouse, model, pageSize = 5000, onProgress }: ScoreBatchOptions): Promise<BatchScoringReport> {
+export async function scoreBatch({ dataset, warehouse, model, pageSize = 5000, range, onProgress }: ScoreBatchOptions): Promise<BatchScoringReport> {
   const { version, loaded } = model;
+  const sql = pageSql(range);
+  const bounds = rangeParams(range);
   const plan = planInputs(loaded.signature, loaded.metadata, version.tags);
   const report: BatchScoringReport = {
     model: version.model,
@@ -58,7 +65,7 @@ export async function scoreBatch({ dataset, warehouse, model, pageSize = 5000, o
   };
   let after = { entity: '', time: new Date(0) };
   for (;;) {
-    const page = await warehouse.query<FeatureRow>(PAGE_SQL, { dataset, entity: after.entity, time: after.time, limit: pageSize });
+    const page = await warehouse.query<FeatureRow>(sql, { dataset, entity: after.entity, time: after.time, limit: pageSize, ...bounds });
     if (page.length === 0) break;
     const records = await scorePage(model, plan, dataset, page).catch((error) => {
       if (!isPlatformError(error, 'MODEL.INVALID_INPUT')) throw error;
@@ -70,7 +77,7 @@ export async function scoreBatch({ dataset, warehouse, model, pageSize = 5000, o
     if (records.length > 0) await warehouse.insert('predictions', records.map(predictionRow));
     report.rowsScored += records.length;
     const last = page.at(-1)!;
-    after = { entity: last.entity_id, time: new Date(last.event_time) };
+    after = { entity: last.entity_id, time: new Date(Date.parse(last.event_time) + 1) };
     report.peakRssBytes = Math.max(report.peakRssBytes, process.memoryUsage.rss());
     onProgress?.(report.rowsScored);
     if (page.length < pageSize) break;
@@ -98,6 +105,7 @@ function scorableRow(plan: InputPlan, row: FeatureRow): boolean {
   }
 }
 
-function batchPredictionId(model: string, version: number, dataset: string, row: FeatureRow): string {
+/** A batch row's prediction id; `batchPredictionIdSql` (domain/warehouse-scoring.ts) computes the same in SQL. */
+export function batchPredictionId(model: string, version: number, dataset: string, row: Pick<FeatureRow, 'entity_id' | 'event_time'>): string {
   return `batch-${createHash('sha256').update(`${model}\u0000${version}\u0000${dataset}\u0000${row.entity_id}\u0000${row.event_time}`).digest('hex').slice(0, 32)}`;
 }

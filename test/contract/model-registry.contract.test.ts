@@ -232,6 +232,26 @@ describe.each(registries)('ModelRegistry contract: %s', (_name, create) => {
     expect((await registry.history(model)).map((entry) => entry.action)).toEqual(['registered', 'promoted']);
   });
 
+  it('records an audit entry once per id, after the registry changes before it, and refuses unknown models', async () => {
+    const model = uniqueModel();
+    await registry.registerVersion(registration(model));
+    const entry = {
+      id: `retrain-${randomUUID()}`,
+      action: 'retrain_requested' as const,
+      fromVersion: 1,
+      toVersion: null,
+      actor: 'drift',
+      reason: 'accuracy 0.7 < 0.85',
+      at: new Date().toISOString(),
+    };
+    expect(await registry.recordAudit(model, entry)).toEqual({ entry: { ...entry, model }, created: true });
+    expect(await registry.recordAudit(model, { ...entry, reason: 'changed' })).toEqual({ entry: { ...entry, model }, created: false });
+    const trail = await registry.history(model);
+    expect(trail.map((found) => found.action)).toEqual(['registered', 'retrain_requested']);
+    expect(trail[1]!.reason).toBe('accuracy 0.7 < 0.85');
+    await expect(registry.recordAudit('no-such-model', entry)).rejects.toMatchObject({ code: 'REGISTRY.MODEL_NOT_FOUND' });
+  });
+
   it('refuses unknown models and versions, and production before staging under the policy', async () => {
     const model = uniqueModel();
     await expect(registry.promote(promotion('no-such-model', 1, 'production'), noPolicy)).rejects.toMatchObject({ code: 'REGISTRY.MODEL_NOT_FOUND' });

@@ -106,7 +106,7 @@ describe.each(creators)('Warehouse contract: $name', ({ create, reportsCrossBatc
     ]);
 
     const [stored] = await warehouse.query('SELECT * FROM {{predictions}}');
-    expect(stored).toEqual({ ...prediction('p1'), request_time: '2024-05-01T12:00:00.250Z', latency_ms: null, shadow_of: null });
+    expect(stored).toEqual({ ...prediction('p1'), request_time: '2024-05-01T12:00:00.250Z', latency_ms: null, shadow_of: null, entity_id: null });
     const [metric] = await warehouse.query('SELECT * FROM {{drift_metrics}}');
     expect(metric).toEqual({
       ...driftMetric('tenure'),

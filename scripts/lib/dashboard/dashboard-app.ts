@@ -2,7 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Hono } from 'hono';
+import { PlatformError } from '../../../shared/domain/errors.js';
+import { validateModelName } from '../../../shared/domain/names.js';
 import { notFound, onError } from '../../../shared/http/errors.js';
+import type { ArtifactStore } from '../../../shared/ports/artifact-store.port.js';
 import type { ModelRegistry } from '../../../shared/ports/model-registry.port.js';
 import type { TrackingStore } from '../../../shared/ports/tracking-store.port.js';
 import type { Warehouse } from '../../../shared/ports/warehouse.port.js';
@@ -15,6 +18,8 @@ export interface DashboardOptions {
   registry: () => Promise<ModelRegistry>;
   warehouse: () => Promise<Warehouse>;
   tracking: () => Promise<TrackingStore>;
+  /** The bucket monitoring reports are written to; without it /reports/ answers 404. */
+  artifacts?: () => Promise<ArtifactStore>;
 }
 
 const STATIC_FOLDER = join(import.meta.dirname, 'static');
@@ -34,7 +39,7 @@ const FILES: Record<string, { path: string; type: string }> = {
  * registry (models, versions, aliases, history, rollouts), the warehouse (traffic, drift, performance, data
  * quality, feature importance, fairness) and experiment tracking (runs side by side).
  */
-export function createDashboardApp({ registry, warehouse, tracking }: DashboardOptions): Hono {
+export function createDashboardApp({ registry, warehouse, tracking, artifacts }: DashboardOptions): Hono {
   const app = new Hono();
   app.onError(onError);
   app.notFound(notFound());
@@ -56,9 +61,28 @@ export function createDashboardApp({ registry, warehouse, tracking }: DashboardO
   app.get('/api/models/:name/fairness', async (c) => c.json(await fairnessLatest(await warehouse(), c.req.param('name'))));
   app.get('/api/models/:name/rollouts', async (c) => c.json(await (await registry()).listRollouts(c.req.param('name'))));
   app.get('/api/models/:name/runs', async (c) => c.json(await modelRuns(await registry(), await tracking(), c.req.param('name'))));
+  app.get('/reports/:model/:file', async (c) => c.body(await storedReport(artifacts, c.req.param('model'), c.req.param('file')), 200, REPORT_HEADERS));
   for (const [path, file] of Object.entries(FILES)) {
     app.get(path, async (c) => c.body(await readFile(file.path), 200, { 'content-type': file.type, 'cache-control': 'no-cache' }));
   }
   app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}.` }, 404));
   return app;
+}
+
+/** A report's file name: its window end, as write-reports names it. */
+const REPORT_FILE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\.html$/;
+
+// A stored report holds values from requests: it may show them but never run anything or fetch anything.
+const REPORT_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+  'cache-control': 'no-cache',
+};
+
+/** The stored report `reports/<model>/<window end>.html`, so the link an alert carries opens in a browser locally. */
+async function storedReport(artifacts: DashboardOptions['artifacts'], model: string, file: string): Promise<Uint8Array<ArrayBuffer>> {
+  if (!artifacts) throw new PlatformError('REQUEST.NOT_FOUND', 'This dashboard was started without the bucket reports are written to.');
+  if (!REPORT_FILE.test(file))
+    throw new PlatformError('REQUEST.NOT_FOUND', `No report "${file}": reports are named by their window end, e.g. 2026-03-01T00:00:00.000Z.html.`);
+  return new Uint8Array(await (await artifacts()).get(`reports/${validateModelName(model)}/${file}`));
 }

@@ -27,7 +27,12 @@ export function modelDashboardUrl(dashboardUrl: string, model: string): string {
 
 /** Serves the dashboard from the runner's own platform, so it reads the DuckDB file the functions write. */
 export async function startDashboard({ platform, port, anyPortIfTaken = false, hostname = '127.0.0.1' }: DashboardServerOptions): Promise<DashboardServer> {
-  const app = createDashboardApp({ registry: () => platform.registry(), warehouse: () => platform.warehouse(), tracking: () => platform.trackingStore() });
+  const app = createDashboardApp({
+    registry: () => platform.registry(),
+    warehouse: () => platform.warehouse(),
+    tracking: () => platform.trackingStore(),
+    artifacts: () => platform.artifacts(),
+  });
   const listen = (on: number) =>
     new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const started = serve({ fetch: app.fetch, port: on, hostname }, () => resolve(started));

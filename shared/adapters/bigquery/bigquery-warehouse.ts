@@ -5,6 +5,17 @@ import { dedupeByKey, validateRows } from '../warehouse-common/index.js';
 import { replaceStatement } from './bigquery-merge.js';
 import { fromBigQueryRow, inBatches, insertAllRows, missingFields, qualify, tableResource } from './bigquery-requests.js';
 
+/** What BigQuery reports of one statement's job. */
+export interface StatementStatistics {
+  jobId: string;
+  /** As BigQuery names it: `CREATE_MODEL`, `INSERT`, ... */
+  statementType: string;
+  /** Rows a DML statement inserted, updated or deleted (0 for DDL). */
+  affectedRows: number;
+  bytesProcessed: number;
+  bytesBilled: number;
+}
+
 /** Which project, dataset and location the warehouse lives in; `client` lets tests pass a fake. */
 export interface BigQueryWarehouseOptions {
   projectId: string;
@@ -107,6 +118,24 @@ export class BigQueryWarehouse implements Warehouse {
     validateRows(schema, rows);
     const { sql, params } = replaceStatement(schema, where, dedupeByKey(schema, rows).unique);
     await this.client.query({ query: qualify(sql, this.projectId, this.dataset), params, location: this.location });
+  }
+
+  /**
+   * Runs one DDL or DML statement as a query job and reads its statistics: what `CREATE MODEL` and an
+   * `INSERT ... SELECT` report (rows written, bytes billed), which a read query's rows cannot say.
+   */
+  async runStatement(sql: string, params: Record<string, unknown> = {}): Promise<StatementStatistics> {
+    const [job] = await this.client.createQueryJob({ query: qualify(sql, this.projectId, this.dataset), params, location: this.location });
+    await job.getQueryResults({ maxResults: 0 });
+    const [metadata] = await job.getMetadata();
+    const query = metadata.statistics?.query ?? {};
+    return {
+      jobId: job.id ?? '',
+      statementType: query.statementType ?? '',
+      affectedRows: Number(query.numDmlAffectedRows ?? 0),
+      bytesProcessed: Number(query.totalBytesProcessed ?? 0),
+      bytesBilled: Number(query.totalBytesBilled ?? 0),
+    };
   }
 
   /** Nothing to release: the client holds no connection between requests. */

@@ -46,6 +46,7 @@ export class FirestoreRestModelRegistry implements ModelRegistry {
   rollback: ModelRegistry['rollback'] = async (...args) => (await this.fallback()).rollback(...args);
   recordServing: ModelRegistry['recordServing'] = async (...args) => (await this.fallback()).recordServing(...args);
   history: ModelRegistry['history'] = async (...args) => (await this.fallback()).history(...args);
+  recordAudit: ModelRegistry['recordAudit'] = async (...args) => (await this.fallback()).recordAudit(...args);
   startRollout: ModelRegistry['startRollout'] = async (...args) => (await this.fallback()).startRollout(...args);
   getRollout: ModelRegistry['getRollout'] = async (...args) => (await this.fallback()).getRollout(...args);
   listRollouts: ModelRegistry['listRollouts'] = async (...args) => (await this.fallback()).listRollouts(...args);

@@ -211,6 +211,17 @@ export class FirestoreModelRegistry implements ModelRegistry {
     return snapshot.docs.map((doc) => stripSequence(doc.data()));
   }
 
+  async recordAudit(model: string, { id, ...entry }: Omit<AuditEntry, 'model'>): Promise<{ entry: AuditEntry; created: boolean }> {
+    return this.modelLock.run(model, () =>
+      transact(this.db, async (tx) => {
+        const [stored, found] = await tx.getAll(this.modelRef(model).collection('audit').doc(id), this.modelRef(model));
+        if (stored?.exists) return { entry: stripSequence(stored.data()), created: false };
+        if (!found?.exists) throw new PlatformError('REGISTRY.MODEL_NOT_FOUND', `No model named "${model}". List models with: mlops models list`);
+        return { entry: this.appendAudit(tx, model, id, entry), created: true };
+      }),
+    );
+  }
+
   async promote(request: PromotionRequest, policy: PromotionPolicy): Promise<AliasMove> {
     return this.moveAlias(request.model, request.requestId, async (tx, model) => {
       const version = (await tx.get(this.versionRef(request.model, request.version))).data() as ModelVersion | undefined;

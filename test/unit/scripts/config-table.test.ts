@@ -4,6 +4,7 @@ import { CLIENT_OPTIONS } from '../../../shared/config/client-config.js';
 import { OPTIONS } from '../../../shared/config/config.js';
 import { INTERNAL_ENV, SETTINGS } from '../../../shared/config/env.js';
 import { MONITORING_OPTIONS } from '../../../shared/config/monitoring-config.js';
+import { RETRAIN_OPTIONS } from '../../../shared/config/retrain-config.js';
 import { END_MARKER, README, START_MARKER, configRows, configTable, withConfigTable } from '../../../scripts/config-table.js';
 
 const readme = readFileSync(README, 'utf8');
@@ -42,10 +43,10 @@ describe("README.md's configuration table", () => {
 
   it('documents every setting once, each with what it expects and both defaults', () => {
     const rows = readmeRows(readme);
-    const declared = [...Object.values(OPTIONS), ...Object.values(MONITORING_OPTIONS), ...Object.values(CLIENT_OPTIONS)].map((spec) => spec.env);
+    const declared = [...Object.values(OPTIONS), ...Object.values(MONITORING_OPTIONS), ...Object.values(RETRAIN_OPTIONS), ...Object.values(CLIENT_OPTIONS)].map((spec) => spec.env);
     expect(new Set(declared).size).toBe(declared.length);
     expect([...rows.keys()]).toEqual(declared);
-    expect(rows.size).toBe(32);
+    expect(rows.size).toBe(37);
     for (const [name, cells] of rows) expect(cells.every(Boolean), `${name} has an empty cell`).toBe(true);
     expect(rows.get('MLOPS_PROFILE')?.slice(-2)).toEqual(['`local`', '—']);
     expect(rows.get('GOOGLE_CLOUD_PROJECT')?.slice(-2)).toEqual(['`mlops-local`', 'required']);
