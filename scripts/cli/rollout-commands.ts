@@ -78,6 +78,9 @@ export const rolloutCommand: CommandDefinition = (program, runtime) => {
   }
 };
 
+/** What `mlops rollout start` and `mlops rollout shadow` use when not told: a canary step is judged every 10 minutes, a shadow runs an hour. */
+export const ROLLOUT_DEFAULTS = { interval: '10m', shadowDuration: '1h' } as const;
+
 function startCommand(group: Command, { context, io }: CommandRuntime): void {
   group
     .command('start')
@@ -86,7 +89,7 @@ function startCommand(group: Command, { context, io }: CommandRuntime): void {
     .description('roll a candidate out against production: a canary in analysed steps (default 10,50,100), or an A/B split with --split')
     .option('--canary <percent>', "the first step's share; alone it means steps <percent>,100")
     .option('--steps <list>', "the canary's shares, increasing, such as 10,50,100")
-    .option('--interval <duration>', 'how long each canary step runs before it is judged (30s, 10m, 1h)', '10m')
+    .option('--interval <duration>', 'how long each canary step runs before it is judged (30s, 10m, 1h)', ROLLOUT_DEFAULTS.interval)
     .option('--split <percent>', 'an A/B test: this share goes to the candidate, sticky per --sticky-key')
     .option('--sticky-key <key>', 'keeps a client on one arm: header:<name> or feature:<name>')
     .option('--duration <duration>', 'how long a split runs before its verdict (default: until stopped)')
@@ -113,7 +116,7 @@ function shadowCommand(group: Command, { context, io }: CommandRuntime): void {
     .argument('<version>', 'the candidate version')
     .description("copy a share of production's requests to a candidate; clients only see production's answers, the candidate's are logged")
     .option('--percent <percent>', 'the share of requests copied', '100')
-    .option('--duration <duration>', 'how long the shadow runs (30s, 10m, 1h)', '1h')
+    .option('--duration <duration>', 'how long the shadow runs (30s, 10m, 1h)', ROLLOUT_DEFAULTS.shadowDuration)
     .option('--reason <text>', 'why, kept in the audit trail', '')
     .addOption(jsonOption())
     .action(async (model: string, version: string, flags: JsonOption & { percent: string; duration: string; reason: string }) => {
@@ -133,7 +136,7 @@ function shadowCommand(group: Command, { context, io }: CommandRuntime): void {
 /** The mode and shares a start asks for: --split makes an A/B test, --canary and --steps a canary. */
 function startBody(version: string, flags: StartFlags): Record<string, unknown> {
   const candidate = parseVersionNumber(version);
-  const interval = durationOf(flags.interval ?? '10m', '--interval');
+  const interval = durationOf(flags.interval ?? ROLLOUT_DEFAULTS.interval, '--interval');
   const duration = flags.duration === undefined ? undefined : durationOf(flags.duration, '--duration');
   const stickyKey = flags.stickyKey ?? null;
   if (flags.split !== undefined) {

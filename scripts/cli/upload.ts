@@ -3,12 +3,14 @@ import { createReadStream, statSync } from 'node:fs';
 import { isPlatformError, PlatformError } from '../../shared/domain/errors.js';
 import { validateAliasName, validateModelName } from '../../shared/domain/names.js';
 import type { ModelReference, ModelVersion } from '../../shared/domain/registry.js';
+import { parseDuration } from '../../shared/domain/rollout.js';
 import { encodeUploadMetadata, newModelObjectName, parseModelReference } from '../../shared/domain/upload-metadata.js';
 import type { AliasMove } from '../../shared/ports/model-registry.port.js';
 import type { CliContext } from './context.js';
 import { formatBytes, keyValues, UsageError } from './format.js';
 import { callFunction } from './http.js';
 import { promote } from './promote.js';
+import { ROLLOUT_DEFAULTS } from './rollout-commands.js';
 import type { StartAnswer } from './rollout-format.js';
 
 /** Flags of `mlops upload`. */
@@ -97,10 +99,9 @@ async function existingParent(context: CliContext, text: string): Promise<ModelR
   return parent;
 }
 
-// The defaults of `mlops rollout start` (a canary in the registry's default steps, judged every 10 minutes)
-// and of `mlops rollout shadow` (every request copied, for an hour).
-const CANARY_INTERVAL_MS = 10 * 60_000;
-const SHADOW_DURATION_MS = 60 * 60_000;
+// The defaults of `mlops rollout start` (a canary in the registry's default steps) and of `mlops rollout shadow` (every request copied).
+const CANARY_INTERVAL_MS = parseDuration(ROLLOUT_DEFAULTS.interval, '--interval');
+const SHADOW_DURATION_MS = parseDuration(ROLLOUT_DEFAULTS.shadowDuration, '--duration');
 
 async function follow(context: CliContext, version: ModelVersion, then: Then): Promise<FollowUp> {
   const reason = `mlops upload --then ${then.kind === 'promote' ? `promote:${then.alias}` : then.kind}`;

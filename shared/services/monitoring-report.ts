@@ -189,7 +189,8 @@ async function qualityReport(warehouse: Warehouse, params: WindowParams): Promis
   };
 }
 
-function qualityCheck(row: Row): QualityCheck {
+/** One data_quality row as the report shows it. */
+export function qualityCheck(row: Row): QualityCheck {
   return {
     feature: String(row.feature),
     check: String(row.check),

@@ -3,6 +3,7 @@ import { PlatformError } from '../domain/errors.js';
 import type { Model, ModelVersion } from '../domain/registry.js';
 import type { ModelRegistry } from '../ports/model-registry.port.js';
 import type { Row, Warehouse } from '../ports/warehouse.port.js';
+import { type QualityCheck, qualityCheck } from './monitoring-report.js';
 
 /** One monitored window of a model: its start (inclusive) and end (exclusive). */
 export interface ReportWindow {
@@ -35,7 +36,7 @@ export interface VersionWindow {
     p99: number | null;
     errorRate: number | null;
   } | null;
-  quality: { feature: string; check: string; value: number; failing: number; rows: number; threshold: number | null; crossed: boolean }[];
+  quality: QualityCheck[];
   openAlerts: { feature: string; method: string; value: number; threshold: number; openedAt: string }[];
 }
 
@@ -138,15 +139,7 @@ async function versionWindows(warehouse: Warehouse, params: WindowParams): Promi
       })),
       health: healthRow ? healthOf(healthRow) : null,
       quality: byVersion(quality, version)
-        .map((row) => ({
-          feature: String(row.feature),
-          check: String(row.check),
-          value: Number(row.value),
-          failing: Number(row.failing),
-          rows: Number(row.rows),
-          threshold: numberOrNull(row.threshold),
-          crossed: row.crossed === true,
-        }))
+        .map(qualityCheck)
         .sort((a, b) => Number(b.crossed) - Number(a.crossed) || a.feature.localeCompare(b.feature) || a.check.localeCompare(b.check)),
       openAlerts: byVersion(alerts, version).map((row) => ({
         feature: String(row.feature),

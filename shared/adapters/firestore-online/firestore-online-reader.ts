@@ -1,5 +1,5 @@
-import type { IncomingMessage } from 'node:http';
 import { PlatformError } from '../../domain/errors.js';
+import { metadataServerToken, requestJson } from '../firestore-rest/index.js';
 import type { OnlineFeatureReader } from '../../ports/online-feature-store.port.js';
 import { entityPath } from './online-documents.js';
 
@@ -22,9 +22,6 @@ interface BatchGetResult {
   found?: { name: string; fields?: Record<string, { stringValue?: string }> };
   missing?: string;
 }
-
-/** The metadata server's token endpoint, by address so no DNS lookup (as firestore-rest's reader does). */
-const METADATA_TOKEN_URL = 'http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token';
 
 /**
  * Online features for serving over Firestore's REST API on Node's own HTTP client: every lookup is one
@@ -56,7 +53,9 @@ export class FirestoreOnlineReader implements OnlineFeatureReader {
     const found = new Map<string, Record<string, unknown>>();
     if (documents.length === 0) return found;
     const headers = { authorization: `Bearer ${await this.token().catch(lookupFailed)}` };
-    const { status, body } = await postJson(this.batchGetUrl, { documents }, headers, this.timeoutMs).catch(lookupFailed);
+    const { status, body } = await requestJson(this.batchGetUrl, { method: 'POST', payload: { documents }, headers, timeoutMs: this.timeoutMs }).catch(
+      lookupFailed,
+    );
     if (status !== 200 || !Array.isArray(body)) lookupFailed(new Error(`batchGet answered ${status}: ${JSON.stringify(body).slice(0, 300)}`));
     for (const { found: document } of body as BatchGetResult[]) {
       const entityId = document?.fields?.entity_id?.stringValue;
@@ -72,51 +71,5 @@ function lookupFailed(error: unknown): never {
   throw new PlatformError('FEATURES.LOOKUP_FAILED', `The online feature store did not answer the lookup: ${(error as Error).message}`, {
     permanent: false,
     cause: error,
-  });
-}
-
-/** The instance's access token from the metadata server, reused until a minute before it expires. */
-function metadataServerToken(): () => Promise<string> {
-  let cached: { token: string; expiresAt: number } | undefined;
-  return async () => {
-    if (cached && Date.now() < cached.expiresAt) return cached.token;
-    const { status, body } = await send(METADATA_TOKEN_URL, 'GET', undefined, { 'metadata-flavor': 'Google' }, 5000);
-    const { access_token: token, expires_in: expiresIn } = body as { access_token?: string; expires_in?: number };
-    if (status !== 200 || !token) throw new Error(`the metadata server answered ${status} for a token`);
-    cached = { token, expiresAt: Date.now() + ((expiresIn ?? 0) - 60) * 1000 };
-    return token;
-  };
-}
-
-function postJson(url: string, payload: unknown, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; body: unknown }> {
-  return send(url, 'POST', JSON.stringify(payload), { 'content-type': 'application/json', ...headers }, timeoutMs);
-}
-
-/** One request with a JSON answer, on node:http(s): fetch's first use loads its client (undici), tens of milliseconds. */
-async function send(
-  url: string,
-  method: string,
-  payload: string | undefined,
-  headers: Record<string, string>,
-  timeoutMs: number,
-): Promise<{ status: number; body: unknown }> {
-  const { request } = url.startsWith('https:') ? await import('node:https') : await import('node:http');
-  return new Promise((resolve, reject) => {
-    const call = request(url, { method, headers: { accept: 'application/json', ...headers }, timeout: timeoutMs }, (response: IncomingMessage) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (text += chunk));
-      response.on('error', reject);
-      response.on('end', () => {
-        try {
-          resolve({ status: response.statusCode ?? 0, body: text ? JSON.parse(text) : {} });
-        } catch (error) {
-          reject(error);
-        }
-      });
-    });
-    call.on('timeout', () => call.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    call.on('error', reject);
-    call.end(payload);
   });
 }

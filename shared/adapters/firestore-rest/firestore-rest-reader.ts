@@ -47,7 +47,7 @@ export class FirestoreRestReader {
   /** The document at `path` (collection, id, collection, id, ...) as the SDK's `data()` returns it; undefined when it does not exist. */
   async get(path: string[]): Promise<Record<string, unknown> | undefined> {
     const url = `${this.documentsUrl}/${path.map(encodeURIComponent).join('/')}`;
-    const { status, body } = await getJson(url, { authorization: `Bearer ${await this.token()}` }, this.timeoutMs);
+    const { status, body } = await requestJson(url, { headers: { authorization: `Bearer ${await this.token()}` }, timeoutMs: this.timeoutMs });
     if (status === 404) return undefined;
     if (status !== 200) throw new FirestoreRestError(`GET ${url} answered ${status}: ${JSON.stringify(body).slice(0, 300)}`);
     return decodeFields((body as { fields?: Record<string, FirestoreValue> }).fields ?? {});
@@ -59,7 +59,7 @@ export function metadataServerToken(url = METADATA_TOKEN_URL): () => Promise<str
   let cached: { token: string; expiresAt: number } | undefined;
   return async () => {
     if (cached && Date.now() < cached.expiresAt) return cached.token;
-    const { status, body } = await getJson(url, { 'metadata-flavor': 'Google' }, 5000);
+    const { status, body } = await requestJson(url, { headers: { 'metadata-flavor': 'Google' }, timeoutMs: 5000 });
     const { access_token: token, expires_in: expiresIn } = body as { access_token?: string; expires_in?: number };
     if (status !== 200 || !token) throw new FirestoreRestError(`The metadata server answered ${status} for a token.`);
     cached = { token, expiresAt: Date.now() + ((expiresIn ?? 0) - 60) * 1000 };
@@ -67,12 +67,17 @@ export function metadataServerToken(url = METADATA_TOKEN_URL): () => Promise<str
   };
 }
 
-/** One GET with a JSON answer, on node:http(s): fetch's first use loads its client (undici), tens of milliseconds at start. */
-async function getJson(url: string, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; body: unknown }> {
+/** One request with a JSON answer, on node:http(s): fetch's first use loads its client (undici), tens of milliseconds at start. */
+export async function requestJson(
+  url: string,
+  { method = 'GET', payload, headers = {}, timeoutMs }: { method?: 'GET' | 'POST'; payload?: unknown; headers?: Record<string, string>; timeoutMs: number },
+): Promise<{ status: number; body: unknown }> {
   const { request } = url.startsWith('https:') ? await import('node:https') : await import('node:http');
+  const sent = payload === undefined ? undefined : JSON.stringify(payload);
+  const sentHeaders = sent === undefined ? headers : { 'content-type': 'application/json', ...headers };
   return new Promise((resolve, reject) => {
-    const fail = (error: Error) => reject(new FirestoreRestError(`GET ${url} failed: ${error.message}`, { cause: error }));
-    const call = request(url, { headers: { accept: 'application/json', ...headers }, timeout: timeoutMs }, (response: IncomingMessage) => {
+    const fail = (error: Error) => reject(new FirestoreRestError(`${method} ${url} failed: ${error.message}`, { cause: error }));
+    const call = request(url, { method, headers: { accept: 'application/json', ...sentHeaders }, timeout: timeoutMs }, (response: IncomingMessage) => {
       let text = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (text += chunk));
@@ -87,6 +92,6 @@ async function getJson(url: string, headers: Record<string, string>, timeoutMs: 
     });
     call.on('timeout', () => call.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     call.on('error', fail);
-    call.end();
+    call.end(sent);
   });
 }

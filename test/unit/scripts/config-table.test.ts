@@ -43,7 +43,9 @@ describe("README.md's configuration table", () => {
 
   it('documents every setting once, each with what it expects and both defaults', () => {
     const rows = readmeRows(readme);
-    const declared = [...Object.values(OPTIONS), ...Object.values(MONITORING_OPTIONS), ...Object.values(RETRAIN_OPTIONS), ...Object.values(CLIENT_OPTIONS)].map((spec) => spec.env);
+    const declared = [...Object.values(OPTIONS), ...Object.values(MONITORING_OPTIONS), ...Object.values(RETRAIN_OPTIONS), ...Object.values(CLIENT_OPTIONS)].map(
+      (spec) => spec.env,
+    );
     expect(new Set(declared).size).toBe(declared.length);
     expect([...rows.keys()]).toEqual(declared);
     expect(rows.size).toBe(37);
