@@ -1,26 +1,22 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
-import { type ServerType, serve } from '@hono/node-server';
-import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runArtifactUri } from '../../functions/tracking/mlflow/artifact-paths.js';
 import { MULTIPART_UNSUPPORTED } from '../../functions/tracking/mlflow/artifact-routes.js';
-import { addMlflowRoutes } from '../../functions/tracking/mlflow/mlflow-api.js';
 import { FirestoreLoggedModelStore } from '../../shared/adapters/firestore/firestore-logged-model-store.js';
 import { FirestoreModelRegistry } from '../../shared/adapters/firestore/firestore-model-registry.js';
 import { FirestoreTrackingStore } from '../../shared/adapters/firestore/firestore-tracking-store.js';
 import { LocalBucketArtifactStore } from '../../shared/adapters/local-bucket/local-bucket-artifact-store.js';
 import { PubSubEventBus } from '../../shared/adapters/pubsub/pubsub-event-bus.js';
-import { hashApiKey } from '../../shared/http/auth.js';
 import type { StoredObject } from '../../shared/ports/artifact-store.port.js';
 import { listRunArtifacts } from '../../shared/services/tracking.js';
 import { useEmulators } from '../support/environment.js';
+import { type MlflowServer, serveMlflowRoutes } from '../support/mlflow-server.js';
 
 const { projectId } = useEmulators();
 const KEY = 'mlflow-artifacts-key';
@@ -31,13 +27,11 @@ const firestore = new Firestore({ projectId, ignoreUndefinedProperties: true });
 const pubsub = new PubSub({ projectId });
 const tracking = new FirestoreTrackingStore({ projectId, client: firestore });
 const loggedModels = new FirestoreLoggedModelStore({ projectId, client: firestore });
-let server: ServerType;
+let server: MlflowServer;
 let base = '';
 
 beforeAll(async () => {
-  const app = new Hono();
-  addMlflowRoutes(
-    app,
+  server = await serveMlflowRoutes(
     {
       tracking: async () => tracking,
       artifacts: async () => artifacts,
@@ -46,16 +40,13 @@ beforeAll(async () => {
       bus: () => new PubSubEventBus({ projectId, client: pubsub }),
       policy: { requireStaging: false },
     },
-    [hashApiKey(KEY)],
+    KEY,
   );
-  server = await new Promise<ServerType>((resolve) => {
-    const started = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(started));
-  });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = server.base;
 });
 
 afterAll(async () => {
-  server?.close();
+  await server?.close();
   await Promise.all([firestore.terminate(), pubsub.close()]);
   rmSync(root, { recursive: true, force: true });
 });

@@ -1,21 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
-import { type ServerType, serve } from '@hono/node-server';
-import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addMlflowRoutes } from '../../functions/tracking/mlflow/mlflow-api.js';
 import { FirestoreLoggedModelStore } from '../../shared/adapters/firestore/firestore-logged-model-store.js';
 import { FirestoreModelRegistry } from '../../shared/adapters/firestore/firestore-model-registry.js';
 import { FirestoreTrackingStore } from '../../shared/adapters/firestore/firestore-tracking-store.js';
 import { LocalBucketArtifactStore } from '../../shared/adapters/local-bucket/local-bucket-artifact-store.js';
 import { PubSubEventBus } from '../../shared/adapters/pubsub/pubsub-event-bus.js';
-import { hashApiKey } from '../../shared/http/auth.js';
 import { useEmulators } from '../support/environment.js';
+import { type MlflowServer, serveMlflowRoutes } from '../support/mlflow-server.js';
 import { binaryClassifierOnnx } from '../support/models.js';
 
 const { projectId } = useEmulators();
@@ -26,13 +22,11 @@ const firestore = new Firestore({ projectId, ignoreUndefinedProperties: true });
 const pubsub = new PubSub({ projectId });
 const tracking = new FirestoreTrackingStore({ projectId, client: firestore });
 const loggedModels = new FirestoreLoggedModelStore({ projectId, client: firestore });
-let server: ServerType;
+let server: MlflowServer;
 let base = '';
 
 beforeAll(async () => {
-  const app = new Hono();
-  addMlflowRoutes(
-    app,
+  server = await serveMlflowRoutes(
     {
       tracking: async () => tracking,
       artifacts: async () => artifacts,
@@ -41,16 +35,13 @@ beforeAll(async () => {
       bus: () => new PubSubEventBus({ projectId, client: pubsub }),
       policy: { requireStaging: false },
     },
-    [hashApiKey(KEY)],
+    KEY,
   );
-  server = await new Promise<ServerType>((resolve) => {
-    const started = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(started));
-  });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = server.base;
 });
 
 afterAll(async () => {
-  server?.close();
+  await server?.close();
   await Promise.all([firestore.terminate(), pubsub.close()]);
   rmSync(root, { recursive: true, force: true });
 });

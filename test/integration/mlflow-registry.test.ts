@@ -1,14 +1,10 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Firestore } from '@google-cloud/firestore';
-import { type ServerType, serve } from '@hono/node-server';
 import { type Message, PubSub, type Subscription } from '@google-cloud/pubsub';
-import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addMlflowRoutes } from '../../functions/tracking/mlflow/mlflow-api.js';
 import type { ModelVersionJson, RegisteredModelJson } from '../../functions/tracking/mlflow/model-version-json.js';
 import type { MlflowDeps } from '../../functions/tracking/mlflow/protocol.js';
 import { FirestoreLoggedModelStore, FirestoreModelRegistry, FirestoreTrackingStore } from '../../shared/adapters/firestore/index.js';
@@ -19,10 +15,10 @@ import { PubSubEventBus } from '../../shared/adapters/pubsub/index.js';
 import { GcsObjectNotification } from '../../shared/domain/events.js';
 import type { Run } from '../../shared/domain/tracking.js';
 import { TOPICS } from '../../shared/domain/topics.js';
-import { hashApiKey } from '../../shared/http/auth.js';
 import type { StoredObject } from '../../shared/ports/artifact-store.port.js';
 import { registerModel } from '../../shared/services/register-model.js';
 import { useEmulators } from '../support/environment.js';
+import { type MlflowServer, serveMlflowRoutes } from '../support/mlflow-server.js';
 import { binaryClassifierOnnx, corruptOnnx } from '../support/models.js';
 
 // The MLflow registry routes on real stores: Firestore and Pub/Sub emulators, a local bucket whose
@@ -63,18 +59,15 @@ const deps = (overrides: Partial<MlflowDeps> = {}): MlflowDeps => ({
   registrationTimeoutMs: 15_000,
   ...overrides,
 });
-const servers: ServerType[] = [];
+const servers: MlflowServer[] = [];
 const urls: Record<'open' | 'strict' | 'deaf', string> = { open: '', strict: '', deaf: '' };
 const promoted: { model: string; alias: string; version: number; actor: string }[] = [];
 let subscription: Subscription;
 
 async function listen(options: MlflowDeps): Promise<string> {
-  const app = new Hono();
-  addMlflowRoutes(app, options, [hashApiKey('k3y')]);
-  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
-  await new Promise((resolve) => server.once('listening', resolve));
+  const server = await serveMlflowRoutes(options, 'k3y');
   servers.push(server);
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return server.base;
 }
 
 beforeAll(async () => {
@@ -92,7 +85,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(registrations);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  await Promise.all(servers.map((server) => server.close()));
   await subscription.close();
   await bus.close();
   await client.terminate();

@@ -34,9 +34,13 @@ afterAll(async () => {
   await client.terminate();
 });
 
+/** MLflow's JSON answers, read field by field in the assertions. */
+// biome-ignore lint/suspicious/noExplicitAny: each test reads the nested fields it checks, of the shapes MLflow's protos give.
+type MlflowJson = Record<string, any>;
+
 interface Answer {
   status: number;
-  body: Record<string, any>;
+  body: MlflowJson;
 }
 
 /** One call as MLflow's client makes it (rest_utils.call_endpoint): GET with a query string (lists as repeated keys), else a JSON body. */
@@ -53,7 +57,7 @@ async function mlflow(
     headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), 'content-type': 'application/json' },
     body: method === 'GET' ? undefined : JSON.stringify(message),
   });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
+  return { status: response.status, body: (await response.json()) as MlflowJson };
 }
 const ok = async (method: string, path: string, message: Record<string, unknown> = {}) => {
   const answer = await mlflow(method, path, message, { api: app });
@@ -114,7 +118,7 @@ describe('MLflow experiments', () => {
     ]) {
       await ok('POST', 'experiments/create', { name: `${prefix}-${suffix}`, tags: [{ key: 'team', value: team }] });
     }
-    const names = (body: Record<string, any>) => body.experiments.map((experiment: { name: string }) => experiment.name);
+    const names = (body: MlflowJson) => body.experiments.map((experiment: { name: string }) => experiment.name);
     expect(names(await ok('POST', 'experiments/search', { filter: `name LIKE '${prefix}%'`, order_by: ['name ASC'] }))).toEqual(
       ['a', 'b', 'c'].map((s) => `${prefix}-${s}`),
     );
