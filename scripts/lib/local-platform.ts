@@ -304,23 +304,39 @@ async function watchBucket(local: ReturnType<typeof platform>): Promise<() => Pr
   };
 }
 
-/** Publishes each scheduler job's message when its cron schedule matches the current minute; declared jobs carry their definition. */
-function runScheduler(local: ReturnType<typeof platform>, declared: JobDefinition[]): () => Promise<void> {
+/** One message the local scheduler publishes: which job, on which topic, with what. */
+export interface ScheduledMessage {
+  name: string;
+  topic: string;
+  message: unknown;
+}
+
+/**
+ * What Cloud Scheduler would publish at `now` (a minute): infra's jobs and the declared ones
+ * (mlops.deploy.json `jobs`) whose cron schedule matches it; a declared job carries its definition.
+ */
+export function scheduledMessages(declared: JobDefinition[]): (now: Date) => ScheduledMessage[] {
   const jobs = [
     ...STACK.schedulerJobs.map((job) => ({ ...job, messageAt: (now: Date) => ({ ...job.message, job: job.name, scheduledTime: now.toISOString() }) })),
     ...declared.map((job) => ({ ...declaredJobSpec(job), messageAt: (now: Date) => scheduledJobMessage(job, now) })),
   ].map((job) => ({ job, schedule: parseCron(job.schedule) }));
+  return (now) => jobs.filter((entry) => entry.schedule.matches(now)).map(({ job }) => ({ name: job.name, topic: job.topic, message: job.messageAt(now) }));
+}
+
+/** Publishes, once a minute, what {@link scheduledMessages} says is due. */
+function runScheduler(local: ReturnType<typeof platform>, declared: JobDefinition[]): () => Promise<void> {
+  const due = scheduledMessages(declared);
   let lastMinute = -1;
   const timer = setInterval(() => {
     const now = new Date();
     const minute = Math.floor(now.getTime() / 60_000);
     if (minute === lastMinute) return;
     lastMinute = minute;
-    for (const { job } of jobs.filter((entry) => entry.schedule.matches(now))) {
+    for (const { name, topic, message } of due(now)) {
       local
         .eventBus()
-        .publish(job.topic, job.messageAt(now))
-        .catch((error) => console.error(`scheduler ${job.name}: ${error}`));
+        .publish(topic, message)
+        .catch((error) => console.error(`scheduler ${name}: ${error}`));
     }
   }, 1000);
   return async () => clearInterval(timer);
