@@ -170,10 +170,8 @@ function resolveField(source: string, token: Token | undefined): FieldRef {
   return { entity, key: attribute };
 }
 
-/** Checks a comparison's value against its field and returns it normalised (statuses upper-cased, times in ms). */
-function checkedValue(source: string, field: FieldRef, operator: Token, value: Token): number | string {
-  const name = `${field.entity}.${field.key}`;
-  if (PATTERN.has(operatorOf(operator)!)) return checkedPattern(source, name, field.entity === 'metrics' || TIME_ATTRIBUTES.has(field.key), operator, value);
+/** Refuses a value that is neither a number nor a quoted string (a keyword, an operator, the end). */
+function requireLiteral(source: string, operator: Token, value: Token): asserts value is Token & { kind: 'number' | 'string' } {
   if (value.kind !== 'number' && value.kind !== 'string') {
     throw invalid(
       source,
@@ -182,11 +180,20 @@ function checkedValue(source: string, field: FieldRef, operator: Token, value: T
       value.text,
     );
   }
-  if (field.entity === 'attributes' && TIME_ATTRIBUTES.has(field.key)) {
-    const time = value.kind === 'number' ? value.value : Date.parse(value.value);
-    if (Number.isNaN(time)) throw invalid(source, value.position, `${name} expects milliseconds since the epoch or an ISO date, got ${value.text}`, value.text);
-    return time;
-  }
+}
+
+/** A time given as milliseconds since the epoch or an ISO date. */
+function timeOf(source: string, name: string, value: Token & { kind: 'number' | 'string' }): number {
+  const time = value.kind === 'number' ? value.value : Date.parse(value.value);
+  if (Number.isNaN(time)) throw invalid(source, value.position, `${name} expects milliseconds since the epoch or an ISO date, got ${value.text}`, value.text);
+  return time;
+}
+/** Checks a comparison's value against its field and returns it normalised (statuses upper-cased, times in ms). */
+function checkedValue(source: string, field: FieldRef, operator: Token, value: Token): number | string {
+  const name = `${field.entity}.${field.key}`;
+  if (PATTERN.has(operatorOf(operator)!)) return checkedPattern(source, name, field.entity === 'metrics' || TIME_ATTRIBUTES.has(field.key), operator, value);
+  requireLiteral(source, operator, value);
+  if (field.entity === 'attributes' && TIME_ATTRIBUTES.has(field.key)) return timeOf(source, name, value);
   if (field.entity === 'metrics' && value.kind !== 'number')
     throw invalid(source, value.position, `${name} compares numbers, but ${value.text} is a string`, value.text);
   if (ORDERING.has(operator.text as ComparisonOperator) && value.kind === 'string') {
@@ -398,20 +405,8 @@ function resolveExperimentField(source: string, token: Token | undefined): Field
 function checkedExperimentValue(source: string, field: FieldRef, operator: Token, value: Token): number | string {
   const numeric = field.entity === 'attributes' && EXPERIMENT_TIMES.has(field.key);
   if (PATTERN.has(operatorOf(operator)!)) return checkedPattern(source, field.key, numeric, operator, value);
-  if (value.kind !== 'number' && value.kind !== 'string') {
-    throw invalid(
-      source,
-      value.position,
-      `expected a number or a quoted string after ${JSON.stringify(operator.text)}, found ${JSON.stringify(value.text)}`,
-      value.text,
-    );
-  }
-  if (numeric) {
-    const time = value.kind === 'number' ? value.value : Date.parse(value.value);
-    if (Number.isNaN(time))
-      throw invalid(source, value.position, `${field.key} expects milliseconds since the epoch or an ISO date, got ${value.text}`, value.text);
-    return time;
-  }
+  requireLiteral(source, operator, value);
+  if (numeric) return timeOf(source, field.key, value);
   if (value.kind !== 'string' || ORDERING.has(operator.text as ComparisonOperator)) {
     throw invalid(
       source,

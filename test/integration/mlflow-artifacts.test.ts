@@ -3,51 +3,32 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Firestore } from '@google-cloud/firestore';
-import { PubSub } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runArtifactUri } from '../../functions/tracking/mlflow/artifact-paths.js';
 import { MULTIPART_UNSUPPORTED } from '../../functions/tracking/mlflow/artifact-routes.js';
-import { FirestoreLoggedModelStore } from '../../shared/adapters/firestore/firestore-logged-model-store.js';
-import { FirestoreModelRegistry } from '../../shared/adapters/firestore/firestore-model-registry.js';
-import { FirestoreTrackingStore } from '../../shared/adapters/firestore/firestore-tracking-store.js';
 import { LocalBucketArtifactStore } from '../../shared/adapters/local-bucket/local-bucket-artifact-store.js';
-import { PubSubEventBus } from '../../shared/adapters/pubsub/pubsub-event-bus.js';
 import type { StoredObject } from '../../shared/ports/artifact-store.port.js';
 import { listRunArtifacts } from '../../shared/services/tracking.js';
 import { useEmulators } from '../support/environment.js';
-import { type MlflowServer, serveMlflowRoutes } from '../support/mlflow-server.js';
+import { emulatorMlflowDeps, type MlflowServer, serveMlflowRoutes } from '../support/mlflow-server.js';
 
 const { projectId } = useEmulators();
 const KEY = 'mlflow-artifacts-key';
 const root = mkdtempSync(join(tmpdir(), 'mlflow-artifacts-'));
 const finalized: StoredObject[] = [];
 const artifacts = new LocalBucketArtifactStore({ root, bucket: 'artifacts', onFinalize: async (object) => void finalized.push(object) });
-const firestore = new Firestore({ projectId, ignoreUndefinedProperties: true });
-const pubsub = new PubSub({ projectId });
-const tracking = new FirestoreTrackingStore({ projectId, client: firestore });
-const loggedModels = new FirestoreLoggedModelStore({ projectId, client: firestore });
+const { tracking, loggedModels, deps, close } = emulatorMlflowDeps(projectId, artifacts);
 let server: MlflowServer;
 let base = '';
 
 beforeAll(async () => {
-  server = await serveMlflowRoutes(
-    {
-      tracking: async () => tracking,
-      artifacts: async () => artifacts,
-      registry: async () => new FirestoreModelRegistry({ projectId, client: firestore }),
-      loggedModels: async () => loggedModels,
-      bus: () => new PubSubEventBus({ projectId, client: pubsub }),
-      policy: { requireStaging: false },
-    },
-    KEY,
-  );
+  server = await serveMlflowRoutes(deps, KEY);
   base = server.base;
 });
 
 afterAll(async () => {
   await server?.close();
-  await Promise.all([firestore.terminate(), pubsub.close()]);
+  await close();
   rmSync(root, { recursive: true, force: true });
 });
 

@@ -27,6 +27,7 @@ export class FirestoreRestError extends Error {}
  */
 export class FirestoreRestReader {
   private readonly documentsUrl: string;
+  private readonly databaseName: string;
   private readonly token: () => Promise<string>;
   private readonly timeoutMs: number;
 
@@ -40,6 +41,7 @@ export class FirestoreRestReader {
   }: FirestoreRestReaderOptions) {
     const base = emulatorHost ? `http://${emulatorHost}` : apiEndpoint.replace(/\/$/, '');
     this.documentsUrl = `${base}/v1/projects/${encodeURIComponent(projectId)}/databases/${encodeURIComponent(databaseId)}/documents`;
+    this.databaseName = `projects/${projectId}/databases/${databaseId}`;
     this.token = emulatorHost ? async () => 'owner' : (accessToken ?? metadataServerToken());
     this.timeoutMs = timeoutMs;
   }
@@ -51,6 +53,29 @@ export class FirestoreRestReader {
     if (status === 404) return undefined;
     if (status !== 200) throw new FirestoreRestError(`GET ${url} answered ${status}: ${JSON.stringify(body).slice(0, 300)}`);
     return decodeFields((body as { fields?: Record<string, FirestoreValue> }).fields ?? {});
+  }
+
+  /**
+   * The documents at `paths` (each `collection/id/...`) in one `documents:batchGet`, as `get` decodes them,
+   * by path; a document that does not exist is absent from the map.
+   */
+  async batchGet(paths: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
+    const found = new Map<string, Record<string, unknown>>();
+    if (paths.length === 0) return found;
+    const prefix = `${this.databaseName}/documents/`;
+    const url = `${this.documentsUrl}:batchGet`;
+    const headers = { authorization: `Bearer ${await this.token()}` };
+    const { status, body } = await requestJson(url, {
+      method: 'POST',
+      payload: { documents: paths.map((path) => prefix + path) },
+      headers,
+      timeoutMs: this.timeoutMs,
+    });
+    if (status !== 200 || !Array.isArray(body)) throw new FirestoreRestError(`POST ${url} answered ${status}: ${JSON.stringify(body).slice(0, 300)}`);
+    for (const { found: document } of body as { found?: { name: string; fields?: Record<string, FirestoreValue> } }[]) {
+      if (document) found.set(document.name.slice(prefix.length), decodeFields(document.fields ?? {}));
+    }
+    return found;
   }
 }
 
@@ -68,7 +93,7 @@ export function metadataServerToken(url = METADATA_TOKEN_URL): () => Promise<str
 }
 
 /** One request with a JSON answer, on node:http(s): fetch's first use loads its client (undici), tens of milliseconds at start. */
-export async function requestJson(
+async function requestJson(
   url: string,
   { method = 'GET', payload, headers = {}, timeoutMs }: { method?: 'GET' | 'POST'; payload?: unknown; headers?: Record<string, string>; timeoutMs: number },
 ): Promise<{ status: number; body: unknown }> {

@@ -151,18 +151,7 @@ export class FirestoreTrackingStore implements TrackingStore {
   }
 
   async endRun(runId: string, status: RunEndStatus): Promise<Run> {
-    const ref = this.runRef(runId);
-    return this.runLock.run(runId, () =>
-      this.db.runTransaction(async (tx) => {
-        const data = (await tx.get(ref)).data();
-        if (!data) throw runNotFound(runId);
-        const run = toRun(data);
-        if (run.status === status && run.endTime !== null) return run;
-        const ended: Run = { ...run, status, endTime: new Date().toISOString() };
-        tx.update(ref, { status, endTime: ended.endTime, updatedAt: ended.endTime });
-        return ended;
-      }),
-    );
+    return this.changeRun(runId, (run) => (run.status === status && run.endTime !== null ? run : { ...run, status, endTime: new Date().toISOString() }));
   }
 
   async updateRun(runId: string, { status, endTime, name }: RunUpdate): Promise<Run> {
@@ -218,7 +207,7 @@ export class FirestoreTrackingStore implements TrackingStore {
     if (this.ownsClient) await this.db.terminate();
   }
 
-  /** Reads a run, changes it and writes it back in one transaction; fails with TRACKING.RUN_NOT_FOUND. */
+  /** Reads a run, changes it and writes it back in one transaction (nothing when `change` returns it as it was); fails with TRACKING.RUN_NOT_FOUND. */
   private changeRun(runId: string, change: (run: Run) => Run): Promise<Run> {
     const ref = this.runRef(runId);
     return this.runLock.run(runId, () =>
@@ -227,6 +216,7 @@ export class FirestoreTrackingStore implements TrackingStore {
         if (!data) throw runNotFound(runId);
         const run = toRun(data);
         const changed = change(run);
+        if (changed === run) return run;
         tx.set(ref, { ...changed, updatedAt: new Date().toISOString() });
         return changed;
       }),
